@@ -1,0 +1,134 @@
+// Command plimsoll is the admission webhook (`plimsoll serve`) and its
+// command-line checker. This file is wiring only: flags into options, a
+// logger, one Run, an exit code.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/plimsoll/plimsoll/webhook"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `plimsoll holds Kubernetes workloads to good practice.
+
+Usage:
+  plimsoll serve [flags]     run the admission webhook
+  plimsoll version           print the version
+
+Run "plimsoll serve -h" for the flags of serve.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "plimsoll", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "plimsoll: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(args []string, stderr io.Writer) int {
+	o := webhook.DefaultOptions()
+	fs := flag.NewFlagSet("plimsoll serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Listen, "listen", o.Listen, "HTTPS address of the admission endpoints /mutate/{mode} and /validate/{mode}")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", envOr("PLIMSOLL_TLS_CERT_FILE", ""), "serving certificate (PEM); reloaded when it changes (env PLIMSOLL_TLS_CERT_FILE)")
+	fs.StringVar(&o.TLSKeyFile, "tls-key-file", envOr("PLIMSOLL_TLS_KEY_FILE", ""), "serving key (PEM); reloaded when it changes (env PLIMSOLL_TLS_KEY_FILE)")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, `address of /metrics (plain HTTP); "0" turns it off`)
+	fs.StringVar(&o.HealthListen, "health-listen", o.HealthListen, "address of /healthz and /readyz (plain HTTP)")
+	fs.StringVar(&o.ConfigFile, "config", envOr("PLIMSOLL_CONFIG", ""), "policy file (YAML); reloaded when it changes; empty: the built-in policy (env PLIMSOLL_CONFIG)")
+	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the policy file is checked for changes")
+	fs.BoolVar(&o.DryRun, "dry-run", os.Getenv("PLIMSOLL_DRY_RUN") == "true", "audit every namespace, whatever its mode label: nothing is denied or changed (env PLIMSOLL_DRY_RUN=true)")
+	fs.Int64Var(&o.MaxRequestBytes, "max-request-bytes", o.MaxRequestBytes, "largest AdmissionReview body accepted")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "after SIGTERM, keep serving this long while /readyz says not ready")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "longest wait for in-flight requests at shutdown")
+	logFormat := fs.String("log-format", envOr("PLIMSOLL_LOG_FORMAT", "json"), "log format: json or text (env PLIMSOLL_LOG_FORMAT)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "plimsoll serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "plimsoll serve:", err)
+		return 2
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintln(stderr, "plimsoll serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	srv, err := webhook.NewServer(o, log)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return 1
+	}
+	if err := srv.Run(ctx); err != nil {
+		log.Error("stopped with an error", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch format {
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use json or text", format)
+	}
+	log := slog.New(h).With("version", version)
+	// controller-runtime's certificate watcher logs through logr.
+	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	return log, nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,332 @@
+package mutate_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/mutate"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// quantities compares resource quantities by value, not by how they were
+// written.
+var quantities = cmp.Comparer(func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 })
+
+func ch(f mutate.Family, container, field string) mutate.Change {
+	return mutate.Change{Family: f, Container: container, Field: field}
+}
+
+// resources is what the resources family writes on a container that sets
+// nothing.
+func resources(c string) mutate.Changes {
+	return mutate.Changes{
+		ch(mutate.Resources, c, "resources.requests.cpu"),
+		ch(mutate.Resources, c, "resources.limits.cpu"),
+		ch(mutate.Resources, c, "resources.requests.memory"),
+		ch(mutate.Resources, c, "resources.limits.memory"),
+	}
+}
+
+func probes(c string) mutate.Changes {
+	return mutate.Changes{
+		ch(mutate.Probes, c, "readinessProbe"),
+		ch(mutate.Probes, c, "livenessProbe"),
+	}
+}
+
+func ape(c string) mutate.Change {
+	return ch(mutate.SecurityContext, c, "securityContext.allowPrivilegeEscalation")
+}
+
+func dropAll(c string) mutate.Change {
+	return ch(mutate.SecurityContext, c, "securityContext.capabilities.drop")
+}
+
+func nonRoot(c string) mutate.Change {
+	return ch(mutate.SecurityContext, c, "securityContext.runAsNonRoot")
+}
+
+// hardened is what the securityContext family writes on a container that
+// sets nothing.
+func hardened(c string) mutate.Changes { return mutate.Changes{ape(c), dropAll(c), nonRoot(c)} }
+
+var seccomp = ch(mutate.SecurityContext, "", "securityContext.seccompProfile")
+
+func join(parts ...any) mutate.Changes {
+	var out mutate.Changes
+	for _, p := range parts {
+		switch p := p.(type) {
+		case mutate.Change:
+			out = append(out, p)
+		case mutate.Changes:
+			out = append(out, p...)
+		default:
+			panic("join: not a change")
+		}
+	}
+	return out
+}
+
+// fixtures maps each directory under testdata to the changes defaulting
+// reports for its in.yaml.
+var fixtures = map[string]mutate.Changes{
+	"bare-nginx":                  join(resources("nginx"), probes("nginx"), hardened("nginx"), seccomp),
+	"request-above-default-limit": join(ch(mutate.Resources, "app", "resources.limits.cpu"), ch(mutate.Resources, "app", "resources.limits.memory"), hardened("app"), seccomp),
+	"only-limits":                 join(hardened("app"), seccomp),
+	"user-values-kept":            nil,
+	"partly-set-values-are-completed": join(
+		ch(mutate.Resources, "web", "resources.limits.cpu"),
+		ch(mutate.Resources, "web", "resources.requests.memory"),
+		ch(mutate.Resources, "web", "resources.limits.memory"),
+		ch(mutate.Probes, "web", "livenessProbe"),
+		ape("web"), dropAll("web"), seccomp,
+	),
+	"no-tcp-port":                        join(resources("worker"), hardened("worker"), seccomp),
+	"udp-only-port":                      join(resources("dns"), hardened("dns"), seccomp),
+	"first-tcp-port-is-probed":           join(resources("dns"), probes("dns"), hardened("dns"), seccomp),
+	"init-container":                     join(resources("migrate"), resources("app"), hardened("migrate"), hardened("app"), seccomp),
+	"restartable-sidecar":                join(resources("proxy"), resources("web"), probes("proxy"), probes("web"), hardened("proxy"), hardened("web"), seccomp),
+	"ephemeral-container":                join(resources("app"), hardened("app"), seccomp),
+	"run-as-user-zero-on-pod":            join(ape("app"), dropAll("app"), seccomp),
+	"run-as-user-zero-on-container":      join(ape("app"), dropAll("app"), seccomp),
+	"run-as-non-root-false-on-pod":       join(ape("app"), dropAll("app"), seccomp),
+	"run-as-non-root-false-on-container": join(ape("app"), dropAll("app"), seccomp),
+	"privileged-container":               join(nonRoot("app"), seccomp),
+	"capabilities-added":                 join(nonRoot("app"), seccomp),
+	"seccomp-on-container":               hardened("app"),
+	"windows-pod":                        join(resources("iis"), probes("iis"), nonRoot("iis")),
+	"job-owned-pod":                      join(resources("report"), hardened("report"), seccomp),
+	"pod-level-resources":                join(hardened("app"), hardened("helper"), seccomp),
+	"pod-level-cpu-only":                 join(ch(mutate.Resources, "app", "resources.requests.memory"), ch(mutate.Resources, "app", "resources.limits.memory"), hardened("app"), seccomp),
+	"reinvoked-after-another-webhook":    join(resources("logger"), hardened("logger")),
+}
+
+func readPod(t *testing.T, path string) *corev1.Pod {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{}
+	if err := yaml.UnmarshalStrict(data, pod); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return pod
+}
+
+// defaultPod runs what the webhook runs on a Pod CREATE: the built-in
+// defaults, then the annotation.
+func defaultPod(t *testing.T, pod *corev1.Pod, d policy.Defaults) mutate.Changes {
+	t.Helper()
+	tpl, err := workload.Find(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := mutate.Template(tpl, d)
+	mutate.Annotate(&pod.ObjectMeta, cs)
+	return cs
+}
+
+func fixtureDirs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no fixtures under testdata")
+	}
+	return dirs
+}
+
+func TestEveryFixtureHasExpectedChanges(t *testing.T) {
+	dirs := fixtureDirs(t)
+	for _, d := range dirs {
+		if _, ok := fixtures[d]; !ok {
+			t.Errorf("testdata/%s has no entry in fixtures", d)
+		}
+	}
+	for name := range fixtures {
+		if !slices.Contains(dirs, name) {
+			t.Errorf("fixtures names %s, which has no directory under testdata", name)
+		}
+	}
+}
+
+func TestTemplateDefaultsEachFixtureToItsExpectedPod(t *testing.T) {
+	for _, dir := range fixtureDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			pod := readPod(t, filepath.Join("testdata", dir, "in.yaml"))
+			want := readPod(t, filepath.Join("testdata", dir, "out.yaml"))
+
+			got := defaultPod(t, pod, policy.Default().Defaults)
+
+			if diff := cmp.Diff(want, pod, quantities); diff != "" {
+				t.Errorf("defaulted Pod (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(fixtures[dir], got); diff != "" {
+				t.Errorf("Changes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultingTwiceEqualsDefaultingOnce(t *testing.T) {
+	for _, dir := range fixtureDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			pod := readPod(t, filepath.Join("testdata", dir, "in.yaml"))
+			defaultPod(t, pod, policy.Default().Defaults)
+			once := pod.DeepCopy()
+
+			again := defaultPod(t, pod, policy.Default().Defaults)
+
+			if len(again) != 0 {
+				t.Errorf("second pass reported changes: %v", again)
+			}
+			if diff := cmp.Diff(once, pod, quantities); diff != "" {
+				t.Errorf("second pass changed the Pod (-once +twice):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultedPodsNeverLimitBelowTheirRequest(t *testing.T) {
+	for _, dir := range fixtureDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			pod := readPod(t, filepath.Join("testdata", dir, "in.yaml"))
+			defaultPod(t, pod, policy.Default().Defaults)
+			tpl, err := workload.Find(pod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range workload.Containers(tpl.Spec, tpl.SpecPath) {
+				for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+					req, hasReq := c.Resources.Requests[name]
+					limit, hasLimit := c.Resources.Limits[name]
+					if hasReq && hasLimit && limit.Cmp(req) < 0 {
+						t.Errorf("%s: %s limit %s is below its request %s", c.Path, name, limit.String(), req.String())
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTemplateFollowsThePolicy(t *testing.T) {
+	custom := func(edit func(*policy.Defaults)) policy.Defaults {
+		d := policy.Default().Defaults
+		edit(&d)
+		return d
+	}
+	tests := []struct {
+		name     string
+		defaults policy.Defaults
+		want     mutate.Changes
+		check    func(t *testing.T, c *corev1.Container)
+	}{
+		{
+			name:     "a disabled resources family writes no resources",
+			defaults: custom(func(d *policy.Defaults) { d.Resources.Enabled = false }),
+			want:     join(probes("nginx"), hardened("nginx"), seccomp),
+			check: func(t *testing.T, c *corev1.Container) {
+				if c.Resources.Requests != nil || c.Resources.Limits != nil {
+					t.Errorf("resources = %v, want none", c.Resources)
+				}
+			},
+		},
+		{
+			name:     "a disabled probes family writes no probes",
+			defaults: custom(func(d *policy.Defaults) { d.Probes.Enabled = false }),
+			want:     join(resources("nginx"), hardened("nginx"), seccomp),
+			check: func(t *testing.T, c *corev1.Container) {
+				if c.ReadinessProbe != nil || c.LivenessProbe != nil {
+					t.Errorf("probes written: readiness %v, liveness %v", c.ReadinessProbe, c.LivenessProbe)
+				}
+			},
+		},
+		{
+			name:     "a disabled securityContext family writes no securityContext",
+			defaults: custom(func(d *policy.Defaults) { d.SecurityContext.Enabled = false }),
+			want:     join(resources("nginx"), probes("nginx")),
+			check: func(t *testing.T, c *corev1.Container) {
+				if c.SecurityContext != nil {
+					t.Errorf("securityContext = %v, want none", c.SecurityContext)
+				}
+			},
+		},
+		{
+			name: "the policy's values are the ones written",
+			defaults: custom(func(d *policy.Defaults) {
+				d.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}
+				d.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
+				d.Probes.Readiness = policy.ProbeTiming{InitialDelaySeconds: 2, PeriodSeconds: 3}
+				d.Probes.Liveness = policy.ProbeTiming{InitialDelaySeconds: 60, PeriodSeconds: 20}
+			}),
+			want: join(
+				ch(mutate.Resources, "nginx", "resources.requests.cpu"),
+				ch(mutate.Resources, "nginx", "resources.limits.memory"),
+				probes("nginx"), hardened("nginx"), seccomp,
+			),
+			check: func(t *testing.T, c *corev1.Container) {
+				want := corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")},
+					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+				}
+				if diff := cmp.Diff(want, c.Resources, quantities); diff != "" {
+					t.Errorf("resources (-want +got):\n%s", diff)
+				}
+				got := [4]int32{c.ReadinessProbe.InitialDelaySeconds, c.ReadinessProbe.PeriodSeconds, c.LivenessProbe.InitialDelaySeconds, c.LivenessProbe.PeriodSeconds}
+				if got != [4]int32{2, 3, 60, 20} {
+					t.Errorf("probe timings = %v, want [2 3 60 20]", got)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := readPod(t, filepath.Join("testdata", "bare-nginx", "in.yaml"))
+			tpl, err := workload.Find(pod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := mutate.Template(tpl, tt.defaults)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Changes (-want +got):\n%s", diff)
+			}
+			tt.check(t, &pod.Spec.Containers[0])
+		})
+	}
+}
+
+func TestChangesFamilies(t *testing.T) {
+	tests := []struct {
+		name string
+		cs   mutate.Changes
+		want []mutate.Family
+	}{
+		{"no changes name no family", nil, nil},
+		{"families come in application order whatever the order of changes", join(seccomp, probes("web"), resources("web")), []mutate.Family{mutate.Resources, mutate.Probes, mutate.SecurityContext}},
+		{"a family is named once however many changes it made", join(hardened("a"), hardened("b")), []mutate.Family{mutate.SecurityContext}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.cs.Families()); diff != "" {
+				t.Errorf("Families (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package policy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+)
+
+// APIVersion and Kind identify a policy file.
+const (
+	APIVersion = "plimsoll.dev/v1alpha1"
+	Kind       = "Policy"
+)
+
+// Severity is how much a violation matters.
+type Severity string
+
+const (
+	// Error: denied in enforce mode.
+	Error Severity = "error"
+	// Warning: returned as an admission warning, never denied.
+	Warning Severity = "warning"
+	// Off: the rule is not evaluated.
+	Off Severity = "off"
+)
+
+// Policy is the whole configuration.
+type Policy struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Rules overrides rule severities by rule ID ("error", "warning", "off").
+	Rules map[string]Severity `json:"rules,omitempty"`
+	// Defaults are the values that defaulting writes into Pods.
+	Defaults Defaults `json:"defaults"`
+
+	hash string
+}
+
+// Defaults are the values mutation writes where a Pod leaves them unset.
+type Defaults struct {
+	Resources       ResourceDefaults `json:"resources"`
+	Probes          ProbeDefaults    `json:"probes"`
+	SecurityContext SecurityDefaults `json:"securityContext"`
+}
+
+// ResourceDefaults are the requests and limits given to every container and
+// init container that does not set them.
+type ResourceDefaults struct {
+	Enabled  bool                `json:"enabled"`
+	Requests corev1.ResourceList `json:"requests,omitempty"`
+	Limits   corev1.ResourceList `json:"limits,omitempty"`
+}
+
+// ProbeDefaults are the TCP probes given to containers with a TCP port.
+type ProbeDefaults struct {
+	Enabled   bool        `json:"enabled"`
+	Readiness ProbeTiming `json:"readiness"`
+	Liveness  ProbeTiming `json:"liveness"`
+}
+
+// ProbeTiming is a probe's schedule.
+type ProbeTiming struct {
+	InitialDelaySeconds int32 `json:"initialDelaySeconds"`
+	PeriodSeconds       int32 `json:"periodSeconds"`
+}
+
+// SecurityDefaults switches the hardened securityContext defaults.
+type SecurityDefaults struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Default returns the built-in policy: every rule at its own severity and
+// the defaults documented in README.md.
+func Default() *Policy {
+	p := &Policy{
+		APIVersion: APIVersion,
+		Kind:       Kind,
+		Defaults: Defaults{
+			Resources: ResourceDefaults{
+				Enabled: true,
+				Requests: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("100m"),
+					corev1.ResourceMemory: resource.MustParse("128Mi"),
+				},
+				Limits: corev1.ResourceList{
+					corev1.ResourceCPU:    resource.MustParse("500m"),
+					corev1.ResourceMemory: resource.MustParse("512Mi"),
+				},
+			},
+			Probes: ProbeDefaults{
+				Enabled:   true,
+				Readiness: ProbeTiming{InitialDelaySeconds: 5, PeriodSeconds: 5},
+				Liveness:  ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 10},
+			},
+			SecurityContext: SecurityDefaults{Enabled: true},
+		},
+	}
+	p.hash = hashOf([]byte("built-in"))
+	return p
+}
+
+// Hash identifies the policy's source text (for logs and metrics).
+func (p *Policy) Hash() string { return p.hash }
+
+// Severity returns the configured severity of a rule, or def if the policy
+// does not override it.
+func (p *Policy) Severity(ruleID string, def Severity) Severity {
+	if s, ok := p.Rules[ruleID]; ok {
+		return s
+	}
+	return def
+}
+
+// Load reads a policy file. Fields it leaves out keep their built-in
+// values. Unknown fields, wrong types and bad values are errors naming the
+// field. knownRules, when not nil, is the set of valid rule IDs.
+func Load(data []byte, knownRules []string) (*Policy, error) {
+	p := Default()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("policy file is empty: it needs at least apiVersion: %s and kind: %s", APIVersion, Kind)
+	}
+	// The file must say what it is: apiVersion and kind are not defaulted.
+	p.APIVersion, p.Kind = "", ""
+	if err := yaml.UnmarshalStrict(data, p); err != nil {
+		return nil, fmt.Errorf("policy file: %w", err)
+	}
+	if err := p.validate(knownRules); err != nil {
+		return nil, err
+	}
+	p.hash = hashOf(data)
+	return p, nil
+}
+
+func (p *Policy) validate(knownRules []string) error {
+	var errs []string
+	if p.APIVersion != APIVersion {
+		errs = append(errs, fmt.Sprintf("apiVersion: must be %q, not %q", APIVersion, p.APIVersion))
+	}
+	if p.Kind != Kind {
+		errs = append(errs, fmt.Sprintf("kind: must be %q, not %q", Kind, p.Kind))
+	}
+	ids := make([]string, 0, len(p.Rules))
+	for id := range p.Rules {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if knownRules != nil && !slices.Contains(knownRules, id) {
+			errs = append(errs, fmt.Sprintf("rules.%s: no such rule (known rules: %s)", id, strings.Join(knownRules, ", ")))
+		}
+		switch p.Rules[id] {
+		case Error, Warning, Off:
+		default:
+			errs = append(errs, fmt.Sprintf("rules.%s: severity must be error, warning or off, not %q", id, p.Rules[id]))
+		}
+	}
+	r := p.Defaults.Resources
+	for name := range r.Requests {
+		if name != corev1.ResourceCPU && name != corev1.ResourceMemory {
+			errs = append(errs, fmt.Sprintf("defaults.resources.requests.%s: only cpu and memory can be defaulted", name))
+		}
+	}
+	for name, limit := range r.Limits {
+		if name != corev1.ResourceCPU && name != corev1.ResourceMemory {
+			errs = append(errs, fmt.Sprintf("defaults.resources.limits.%s: only cpu and memory can be defaulted", name))
+			continue
+		}
+		if req, ok := r.Requests[name]; ok && limit.Cmp(req) < 0 {
+			errs = append(errs, fmt.Sprintf("defaults.resources.limits.%s: %s is below the default request %s", name, limit.String(), req.String()))
+		}
+	}
+	for _, pt := range []struct {
+		name string
+		t    ProbeTiming
+	}{{"readiness", p.Defaults.Probes.Readiness}, {"liveness", p.Defaults.Probes.Liveness}} {
+		if pt.t.InitialDelaySeconds < 0 {
+			errs = append(errs, fmt.Sprintf("defaults.probes.%s.initialDelaySeconds: must be 0 or more", pt.name))
+		}
+		if pt.t.PeriodSeconds < 1 {
+			errs = append(errs, fmt.Sprintf("defaults.probes.%s.periodSeconds: must be 1 or more", pt.name))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("policy file is invalid:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}

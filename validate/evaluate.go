@@ -1,0 +1,70 @@
+package validate
+
+import (
+	"slices"
+
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// Input is what Evaluate judges.
+type Input struct {
+	// Template is the object as the request carries it.
+	Template *workload.Template
+	// Defaulted is the same object after defaulting, or nil when no
+	// defaulting will happen (a Pod UPDATE, an ephemeral container).
+	Defaulted *workload.Template
+	// Old is the object before an UPDATE, or nil.
+	Old *workload.Template
+}
+
+// Evaluate runs every rule the policy leaves on, in ID order, and returns
+// the violations: those of the defaulted template, plus the ones defaulting
+// fixes marked Fixable, with Preexisting set for what Old already broke.
+func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
+	current := run(rules, p, in.Template)
+	if in.Defaulted != nil {
+		remaining := keys(run(rules, p, in.Defaulted))
+		for i := range current {
+			if !remaining[current[i].Key()] {
+				current[i].Fixable = true
+			}
+		}
+	}
+	if in.Old != nil {
+		before := keys(run(rules, p, in.Old))
+		for i := range current {
+			if before[current[i].Key()] {
+				current[i].Preexisting = true
+			}
+		}
+	}
+	return current
+}
+
+func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
+	var out []Violation
+	for _, r := range rules {
+		sev := p.Severity(r.ID, r.Severity)
+		if sev == policy.Off {
+			continue
+		}
+		for _, f := range r.Check(t) {
+			out = append(out, Violation{Rule: r, Severity: sev, Finding: f, Object: t.Describe()})
+		}
+	}
+	return out
+}
+
+func keys(vs []Violation) map[string]bool {
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v.Key()] = true
+	}
+	return m
+}
+
+// Denied returns the violations that enforce mode denies.
+func Denied(vs []Violation) []Violation {
+	return slices.DeleteFunc(slices.Clone(vs), func(v Violation) bool { return !v.Denies() })
+}

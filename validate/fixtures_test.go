@@ -1,0 +1,40 @@
+package validate
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRuleFixtures runs each rule over its own fixtures: nothing to find
+// under pass/, at least one finding under fail/. Each finding names the
+// field it is about under the template's spec path.
+func TestRuleFixtures(t *testing.T) {
+	for _, r := range Registry() {
+		for _, file := range ruleFixtures(t, r.ID, "pass") {
+			t.Run(r.ID+" passes "+filepath.Base(file), func(t *testing.T) {
+				tpl := loadTemplate(t, file)
+				if got := r.Check(tpl); len(got) != 0 {
+					t.Errorf("findings on a passing fixture: %+v", got)
+				}
+			})
+		}
+		for _, file := range ruleFixtures(t, r.ID, "fail") {
+			t.Run(r.ID+" fails "+filepath.Base(file), func(t *testing.T) {
+				tpl := loadTemplate(t, file)
+				got := r.Check(tpl)
+				if len(got) == 0 {
+					t.Fatalf("no finding on a failing fixture")
+				}
+				for _, f := range got {
+					if !strings.HasPrefix(f.Path, tpl.SpecPath.String()+".") {
+						t.Errorf("finding path %q is not under %s", f.Path, tpl.SpecPath)
+					}
+					if f.Problem == "" || f.Fix == "" {
+						t.Errorf("finding lacks a problem or a fix: %+v", f)
+					}
+				}
+			})
+		}
+	}
+}

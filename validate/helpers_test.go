@@ -1,0 +1,74 @@
+package validate
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/mutate"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// loadTemplate decodes a manifest of any workload kind and finds its pod
+// template, the way the webhook and `plimsoll check` do.
+func loadTemplate(t *testing.T, path string) *workload.Template {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tm metav1.TypeMeta
+	if err := yaml.Unmarshal(data, &tm); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	obj, err := workload.New(schema.FromAPIVersionAndKind(tm.APIVersion, tm.Kind))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := yaml.UnmarshalStrict(data, obj); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	tpl, err := workload.Find(obj)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return tpl
+}
+
+// defaultedCopy returns the template of a deep copy of tpl's object after
+// the built-in defaulting, as the webhook builds Input.Defaulted.
+func defaultedCopy(t *testing.T, tpl *workload.Template) *workload.Template {
+	t.Helper()
+	c, err := workload.Find(tpl.Object.DeepCopyObject())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate.Template(c, policy.Default().Defaults)
+	return c
+}
+
+func ruleByID(t *testing.T, id string) *Rule {
+	t.Helper()
+	for _, r := range Registry() {
+		if r.ID == id {
+			return r
+		}
+	}
+	t.Fatalf("no rule %q in the registry", id)
+	return nil
+}
+
+// ruleFixtures lists testdata/<rule-id>/<outcome>/*.yaml.
+func ruleFixtures(t *testing.T, id, outcome string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", id, outcome, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}

@@ -1,0 +1,34 @@
+package validate
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// checkProbe is shared by liveness-probe and readiness-probe: every regular
+// container of a long-running workload has the probe. Pods that run to
+// completion (Job, CronJob) are exempt, as are init, sidecar and ephemeral
+// containers.
+func checkProbe(t *workload.Template, field string, get func(*corev1.Container) *corev1.Probe) []Finding {
+	if t.Batch() {
+		return nil
+	}
+	var out []Finding
+	for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		if c.Type != workload.Regular || get(c.Container) != nil {
+			continue
+		}
+		fix := fmt.Sprintf("add a %s, e.g. an httpGet on the container's health endpoint", field)
+		out = append(out, Finding{
+			Container:     c.Name,
+			ContainerType: c.Type,
+			Path:          c.Path.Child(field).String(),
+			Problem:       "has no " + field,
+			Fix:           fix,
+		})
+	}
+	return out
+}

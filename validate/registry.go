@@ -1,0 +1,43 @@
+package validate
+
+import "slices"
+
+// Registry returns every rule, sorted by ID. The list is explicit so a
+// reader sees every rule in one place; registry_test.go checks that IDs are
+// unique and kebab-case, and that each rule is documented and has a passing
+// and a failing fixture.
+func Registry() []*Rule {
+	rules := []*Rule{
+		cpuLimits,
+		cpuRequests,
+		hostNamespaces,
+		hostPath,
+		imageTag,
+		livenessProbe,
+		memoryLimits,
+		memoryRequests,
+		privilegeEscalation,
+		privileged,
+		readinessProbe,
+		runAsNonRoot,
+	}
+	slices.SortFunc(rules, func(a, b *Rule) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return rules
+}
+
+// IDs returns the IDs of every rule, sorted.
+func IDs() []string {
+	var ids []string
+	for _, r := range Registry() {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}

@@ -1,0 +1,107 @@
+package validate
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/plimsoll/plimsoll/policy"
+)
+
+var kebabCase = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// categories are the groups docs/rules.md and dashboards know.
+var categories = []string{"efficiency", "images", "reliability", "security"}
+
+func TestRegistry(t *testing.T) {
+	rules := Registry()
+	if len(rules) == 0 {
+		t.Fatal("the registry is empty")
+	}
+	seen := map[string]bool{}
+	for i, r := range rules {
+		if seen[r.ID] {
+			t.Errorf("rule ID %q is registered twice", r.ID)
+		}
+		seen[r.ID] = true
+		if !kebabCase.MatchString(r.ID) {
+			t.Errorf("rule ID %q is not kebab-case", r.ID)
+		}
+		if i > 0 && rules[i-1].ID >= r.ID {
+			t.Errorf("rules are not sorted by ID: %q before %q", rules[i-1].ID, r.ID)
+		}
+	}
+
+	for _, r := range rules {
+		t.Run(r.ID, func(t *testing.T) {
+			if !slices.Contains(categories, r.Category) {
+				t.Errorf("Category = %q, want one of %v", r.Category, categories)
+			}
+			if r.Severity != policy.Error && r.Severity != policy.Warning {
+				t.Errorf("Severity = %q, want error or warning", r.Severity)
+			}
+			for field, text := range map[string]string{
+				"Description": r.Description,
+				"Remediation": r.Remediation,
+				"Defaulted":   r.Defaulted,
+			} {
+				if strings.TrimSpace(text) == "" {
+					t.Errorf("%s is empty", field)
+				}
+			}
+			if r.Check == nil {
+				t.Errorf("Check is nil")
+			}
+			file := "rule_" + strings.ReplaceAll(r.ID, "-", "_") + ".go"
+			if _, err := os.Stat(file); err != nil {
+				t.Errorf("the rule does not live in its own file %s: %v", file, err)
+			}
+			for _, outcome := range []string{"pass", "fail"} {
+				if len(ruleFixtures(t, r.ID, outcome)) == 0 {
+					t.Errorf("no fixture under testdata/%s/%s/", r.ID, outcome)
+				}
+			}
+		})
+	}
+}
+
+func TestIDsListsTheRegistryInOrder(t *testing.T) {
+	var want []string
+	for _, r := range Registry() {
+		want = append(want, r.ID)
+	}
+	if diff := cmp.Diff(want, IDs()); diff != "" {
+		t.Errorf("IDs() (-want +got):\n%s", diff)
+	}
+}
+
+// TestEveryFixtureDirectoryNamesARule catches fixtures left behind by a
+// rule that no longer exists (or a misspelt folder, never run).
+func TestEveryFixtureDirectoryNamesARule(t *testing.T) {
+	notRules := map[string]bool{"evaluate": true}
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || notRules[e.Name()] {
+			continue
+		}
+		if !slices.Contains(IDs(), e.Name()) {
+			t.Errorf("testdata/%s names no rule", e.Name())
+		}
+		sub, err := os.ReadDir("testdata/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sub {
+			if s.Name() != "pass" && s.Name() != "fail" {
+				t.Errorf("testdata/%s/%s is neither pass nor fail", e.Name(), s.Name())
+			}
+		}
+	}
+}

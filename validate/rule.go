@@ -1,0 +1,98 @@
+package validate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// Rule is one best practice.
+type Rule struct {
+	// ID is stable and kebab-case: users write it in exemptions, alerts and
+	// dashboards. Never rename one.
+	ID string
+	// Category groups rules: "security", "reliability", "efficiency", "images".
+	Category string
+	// Severity is the default severity; the policy may change it.
+	Severity policy.Severity
+	// Description says in one line what the rule holds workloads to.
+	Description string
+	// Remediation says in general what to write instead (each Finding says
+	// it precisely for its container).
+	Remediation string
+	// Defaulted says whether defaulting fixes a violation, and when.
+	Defaulted string
+	// Check returns the places in t that break the rule.
+	Check func(t *workload.Template) []Finding
+}
+
+// Finding is one place where a template breaks a rule.
+type Finding struct {
+	// Container names the container, or is "" for a pod-level field.
+	Container string
+	// ContainerType tells which kind of container (for the message).
+	ContainerType workload.ContainerType
+	// Path is the field at fault, e.g. spec.template.spec.containers[0].image.
+	Path string
+	// Problem says what is wrong, e.g. `image "nginx" has no tag`.
+	Problem string
+	// Fix says what to write instead, e.g. "set image to nginx:<version>".
+	Fix string
+}
+
+// Violation is a Finding of a rule on an object, with its effective
+// severity.
+type Violation struct {
+	Rule     *Rule
+	Severity policy.Severity
+	Finding
+	// Object names the object, e.g. `Deployment "web"`.
+	Object string
+	// Fixable is true when defaulting fixes it: the Pods will be admitted
+	// with the default written in, so it is never a reason to deny.
+	Fixable bool
+	// Preexisting is true on an UPDATE when the old object already broke
+	// the rule at the same place: it is reported but never denied, so that
+	// an unrelated change (a label, a scale) is never blocked.
+	Preexisting bool
+}
+
+// Key identifies a violation across two evaluations of the same object.
+func (v Violation) Key() string { return v.Rule.ID + "@" + v.Path }
+
+// Denies reports whether enforce mode refuses the request for v.
+func (v Violation) Denies() bool {
+	return v.Severity == policy.Error && !v.Fixable && !v.Preexisting
+}
+
+// Subject names where the violation is: `container "app"` or `Pod spec`.
+func (v Violation) Subject() string {
+	if v.Container == "" {
+		return "pod spec"
+	}
+	return fmt.Sprintf("%s %q", v.ContainerType, v.Container)
+}
+
+// Message is the full sentence for the person at kubectl apply:
+// [rule] Object: container "x" <problem> (field): <fix>.
+func (v Violation) Message() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s] %s: %s %s (%s)", v.Rule.ID, v.Object, v.Subject(), v.Problem, v.Path)
+	if v.Fix != "" {
+		b.WriteString(": ")
+		b.WriteString(v.Fix)
+	}
+	return b.String()
+}
+
+// ShortMessage is Message without the object, for admission warnings and
+// denial lists, where the object is already named once.
+func (v Violation) ShortMessage() string {
+	s := fmt.Sprintf("[%s] %s %s (%s)", v.Rule.ID, v.Subject(), v.Problem, v.Path)
+	if v.Fix != "" {
+		s += ": " + v.Fix
+	}
+	return s
+}

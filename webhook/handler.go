@@ -1,0 +1,432 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/plimsoll/plimsoll/mutate"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// Handler answers AdmissionReviews. It is safe for concurrent use.
+type Handler struct {
+	// Policy is the policy in force; a reload swaps it.
+	Policy *atomic.Pointer[policy.Policy]
+	// Rules are the rules to run, in order.
+	Rules []*validate.Rule
+	// DryRun puts every namespace in audit mode, whatever its path says.
+	DryRun bool
+	// MaxRequestBytes bounds a request body (DefaultMaxRequestBytes if 0).
+	MaxRequestBytes int64
+	Log             *slog.Logger
+	Metrics         Recorder
+}
+
+// Endpoints served by the handler.
+const (
+	EndpointMutate   = "mutate"
+	EndpointValidate = "validate"
+)
+
+// ServeMutate answers /mutate/{mode}.
+func (h *Handler) ServeMutate(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, EndpointMutate)
+}
+
+// ServeValidate answers /validate/{mode}.
+func (h *Handler) ServeValidate(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, EndpointValidate)
+}
+
+// request is one AdmissionReview in flight, with what the log line and the
+// metrics need to say about it.
+type request struct {
+	*admissionv1.AdmissionRequest
+	endpoint string
+	mode     Mode
+	log      *slog.Logger
+	// set while handling, for the decision log line
+	kind       string
+	violations []validate.Violation
+	defaulted  mutate.Changes
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string) {
+	start := time.Now()
+	limit := h.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxRequestBytes
+	}
+	mode, modeErr := ParseMode(r.PathValue("mode"))
+	review, err := readReview(r, limit)
+	if err == nil && modeErr != nil {
+		err = &badRequest{code: http.StatusNotFound, msg: modeErr.Error(), uid: review.Request.UID, apiVersion: review.APIVersion}
+	}
+	if err != nil {
+		br := err.(*badRequest)
+		if review != nil && br.uid == "" {
+			br.uid, br.apiVersion = review.Request.UID, review.APIVersion
+		}
+		h.Log.Warn("refused a malformed admission request", "uid", br.uid, "endpoint", endpoint, "path", r.URL.Path, "code", br.code, "reason", br.msg, "remote", r.RemoteAddr)
+		if mode == "" {
+			mode = "unknown"
+		}
+		h.Metrics.Request(endpoint, mode, "unknown", "unknown", DecisionError, time.Since(start))
+		writeReview(w, br.apiVersion, refusal(br.uid, br.code, br.msg))
+		return
+	}
+	if h.DryRun {
+		mode = Audit
+	}
+	req := &request{
+		AdmissionRequest: review.Request,
+		endpoint:         endpoint,
+		mode:             mode,
+		kind:             metricKind(review.Request.Kind),
+	}
+	req.log = h.Log.With("uid", req.UID, "endpoint", endpoint, "mode", string(mode))
+
+	var resp *admissionv1.AdmissionResponse
+	if endpoint == EndpointMutate {
+		resp = h.mutate(req)
+	} else {
+		resp = h.validate(req)
+	}
+	resp.UID = req.UID
+	decision := decisionOf(resp)
+	took := time.Since(start)
+	h.Metrics.Request(endpoint, mode, req.kind, string(req.Operation), decision, took)
+	h.logDecision(req, decision, took)
+	writeReview(w, review.APIVersion, resp)
+}
+
+func decisionOf(resp *admissionv1.AdmissionResponse) string {
+	switch {
+	case !resp.Allowed && resp.Result != nil && resp.Result.Code >= 500:
+		return DecisionError
+	case !resp.Allowed && resp.Result != nil && resp.Result.Code != http.StatusForbidden:
+		return DecisionError
+	case !resp.Allowed:
+		return DecisionDenied
+	case len(resp.Warnings) > 0:
+		return DecisionWarned
+	}
+	return DecisionAllowed
+}
+
+// metricKind bounds the kind label to the kinds plimsoll judges.
+func metricKind(gvk metav1.GroupVersionKind) string {
+	if workload.Supported(schema.GroupVersionKind(gvk)) {
+		return gvk.Kind
+	}
+	return "other"
+}
+
+func (h *Handler) logDecision(req *request, decision string, took time.Duration) {
+	attrs := []any{
+		"decision", decision,
+		"namespace", req.Namespace,
+		"kind", req.Kind.Kind,
+		"name", req.Name,
+		"operation", string(req.Operation),
+		"user", req.UserInfo.Username,
+		"latency_ms", float64(took.Microseconds()) / 1000,
+	}
+	if req.SubResource != "" {
+		attrs = append(attrs, "subresource", req.SubResource)
+	}
+	if len(req.violations) > 0 {
+		ids := make([]string, 0, len(req.violations))
+		for _, v := range req.violations {
+			if !slices.Contains(ids, v.Rule.ID) {
+				ids = append(ids, v.Rule.ID)
+			}
+		}
+		attrs = append(attrs, "rules", ids)
+	}
+	if fams := req.defaulted.Families(); len(fams) > 0 {
+		attrs = append(attrs, "defaulted", fams)
+	}
+	msg := "admission decision"
+	if req.mode == Audit {
+		msg = "audit record"
+	}
+	req.log.Info(msg, attrs...)
+}
+
+// ---- mutate: Pods on CREATE ----
+
+func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
+	if req.Kind.Kind != "Pod" || req.Kind.Group != "" || req.Operation != admissionv1.Create || req.SubResource != "" {
+		return allowed(req.UID, "plimsoll defaults Pods on CREATE only; nothing to do")
+	}
+	if len(req.Object.Raw) == 0 {
+		return refusal(req.UID, http.StatusBadRequest, "the request carries no object to default")
+	}
+	pod := &corev1.Pod{}
+	if err := decodeObject(req.Object.Raw, req.Kind, pod); err != nil {
+		return refusal(req.UID, http.StatusBadRequest, err.Error())
+	}
+	// A broken default must not stop deployments: admit unchanged.
+	defer func() {
+		if p := recover(); p != nil {
+			h.Metrics.InternalError(EndpointMutate)
+			req.log.Error("defaulting failed; the Pod is admitted unchanged", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = allowed(req.UID, "")
+			resp.Warnings = []string{"plimsoll could not apply its defaults (internal error); the Pod was admitted unchanged"}
+		}
+	}()
+	roundTrip, err := json.Marshal(pod)
+	if err != nil {
+		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
+	}
+	t, _ := workload.Find(pod)
+	p := h.Policy.Load()
+	changes := mutate.Template(t, p.Defaults)
+	req.defaulted = changes
+	if len(changes) == 0 {
+		return allowed(req.UID, "")
+	}
+	for _, f := range changes.Families() {
+		h.Metrics.Defaulted(string(f), req.mode)
+	}
+	if req.mode == Audit {
+		resp = allowed(req.UID, "")
+		resp.AuditAnnotations = map[string]string{"would-default": describeChanges(changes)}
+		return resp
+	}
+	mutate.Annotate(&pod.ObjectMeta, changes)
+	defaulted, err := json.Marshal(pod)
+	if err != nil {
+		panic(err)
+	}
+	ops, err := patchFor(req.Object.Raw, roundTrip, defaulted)
+	if err != nil {
+		panic(err)
+	}
+	resp = allowed(req.UID, "")
+	if len(ops) > 0 {
+		patch, err := json.Marshal(ops)
+		if err != nil {
+			panic(err)
+		}
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = patch, &pt
+	}
+	return resp
+}
+
+// describeChanges says what defaulting wrote, per family and container.
+func describeChanges(cs mutate.Changes) string {
+	meta := &metav1.ObjectMeta{}
+	mutate.Annotate(meta, cs)
+	return meta.Annotations[mutate.AnnotationKey]
+}
+
+// ---- validate: Pods, workloads and ephemeral containers ----
+
+func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
+	switch req.Operation {
+	case admissionv1.Delete, admissionv1.Connect:
+		return allowed(req.UID, "")
+	case admissionv1.Create, admissionv1.Update:
+	default:
+		return refusal(req.UID, http.StatusBadRequest, fmt.Sprintf("unknown operation %q", req.Operation))
+	}
+	gvk := schema.GroupVersionKind(req.Kind)
+	if !workload.Supported(gvk) {
+		return allowed(req.UID, fmt.Sprintf("plimsoll does not judge kind %s of %s; allowed", gvk.Kind, gvk.GroupVersion()))
+	}
+	ephemeral := req.SubResource == "ephemeralcontainers" && gvk.Kind == "Pod"
+	if req.SubResource != "" && !ephemeral {
+		return allowed(req.UID, fmt.Sprintf("plimsoll does not judge the %s subresource; allowed", req.SubResource))
+	}
+	if len(req.Object.Raw) == 0 {
+		return refusal(req.UID, http.StatusBadRequest, "the request carries no object to judge")
+	}
+	obj, err := workload.New(gvk)
+	if err != nil {
+		return refusal(req.UID, http.StatusBadRequest, err.Error())
+	}
+	if err := decodeObject(req.Object.Raw, req.Kind, obj); err != nil {
+		return refusal(req.UID, http.StatusBadRequest, err.Error())
+	}
+	var old runtime.Object
+	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
+		old, _ = workload.New(gvk)
+		if err := decodeObject(req.OldObject.Raw, req.Kind, old); err != nil {
+			return refusal(req.UID, http.StatusBadRequest, "oldObject: "+err.Error())
+		}
+	}
+
+	defer func() {
+		if p := recover(); p != nil {
+			h.Metrics.InternalError(EndpointValidate)
+			req.log.Error("validation failed", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = h.internalError(req)
+		}
+	}()
+
+	p := h.Policy.Load()
+	in := validate.Input{}
+	in.Template, _ = workload.Find(obj)
+	// Pods are defaulted on CREATE; workloads' Pods will be. A Pod UPDATE
+	// or a new ephemeral container is judged as it is.
+	if gvk.Kind != "Pod" || (req.Operation == admissionv1.Create && !ephemeral) {
+		in.Defaulted, _ = workload.Find(obj.DeepCopyObject())
+		mutate.Template(in.Defaulted, p.Defaults)
+	}
+	if old != nil {
+		in.Old, _ = workload.Find(old)
+	}
+	vs := validate.Evaluate(h.Rules, p, in)
+	req.violations = vs
+	for _, v := range vs {
+		h.Metrics.Violation(v.Rule.ID, string(v.Severity), req.mode)
+	}
+	return decide(req, in.Template, vs)
+}
+
+// internalError answers a failure of plimsoll itself as the mode's
+// failurePolicy would: deny in enforce, admit with a warning otherwise.
+func (h *Handler) internalError(req *request) *admissionv1.AdmissionResponse {
+	const msg = "plimsoll could not judge this object (internal error)"
+	if req.mode == Enforce {
+		return refusal(req.UID, http.StatusInternalServerError, msg+"; enforce mode refuses what it cannot judge, try again or ask your cluster operator")
+	}
+	resp := allowed(req.UID, "")
+	if req.mode == Warn {
+		resp.Warnings = []string{msg + "; admitted because this namespace is in warn mode"}
+	}
+	return resp
+}
+
+// decide turns violations into an answer according to the mode.
+func decide(req *request, t *workload.Template, vs []validate.Violation) *admissionv1.AdmissionResponse {
+	resp := allowed(req.UID, "")
+	if len(vs) == 0 {
+		return resp
+	}
+	where := t.Describe()
+	if req.Namespace != "" {
+		where += fmt.Sprintf(" in namespace %q", req.Namespace)
+	}
+	if req.mode == Audit {
+		resp.AuditAnnotations = auditAnnotations(vs)
+		return resp
+	}
+	denied := validate.Denied(vs)
+	if req.mode == Enforce && len(denied) > 0 {
+		lines := make([]string, 0, len(denied))
+		causes := make([]metav1.StatusCause, 0, len(denied))
+		for _, v := range denied {
+			lines = append(lines, v.ShortMessage())
+			causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeForbidden, Field: v.Path, Message: v.ShortMessage()})
+		}
+		noun := "violation"
+		if len(denied) > 1 {
+			noun = "violations"
+		}
+		msg := fmt.Sprintf("plimsoll denied %s: %d %s of enforced rules:\n%s", where, len(denied), noun, strings.Join(lines, "\n"))
+		resp.Allowed = false
+		resp.Result = &metav1.Status{
+			Status:  metav1.StatusFailure,
+			Code:    http.StatusForbidden,
+			Reason:  metav1.StatusReasonForbidden,
+			Message: msg,
+			Details: &metav1.StatusDetails{Name: req.Name, Kind: req.Kind.Kind, Causes: causes},
+		}
+	}
+	resp.Warnings = warnings(req.mode, vs)
+	return resp
+}
+
+// warnings are what a client is told without being refused: every
+// violation not denied, and one line for what defaulting will fix.
+func warnings(mode Mode, vs []validate.Violation) []string {
+	var out []string
+	var fixable []string
+	for _, v := range vs {
+		switch {
+		case v.Fixable:
+			if !slices.Contains(fixable, v.Rule.ID) {
+				fixable = append(fixable, v.Rule.ID)
+			}
+		case v.Denies() && mode == Enforce:
+			// in the denial message
+		case v.Preexisting && v.Severity == policy.Error:
+			out = append(out, v.ShortMessage()+" (already there before this update, so not denied; please fix)")
+		case v.Severity == policy.Error && mode == Warn:
+			out = append(out, v.ShortMessage()+" (enforce mode would deny this)")
+		default:
+			out = append(out, v.ShortMessage())
+		}
+	}
+	if len(fixable) > 0 {
+		out = append(out, fmt.Sprintf("plimsoll will default what these rules ask for on the Pods: %s (see the plimsoll.dev/mutations annotation on each Pod)", strings.Join(fixable, ", ")))
+	}
+	return out
+}
+
+// auditAnnotations record, for the API server's audit log, what enforce
+// mode would have done. The API server prefixes each key with the
+// webhook's name.
+func auditAnnotations(vs []validate.Violation) map[string]string {
+	var deny, warn, fix []string
+	for _, v := range vs {
+		switch {
+		case v.Fixable:
+			fix = append(fix, v.ShortMessage())
+		case v.Denies():
+			deny = append(deny, v.ShortMessage())
+		default:
+			warn = append(warn, v.ShortMessage())
+		}
+	}
+	out := map[string]string{}
+	decision := "would-allow"
+	if len(deny) > 0 {
+		decision = "would-deny"
+		out["would-deny"] = strings.Join(deny, "; ")
+	}
+	if len(warn) > 0 {
+		out["would-warn"] = strings.Join(warn, "; ")
+	}
+	if len(fix) > 0 {
+		out["would-default"] = strings.Join(fix, "; ")
+	}
+	out["decision"] = decision
+	return out
+}
+
+// decodeObject decodes raw into obj, refusing an object whose kind
+// disagrees with the request's.
+func decodeObject(raw []byte, want metav1.GroupVersionKind, obj runtime.Object) error {
+	var tm metav1.TypeMeta
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &tm); err != nil {
+		return fmt.Errorf("the object is not valid JSON: %v", err)
+	}
+	if tm.Kind != "" && (tm.Kind != want.Kind || tm.APIVersion != schema.GroupVersion{Group: want.Group, Version: want.Version}.String()) {
+		return fmt.Errorf("the object is %s %s but the request says %s %s", tm.APIVersion, tm.Kind, schema.GroupVersion{Group: want.Group, Version: want.Version}, want.Kind)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
+		return fmt.Errorf("the object is not a valid %s: %v", want.Kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package webhook
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Recorder counts what the handler does. Handler tests use a recorder that
+// remembers calls; the server uses Prometheus. Label values are bounded:
+// endpoints, modes, kinds, operations, decisions, rule IDs and families are
+// all finite sets.
+type Recorder interface {
+	// Request records one answered AdmissionReview.
+	Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration)
+	// Violation records one violation found (fixable or not).
+	Violation(rule, severity string, mode Mode)
+	// Defaulted records that a default family wrote into a Pod (or, in
+	// audit mode, would have).
+	Defaulted(family string, mode Mode)
+	// InternalError records a recovered failure of plimsoll itself.
+	InternalError(path string)
+	// PolicyReload records a reload of the policy file.
+	PolicyReload(ok bool)
+}
+
+// Decisions, as recorded in metrics and logs.
+const (
+	DecisionAllowed = "allowed"
+	DecisionDenied  = "denied"
+	DecisionWarned  = "warned"
+	DecisionError   = "error"
+)
+
+// PrometheusRecorder records into Prometheus collectors.
+type PrometheusRecorder struct {
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	violations *prometheus.CounterVec
+	defaulted  *prometheus.CounterVec
+	internal   *prometheus.CounterVec
+	reloads    *prometheus.CounterVec
+}
+
+// NewPrometheusRecorder creates the collectors and registers them with reg.
+func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
+	r := &PrometheusRecorder{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_admission_requests_total",
+			Help: "Admission requests answered, by endpoint (mutate, validate), mode, kind, operation and decision (allowed, denied, warned, error).",
+		}, []string{"endpoint", "mode", "kind", "operation", "decision"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "plimsoll_admission_duration_seconds",
+			Help: "Time from reading an AdmissionReview to writing the answer.",
+			// 25µs up to the API server's longest timeout (30s).
+			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint", "mode"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_violations_total",
+			Help: "Rule violations found, by rule, severity and mode. In audit mode this counts what enforce would have reported.",
+		}, []string{"rule", "severity", "mode"}),
+		defaulted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_defaults_applied_total",
+			Help: "Pods defaulted, by default family and mode (in audit mode: would have been defaulted).",
+		}, []string{"family", "mode"}),
+		internal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_internal_errors_total",
+			Help: "Recovered internal failures of plimsoll, by path (mutate, validate).",
+		}, []string{"path"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_policy_reloads_total",
+			Help: "Policy file reloads, by result (success, failure). On failure the last good policy stays in force.",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads)
+	for _, p := range []string{"mutate", "validate"} {
+		r.internal.WithLabelValues(p)
+	}
+	r.reloads.WithLabelValues("success")
+	r.reloads.WithLabelValues("failure")
+	return r
+}
+
+func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration) {
+	r.requests.WithLabelValues(endpoint, string(mode), kind, operation, decision).Inc()
+	r.latency.WithLabelValues(endpoint, string(mode)).Observe(took.Seconds())
+}
+
+func (r *PrometheusRecorder) Violation(rule, severity string, mode Mode) {
+	r.violations.WithLabelValues(rule, severity, string(mode)).Inc()
+}
+
+func (r *PrometheusRecorder) Defaulted(family string, mode Mode) {
+	r.defaulted.WithLabelValues(family, string(mode)).Inc()
+}
+
+func (r *PrometheusRecorder) InternalError(path string) { r.internal.WithLabelValues(path).Inc() }
+
+func (r *PrometheusRecorder) PolicyReload(ok bool) {
+	result := "success"
+	if !ok {
+		result = "failure"
+	}
+	r.reloads.WithLabelValues(result).Inc()
+}

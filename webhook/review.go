@@ -1,0 +1,146 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// DefaultMaxRequestBytes bounds an AdmissionReview body. The API server
+// limits an object to 3 MiB; a review carries the object and, on UPDATE,
+// the old one, so 7 MiB holds every legitimate request.
+const DefaultMaxRequestBytes = 7 << 20
+
+const (
+	admissionV1      = "admission.k8s.io/v1"
+	admissionV1beta1 = "admission.k8s.io/v1beta1"
+)
+
+// badRequest is an input error: it is answered with a review that does not
+// admit, carrying code and a message for whoever sent the request.
+type badRequest struct {
+	code int32
+	msg  string
+	uid  types.UID
+	// apiVersion to answer in, once known.
+	apiVersion string
+}
+
+func (e *badRequest) Error() string { return e.msg }
+
+// readReview reads and decodes an AdmissionReview. A body over limit is
+// refused before it is read whole.
+func readReview(r *http.Request, limit int64) (*admissionv1.AdmissionReview, error) {
+	if r.Method != http.MethodPost {
+		return nil, &badRequest{code: http.StatusMethodNotAllowed, msg: fmt.Sprintf("plimsoll answers AdmissionReviews sent with POST, not %s", r.Method)}
+	}
+	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		return nil, &badRequest{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("plimsoll reads AdmissionReviews as Content-Type application/json, not %q", r.Header.Get("Content-Type"))}
+	}
+	if r.ContentLength > limit {
+		return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview of %d bytes is over plimsoll's limit of %d bytes", r.ContentLength, limit)}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview is over plimsoll's limit of %d bytes", limit)}
+		}
+		return nil, &badRequest{code: http.StatusBadRequest, msg: "could not read the AdmissionReview: " + err.Error()}
+	}
+	return decodeReview(body)
+}
+
+// decodeReview decodes an AdmissionReview of admission.k8s.io/v1 or
+// v1beta1 (the two are the same on the wire).
+func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &badRequest{code: http.StatusBadRequest, msg: "the request body is empty: expected an AdmissionReview"}
+	}
+	review := &admissionv1.AdmissionReview{}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, review); err != nil {
+		br := &badRequest{code: http.StatusBadRequest, msg: "the request body is not a valid AdmissionReview: " + err.Error()}
+		// Answer with the UID if the body still says it.
+		var partial struct {
+			APIVersion string `json:"apiVersion"`
+			Request    *struct {
+				UID types.UID `json:"uid"`
+			} `json:"request"`
+		}
+		if json.Unmarshal(body, &partial) == nil && partial.Request != nil {
+			br.uid, br.apiVersion = partial.Request.UID, partial.APIVersion
+		}
+		return nil, br
+	}
+	switch review.APIVersion {
+	case admissionV1, admissionV1beta1:
+	default:
+		return nil, &badRequest{code: http.StatusBadRequest, msg: fmt.Sprintf("plimsoll reads AdmissionReview of %s (or v1beta1), not apiVersion %q", admissionV1, review.APIVersion)}
+	}
+	if review.Kind != "AdmissionReview" {
+		return nil, &badRequest{code: http.StatusBadRequest, apiVersion: review.APIVersion, msg: fmt.Sprintf("expected kind AdmissionReview, not %q", review.Kind)}
+	}
+	if review.Request == nil {
+		return nil, &badRequest{code: http.StatusBadRequest, apiVersion: review.APIVersion, msg: "the AdmissionReview has no request"}
+	}
+	if review.Request.UID == "" {
+		return nil, &badRequest{code: http.StatusBadRequest, apiVersion: review.APIVersion, msg: "the AdmissionReview request has no uid"}
+	}
+	return review, nil
+}
+
+// writeReview answers resp in the apiVersion the request used.
+func writeReview(w http.ResponseWriter, apiVersion string, resp *admissionv1.AdmissionResponse) {
+	if apiVersion == "" {
+		apiVersion = admissionV1
+	}
+	out := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
+		Response: resp,
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(&out)
+}
+
+// refusal answers an input error: not allowed, with the error's code.
+func refusal(uid types.UID, code int32, msg string) *admissionv1.AdmissionResponse {
+	return &admissionv1.AdmissionResponse{
+		UID:     uid,
+		Allowed: false,
+		Result:  &metav1.Status{Status: metav1.StatusFailure, Code: code, Reason: reasonFor(code), Message: "plimsoll: " + msg},
+	}
+}
+
+func reasonFor(code int32) metav1.StatusReason {
+	switch code {
+	case http.StatusForbidden:
+		return metav1.StatusReasonForbidden
+	case http.StatusRequestEntityTooLarge:
+		return metav1.StatusReasonRequestEntityTooLarge
+	case http.StatusUnsupportedMediaType:
+		return metav1.StatusReasonUnsupportedMediaType
+	case http.StatusMethodNotAllowed:
+		return metav1.StatusReasonMethodNotAllowed
+	case http.StatusInternalServerError:
+		return metav1.StatusReasonInternalError
+	}
+	return metav1.StatusReasonBadRequest
+}
+
+// allowed admits with an optional message.
+func allowed(uid types.UID, msg string) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: uid, Allowed: true}
+	if msg != "" {
+		resp.Result = &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: msg}
+	}
+	return resp
+}

@@ -1,0 +1,297 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+)
+
+// Options configure the server. Each field's default is the flag's.
+type Options struct {
+	// Listen is the HTTPS address of the admission endpoints (":9443").
+	Listen string
+	// TLSCertFile and TLSKeyFile hold the serving certificate; both are
+	// re-read when they change, without a restart.
+	TLSCertFile string
+	TLSKeyFile  string
+	// MetricsListen serves /metrics over plain HTTP (":8080"; "0" turns it off).
+	MetricsListen string
+	// HealthListen serves /healthz and /readyz over plain HTTP (":8081").
+	HealthListen string
+	// ConfigFile is the policy file ("": the built-in policy). It is
+	// re-read when it changes; an invalid version keeps the last good one.
+	ConfigFile string
+	// ConfigPollInterval is how often ConfigFile is checked (2s).
+	ConfigPollInterval time.Duration
+	// DryRun puts every namespace in audit mode.
+	DryRun bool
+	// MaxRequestBytes bounds an AdmissionReview body (7 MiB).
+	MaxRequestBytes int64
+	// ShutdownDelay is how long the server keeps answering after SIGTERM
+	// while reporting not ready, so endpoints can drain (0s).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests (25s).
+	ShutdownTimeout time.Duration
+}
+
+// DefaultOptions returns the defaults of `plimsoll serve`.
+func DefaultOptions() Options {
+	return Options{
+		Listen:             ":9443",
+		MetricsListen:      ":8080",
+		HealthListen:       ":8081",
+		ConfigPollInterval: 2 * time.Second,
+		MaxRequestBytes:    DefaultMaxRequestBytes,
+		ShutdownTimeout:    25 * time.Second,
+	}
+}
+
+// Validate says what is wrong with o, in terms of flags.
+func (o Options) Validate() error {
+	var errs []error
+	if o.TLSCertFile == "" || o.TLSKeyFile == "" {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file are required: the API server only calls webhooks over HTTPS"))
+	}
+	if o.Listen == "" {
+		errs = append(errs, errors.New("--listen must not be empty"))
+	}
+	if o.HealthListen == "" {
+		errs = append(errs, errors.New("--health-listen must not be empty"))
+	}
+	if o.MaxRequestBytes <= 0 {
+		errs = append(errs, errors.New("--max-request-bytes must be positive"))
+	}
+	if o.ShutdownDelay < 0 || o.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-delay must be 0 or more and --shutdown-timeout positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is plimsoll serve: the admission endpoints over TLS, plus health
+// and metrics.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	policy   atomic.Pointer[policy.Policy]
+	handler  *Handler
+	certs    *certwatcher.CertWatcher
+	registry *prometheus.Registry
+
+	admission, health, metrics net.Listener
+	shuttingDown               atomic.Bool
+}
+
+// NewServer loads the certificate and policy and binds the listeners; it
+// fails if either cannot be loaded, so a misconfigured pod never becomes
+// ready.
+func NewServer(o Options, log *slog.Logger) (*Server, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, log: log, registry: prometheus.NewRegistry()}
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec := NewPrometheusRecorder(s.registry)
+
+	p := policy.Default()
+	if o.ConfigFile != "" {
+		w := &policy.Watcher{Path: o.ConfigFile, KnownRules: validate.IDs()}
+		loaded, err := w.LoadNow()
+		if err != nil {
+			return nil, fmt.Errorf("--config %s: %w", o.ConfigFile, err)
+		}
+		p = loaded
+	}
+	s.policy.Store(p)
+
+	certs, err := certwatcher.New(o.TLSCertFile, o.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading the TLS certificate: %w", err)
+	}
+	s.certs = certs
+	s.handler = &Handler{
+		Policy:          &s.policy,
+		Rules:           validate.Registry(),
+		DryRun:          o.DryRun,
+		MaxRequestBytes: o.MaxRequestBytes,
+		Log:             log,
+		Metrics:         rec,
+	}
+
+	if s.admission, err = net.Listen("tcp", o.Listen); err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	if s.health, err = net.Listen("tcp", o.HealthListen); err != nil {
+		s.admission.Close()
+		return nil, fmt.Errorf("--health-listen: %w", err)
+	}
+	if o.MetricsListen != "" && o.MetricsListen != "0" {
+		if s.metrics, err = net.Listen("tcp", o.MetricsListen); err != nil {
+			s.admission.Close()
+			s.health.Close()
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the admission listener's address.
+func (s *Server) Addr() net.Addr { return s.admission.Addr() }
+
+// HealthAddr is the health listener's address.
+func (s *Server) HealthAddr() net.Addr { return s.health.Addr() }
+
+// MetricsAddr is the metrics listener's address, or nil.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metrics == nil {
+		return nil
+	}
+	return s.metrics.Addr()
+}
+
+// Run serves until ctx ends, then shuts down gracefully: /readyz turns
+// not ready first, ShutdownDelay passes, and in-flight requests complete.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 4)
+
+	go func() {
+		if err := s.certs.Start(ctx); err != nil {
+			errc <- fmt.Errorf("watching the TLS certificate: %w", err)
+		}
+	}()
+	if s.opts.ConfigFile != "" {
+		w := &policy.Watcher{
+			Path: s.opts.ConfigFile, KnownRules: validate.IDs(), Interval: s.opts.ConfigPollInterval,
+			OnLoad: func(p *policy.Policy) {
+				s.policy.Store(p)
+				s.handler.Metrics.PolicyReload(true)
+				s.log.Info("policy reloaded", "file", s.opts.ConfigFile, "hash", p.Hash())
+			},
+			OnError: func(err error) {
+				s.handler.Metrics.PolicyReload(false)
+				s.log.Error("policy file not reloaded; the last good policy stays in force", "file", s.opts.ConfigFile, "error", err.Error(), "hash", s.policy.Load().Hash())
+			},
+		}
+		_, _ = w.LoadNow() // remember the content already in force
+		go w.Run(ctx)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/mutate/{mode}", s.handler.ServeMutate)
+	mux.HandleFunc("/validate/{mode}", s.handler.ServeValidate)
+	admission := &http.Server{
+		Handler: mux,
+		TLSConfig: &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: s.certs.GetCertificate,
+		},
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	healthMux := http.NewServeMux()
+	healthMux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	healthMux.HandleFunc("/readyz", s.readyz)
+	health := &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
+
+	go func() { errc <- serveErr(admission.ServeTLS(s.admission, "", "")) }()
+	go func() { errc <- serveErr(health.Serve(s.health)) }()
+	var metrics *http.Server
+	if s.metrics != nil {
+		mm := http.NewServeMux()
+		mm.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+		metrics = &http.Server{Handler: mm, ReadHeaderTimeout: 5 * time.Second}
+		go func() { errc <- serveErr(metrics.Serve(s.metrics)) }()
+	}
+	s.log.Info("plimsoll is serving", "listen", s.Addr().String(), "health", s.HealthAddr().String(), "dryRun", s.opts.DryRun, "policy", s.policy.Load().Hash())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.shuttingDown.Store(true)
+	s.log.Info("shutting down: not ready any more, finishing in-flight requests", "delay", s.opts.ShutdownDelay.String())
+	if runErr == nil && s.opts.ShutdownDelay > 0 {
+		time.Sleep(s.opts.ShutdownDelay)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer scancel()
+	err := admission.Shutdown(sctx)
+	_ = health.Shutdown(sctx)
+	if metrics != nil {
+		_ = metrics.Shutdown(sctx)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func serveErr(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// readyz is ready only when the policy and certificate are loaded, the
+// server is not shutting down, and the TLS listener really answers a
+// handshake.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	fail := func(why string) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready:", why)
+	}
+	switch {
+	case s.shuttingDown.Load():
+		fail("shutting down")
+		return
+	case s.policy.Load() == nil:
+		fail("no policy loaded")
+		return
+	}
+	if cert, _ := s.certs.GetCertificate(nil); cert == nil {
+		fail("no TLS certificate loaded")
+		return
+	}
+	addr := s.admission.Addr().(*net.TCPAddr)
+	host := "127.0.0.1"
+	if addr.IP != nil && !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", net.JoinHostPort(host, fmt.Sprint(addr.Port)), &tls.Config{
+		// Only the listener's liveness is checked here, not its identity.
+		InsecureSkipVerify: true, //nolint:gosec
+		MinVersion:         tls.VersionTLS12,
+	})
+	if err != nil {
+		fail("the TLS listener does not answer: " + err.Error())
+		return
+	}
+	conn.Close()
+	fmt.Fprintln(w, "ok")
+}
