@@ -100,7 +100,7 @@ var fixtures = map[string]mutate.Changes{
 	"run-as-non-root-false-on-pod":       join(ape("app"), dropAll("app"), seccomp),
 	"run-as-non-root-false-on-container": join(ape("app"), dropAll("app"), seccomp),
 	"privileged-container":               join(nonRoot("app"), seccomp),
-	"capabilities-added":                 join(nonRoot("app"), seccomp),
+	"capabilities-added":                 join(ch(mutate.SecurityContext, "app", "securityContext.allowPrivilegeEscalation"), nonRoot("app"), seccomp),
 	"seccomp-on-container":               hardened("app"),
 	"windows-pod":                        join(resources("iis"), probes("iis"), nonRoot("iis")),
 	"job-owned-pod":                      join(resources("report"), hardened("report"), seccomp),

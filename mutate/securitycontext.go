@@ -5,9 +5,8 @@ package mutate
 // not mutate):
 //
 //   - securityContext.allowPrivilegeEscalation: false — unless the container
-//     is privileged or adds capabilities (the API rejects the combination
-//     with privileged or CAP_SYS_ADMIN, and a container that asks for
-//     capabilities has said what it needs);
+//     is privileged or adds CAP_SYS_ADMIN (the API rejects either
+//     combination);
 //   - securityContext.capabilities.drop: [ALL] — unless the container sets
 //     capabilities.add or capabilities.drop, or is privileged;
 //   - securityContext.runAsNonRoot: true — unless runAsNonRoot is already
@@ -43,8 +42,7 @@ func defaultSecurityContext(t *workload.Template) Changes {
 		}
 		var changed Changes
 		privileged := sc.Privileged != nil && *sc.Privileged
-		addsCaps := sc.Capabilities != nil && len(sc.Capabilities.Add) > 0
-		if !windows && sc.AllowPrivilegeEscalation == nil && !privileged && !addsCaps {
+		if !windows && sc.AllowPrivilegeEscalation == nil && !privileged && !addsSysAdmin(sc) {
 			sc.AllowPrivilegeEscalation = ptr(false)
 			changed = append(changed, Change{Family: SecurityContext, Container: c.Name, Field: "securityContext.allowPrivilegeEscalation"})
 		}
@@ -96,6 +94,18 @@ func anySeccompProfile(spec *corev1.PodSpec, containers []workload.Container) bo
 	}
 	for _, c := range containers {
 		if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func addsSysAdmin(sc *corev1.SecurityContext) bool {
+	if sc.Capabilities == nil {
+		return false
+	}
+	for _, c := range sc.Capabilities.Add {
+		if c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN" {
 			return true
 		}
 	}

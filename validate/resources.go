@@ -22,7 +22,9 @@ func checkResource(t *workload.Template, name corev1.ResourceName, limit bool, e
 	if podLevel := t.Spec.Resources; podLevel != nil {
 		_, podReq := podLevel.Requests[name]
 		_, podLimit := podLevel.Limits[name]
-		if podLimit || (!limit && podReq) {
+		// Defaulting leaves a resource the Pod budgets at pod level alone,
+		// and so does the rule.
+		if podLimit || podReq {
 			return nil
 		}
 	}

@@ -16,7 +16,7 @@ var privilegeEscalation = &Rule{
 	Severity:    policy.Error,
 	Description: "Containers cannot gain more privileges than they start with.",
 	Remediation: "Set securityContext.allowPrivilegeEscalation: false on each container.",
-	Defaulted:   "yes, unless the container is privileged or adds capabilities",
+	Defaulted:   "yes, unless the container is privileged or adds CAP_SYS_ADMIN",
 	Check: func(t *workload.Template) []Finding {
 		if t.Windows() {
 			return nil

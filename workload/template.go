@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -147,7 +148,7 @@ func (t *Template) Batch() bool {
 		return true
 	case "Pod":
 		for _, ref := range t.Meta.OwnerReferences {
-			if ref.Kind == "Job" && ref.Controller != nil && *ref.Controller {
+			if ref.Kind == "Job" && strings.HasPrefix(ref.APIVersion, "batch/") && ref.Controller != nil && *ref.Controller {
 				return true
 			}
 		}

@@ -61,8 +61,10 @@ func TestFindLocatesThePodTemplateOfEveryKind(t *testing.T) {
 		{
 			name: "a ReplicationController keeps its template under spec.template", file: "replicationcontroller.yaml",
 			kind: "ReplicationController", specPath: "spec.template.spec", replicas: int32Ptr(3),
-			spec:    func(o runtime.Object) *corev1.PodSpec { return &o.(*corev1.ReplicationController).Spec.Template.Spec },
-			podMeta: func(o runtime.Object) *metav1.ObjectMeta { return &o.(*corev1.ReplicationController).Spec.Template.ObjectMeta },
+			spec: func(o runtime.Object) *corev1.PodSpec { return &o.(*corev1.ReplicationController).Spec.Template.Spec },
+			podMeta: func(o runtime.Object) *metav1.ObjectMeta {
+				return &o.(*corev1.ReplicationController).Spec.Template.ObjectMeta
+			},
 		},
 		{
 			name: "a Deployment keeps its template under spec.template", file: "deployment.yaml",

@@ -1,0 +1,162 @@
+package validate
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// bareSpec has one container of each type, none of which sets resources,
+// probes or a securityContext, all on :latest.
+func bareSpec() corev1.PodSpec {
+	always := corev1.ContainerRestartPolicyAlways
+	priv := true
+	return corev1.PodSpec{
+		InitContainers: []corev1.Container{
+			{Name: "init", Image: "busybox:latest"},
+			{Name: "proxy", Image: "envoy:latest", RestartPolicy: &always},
+		},
+		Containers: []corev1.Container{{Name: "app", Image: "app:latest"}},
+		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: "debugger", Image: "busybox:latest",
+			SecurityContext: &corev1.SecurityContext{Privileged: &priv},
+		}}},
+	}
+}
+
+func findTemplate(t *testing.T, obj runtime.Object) *workload.Template {
+	t.Helper()
+	tpl, err := workload.Find(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func findingPaths(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+// TestRulesVisitTheContainersTheyMustAndOnlyThose pins, per rule, which
+// kinds of container it judges: the bug every peer project has had once is
+// a rule that forgot one.
+func TestRulesVisitTheContainersTheyMustAndOnlyThose(t *testing.T) {
+	const (
+		init      = "spec.initContainers[0]"
+		sidecar   = "spec.initContainers[1]"
+		app       = "spec.containers[0]"
+		ephemeral = "spec.ephemeralContainers[0]"
+	)
+	tests := []struct {
+		name string
+		rule *Rule
+		want []string
+	}{
+		{"cpu-limits skips ephemeral containers, which cannot have resources", cpuLimits,
+			[]string{init + ".resources.limits.cpu", sidecar + ".resources.limits.cpu", app + ".resources.limits.cpu"}},
+		{"cpu-requests skips ephemeral containers", cpuRequests,
+			[]string{init + ".resources.requests.cpu", sidecar + ".resources.requests.cpu", app + ".resources.requests.cpu"}},
+		{"memory-limits skips ephemeral containers", memoryLimits,
+			[]string{init + ".resources.limits.memory", sidecar + ".resources.limits.memory", app + ".resources.limits.memory"}},
+		{"memory-requests skips ephemeral containers", memoryRequests,
+			[]string{init + ".resources.requests.memory", sidecar + ".resources.requests.memory", app + ".resources.requests.memory"}},
+		{"image-tag checks every container, ephemeral ones included", imageTag,
+			[]string{init + ".image", sidecar + ".image", app + ".image", ephemeral + ".image"}},
+		{"privileged checks ephemeral containers", privileged,
+			[]string{ephemeral + ".securityContext.privileged"}},
+		{"privilege-escalation checks every container", privilegeEscalation,
+			[]string{init + ".securityContext.allowPrivilegeEscalation", sidecar + ".securityContext.allowPrivilegeEscalation", app + ".securityContext.allowPrivilegeEscalation", ephemeral + ".securityContext.allowPrivilegeEscalation"}},
+		{"run-as-non-root checks every container", runAsNonRoot,
+			[]string{init + ".securityContext.runAsNonRoot", sidecar + ".securityContext.runAsNonRoot", app + ".securityContext.runAsNonRoot", ephemeral + ".securityContext.runAsNonRoot"}},
+		{"liveness-probe asks only regular containers", livenessProbe, []string{app + ".livenessProbe"}},
+		{"readiness-probe asks only regular containers", readinessProbe, []string{app + ".readinessProbe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: bareSpec()})
+			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl))); diff != "" {
+				t.Errorf("finding paths (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestProbeRulesSkipWorkloadsThatRunToCompletion(t *testing.T) {
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1.0"}}}
+	yes := true
+	tests := []struct {
+		name  string
+		obj   runtime.Object
+		wants bool
+	}{
+		{"a Job is not asked for probes", &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
+		{"a CronJob is not asked for probes", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}}}, false},
+		{"a Pod controlled by a Job is not asked for probes", &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "j", Controller: &yes}}},
+			Spec:       spec,
+		}, false},
+		{"a bare Pod is asked for probes", &corev1.Pod{Spec: spec}, true},
+		{"a Deployment is asked for probes", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
+		{"a StatefulSet is asked for probes", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
+		{"a DaemonSet is asked for probes", &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range []*Rule{livenessProbe, readinessProbe} {
+				tpl := findTemplate(t, tt.obj.DeepCopyObject())
+				got := len(r.Check(tpl)) > 0
+				if got != tt.wants {
+					t.Errorf("%s: finding = %v, want %v", r.ID, got, tt.wants)
+				}
+			}
+		})
+	}
+}
+
+func TestPodLevelResourcesSatisfyTheResourceRules(t *testing.T) {
+	type budget struct{ requests, limits corev1.ResourceList }
+	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	tests := []struct {
+		name   string
+		budget budget
+		// want lists the rules that still find the container lacking.
+		want []string
+	}{
+		{"a pod-level cpu limit satisfies both cpu rules", budget{limits: cpu}, []string{"memory-limits", "memory-requests"}},
+		{"a pod-level cpu request satisfies both cpu rules, as defaulting leaves cpu to the pod", budget{requests: cpu}, []string{"memory-limits", "memory-requests"}},
+		{"a pod-level cpu request and limit satisfy both", budget{requests: cpu, limits: cpu}, []string{"memory-limits", "memory-requests"}},
+		{"no pod-level budget satisfies nothing", budget{}, []string{"cpu-limits", "cpu-requests", "memory-limits", "memory-requests"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+			if tt.budget.requests != nil || tt.budget.limits != nil {
+				pod.Spec.Resources = &corev1.ResourceRequirements{Requests: tt.budget.requests, Limits: tt.budget.limits}
+			}
+			tpl := findTemplate(t, pod)
+			var got []string
+			for _, r := range []*Rule{cpuLimits, cpuRequests, memoryLimits, memoryRequests} {
+				if len(r.Check(tpl)) > 0 {
+					got = append(got, r.ID)
+				}
+			}
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("rules that find something (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
