@@ -3,7 +3,10 @@ package validate
 // privilege-escalation: every container sets
 // securityContext.allowPrivilegeEscalation: false, so no process can gain
 // more privileges than its parent (setuid binaries, file capabilities).
-// Windows Pods are exempt: the field does not exist there.
+// Windows Pods are exempt: the field does not exist there. Privileged
+// containers are left to the privileged rule: the API rejects
+// allowPrivilegeEscalation: false beside privileged: true, so asking for it
+// would be advice nobody can follow.
 
 import (
 	"github.com/plimsoll/plimsoll/policy"
@@ -25,6 +28,9 @@ var privilegeEscalation = &Rule{
 		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
 			sc := c.SecurityContext
 			if sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+				continue
+			}
+			if sc != nil && sc.Privileged != nil && *sc.Privileged {
 				continue
 			}
 			problem := "allows privilege escalation (allowPrivilegeEscalation is not set)"

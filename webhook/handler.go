@@ -159,6 +159,17 @@ func (h *Handler) logDecision(req *request, decision string, took time.Duration)
 			}
 		}
 		attrs = append(attrs, "rules", ids)
+		if req.mode != Enforce {
+			var would []string
+			for _, v := range validate.Denied(req.violations) {
+				if !slices.Contains(would, v.Rule.ID) {
+					would = append(would, v.Rule.ID)
+				}
+			}
+			if len(would) > 0 {
+				attrs = append(attrs, "would_deny", would)
+			}
+		}
 	}
 	if fams := req.defaulted.Families(); len(fams) > 0 {
 		attrs = append(attrs, "defaulted", fams)

@@ -110,7 +110,9 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	if e.Config, err = e.testEnv.Start(); err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
-	if e.Client, err = kubernetes.NewForConfig(e.Config); err != nil {
+	quiet := rest.CopyConfig(e.Config)
+	quiet.WarningHandler = rest.NoWarnings{}
+	if e.Client, err = kubernetes.NewForConfig(quiet); err != nil {
 		e.Stop()
 		return nil, err
 	}
