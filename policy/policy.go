@@ -39,6 +39,14 @@ type Policy struct {
 	Rules map[string]Severity `json:"rules,omitempty"`
 	// Defaults are the values that defaulting writes into Pods.
 	Defaults Defaults `json:"defaults"`
+	// AllowedRegistries, when not empty, are the only registries images may
+	// come from (rule image-registry). An entry matches an image whose
+	// reference starts with it followed by "/", e.g. "ghcr.io/acme" or
+	// "registry.local:5000". Images without a registry are on "docker.io".
+	AllowedRegistries []string `json:"allowedRegistries,omitempty"`
+	// RequiredLabels, when not empty, are labels every Pod template must
+	// carry (rule required-labels), e.g. app.kubernetes.io/name.
+	RequiredLabels []string `json:"requiredLabels,omitempty"`
 
 	hash string
 }
@@ -74,6 +82,10 @@ type ProbeTiming struct {
 // SecurityDefaults switches the hardened securityContext defaults.
 type SecurityDefaults struct {
 	Enabled bool `json:"enabled"`
+	// ReadOnlyRootFilesystem, when true, also defaults
+	// securityContext.readOnlyRootFilesystem: true (opt-in: many images
+	// write to their root filesystem).
+	ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem,omitempty"`
 }
 
 // Default returns the built-in policy: every rule at its own severity and

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -87,7 +88,7 @@ func TestRulesVisitTheContainersTheyMustAndOnlyThose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: bareSpec()})
-			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl))); diff != "" {
+			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl, policy.Default()))); diff != "" {
 				t.Errorf("finding paths (-want +got):\n%s", diff)
 			}
 		})
@@ -117,7 +118,7 @@ func TestProbeRulesSkipWorkloadsThatRunToCompletion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, r := range []*Rule{livenessProbe, readinessProbe} {
 				tpl := findTemplate(t, tt.obj.DeepCopyObject())
-				got := len(r.Check(tpl)) > 0
+				got := len(r.Check(tpl, policy.Default())) > 0
 				if got != tt.wants {
 					t.Errorf("%s: finding = %v, want %v", r.ID, got, tt.wants)
 				}
@@ -149,7 +150,7 @@ func TestPodLevelResourcesSatisfyTheResourceRules(t *testing.T) {
 			tpl := findTemplate(t, pod)
 			var got []string
 			for _, r := range []*Rule{cpuLimits, cpuRequests, memoryLimits, memoryRequests} {
-				if len(r.Check(tpl)) > 0 {
+				if len(r.Check(tpl, policy.Default())) > 0 {
 					got = append(got, r.ID)
 				}
 			}

@@ -49,8 +49,13 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 		if sev == policy.Off {
 			continue
 		}
-		for _, f := range r.Check(t) {
-			out = append(out, Violation{Rule: r, Severity: sev, Finding: f, Object: t.Describe()})
+		_, overridden := p.Rules[r.ID]
+		for _, f := range r.Check(t, p) {
+			fsev := sev
+			if f.Severity != "" && !overridden {
+				fsev = f.Severity
+			}
+			out = append(out, Violation{Rule: r, Severity: fsev, Finding: f, Object: t.Describe()})
 		}
 	}
 	return out

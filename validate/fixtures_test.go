@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"github.com/plimsoll/plimsoll/policy"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +15,7 @@ func TestRuleFixtures(t *testing.T) {
 		for _, file := range ruleFixtures(t, r.ID, "pass") {
 			t.Run(r.ID+" passes "+filepath.Base(file), func(t *testing.T) {
 				tpl := loadTemplate(t, file)
-				if got := r.Check(tpl); len(got) != 0 {
+				if got := r.Check(tpl, policy.Default()); len(got) != 0 {
 					t.Errorf("findings on a passing fixture: %+v", got)
 				}
 			})
@@ -22,7 +23,7 @@ func TestRuleFixtures(t *testing.T) {
 		for _, file := range ruleFixtures(t, r.ID, "fail") {
 			t.Run(r.ID+" fails "+filepath.Base(file), func(t *testing.T) {
 				tpl := loadTemplate(t, file)
-				got := r.Check(tpl)
+				got := r.Check(tpl, policy.Default())
 				if len(got) == 0 {
 					t.Fatalf("no finding on a failing fixture")
 				}

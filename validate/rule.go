@@ -24,8 +24,10 @@ type Rule struct {
 	Remediation string
 	// Defaulted says whether defaulting fixes a violation, and when.
 	Defaulted string
-	// Check returns the places in t that break the rule.
-	Check func(t *workload.Template) []Finding
+	// Check returns the places in t that break the rule. The policy is
+	// passed for the few rules that read settings of their own (allowed
+	// registries, required labels); most ignore it.
+	Check func(t *workload.Template, p *policy.Policy) []Finding
 }
 
 // Finding is one place where a template breaks a rule.
@@ -40,6 +42,10 @@ type Finding struct {
 	Problem string
 	// Fix says what to write instead, e.g. "set image to nginx:<version>".
 	Fix string
+	// Severity, when set, raises or lowers this finding's severity from
+	// the rule's default (e.g. seccomp-profile: unset is a warning,
+	// Unconfined an error). A severity the policy sets for the rule wins.
+	Severity policy.Severity
 }
 
 // Violation is a Finding of a rule on an object, with its effective

@@ -17,7 +17,7 @@ var cpuLimits = &Rule{
 	Description: "Every container limits its CPU, so one busy Pod cannot starve its neighbours.",
 	Remediation: "Set resources.limits.cpu on each container, e.g. 500m.",
 	Defaulted:   "yes",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkResource(t, corev1.ResourceCPU, true, "500m")
 	},
 }

@@ -18,7 +18,7 @@ var cpuRequests = &Rule{
 	Description: "Every container requests CPU, so the scheduler can place the Pod where it fits.",
 	Remediation: "Set resources.requests.cpu on each container, e.g. 100m.",
 	Defaulted:   "yes",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkResource(t, corev1.ResourceCPU, false, "100m")
 	},
 }

@@ -16,7 +16,7 @@ var hostNamespaces = &Rule{
 	Description: "Pods do not share the node's network, process or IPC namespaces.",
 	Remediation: "Remove hostNetwork, hostPID and hostIPC (or set them to false); expose ports through a Service.",
 	Defaulted:   "no",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
 		for _, ns := range []struct {
 			field string

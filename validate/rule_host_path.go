@@ -17,7 +17,7 @@ var hostPath = &Rule{
 	Description: "No volume mounts a path of the node (hostPath).",
 	Remediation: "Use emptyDir for scratch space, a PersistentVolumeClaim for data, or a configMap/secret for files.",
 	Defaulted:   "no",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
 		for i, v := range t.Spec.Volumes {
 			if v.HostPath == nil {

@@ -19,7 +19,7 @@ var imageTag = &Rule{
 	Description: "Images are pinned to a version tag or a digest, never latest or untagged.",
 	Remediation: "Write the image as name:version (e.g. nginx:1.27.3) or name@sha256:digest.",
 	Defaulted:   "no",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
 		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
 			name, tag, digest := ParseImage(c.Image)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/plimsoll/plimsoll/policy"
 )
 
 func TestParseImage(t *testing.T) {
@@ -54,7 +55,7 @@ func TestImageTagVerdicts(t *testing.T) {
 			tpl := loadTemplate(t, "testdata/image-tag/fail/deployment-latest.yaml")
 			tpl.Spec.Containers[0].Image = tt.image
 			var got string
-			if fs := imageTag.Check(tpl); len(fs) > 0 {
+			if fs := imageTag.Check(tpl, policy.Default()); len(fs) > 0 {
 				got = fs[0].Problem
 			}
 			if got != tt.want {

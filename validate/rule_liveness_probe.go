@@ -18,7 +18,7 @@ var livenessProbe = &Rule{
 	Description: "Every long-running container has a liveness probe, so a hung process is restarted.",
 	Remediation: "Add livenessProbe (httpGet on a health endpoint, or tcpSocket on the serving port).",
 	Defaulted:   "where the container declares a TCP port",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkProbe(t, "livenessProbe", func(c *corev1.Container) *corev1.Probe { return c.LivenessProbe })
 	},
 }

@@ -18,7 +18,7 @@ var memoryLimits = &Rule{
 	Description: "Every container limits its memory, so a leak kills its own container, not the node.",
 	Remediation: "Set resources.limits.memory on each container, e.g. 512Mi.",
 	Defaulted:   "yes",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkResource(t, corev1.ResourceMemory, true, "512Mi")
 	},
 }

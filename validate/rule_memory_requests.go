@@ -18,7 +18,7 @@ var memoryRequests = &Rule{
 	Description: "Every container requests memory, so the scheduler does not overcommit the node.",
 	Remediation: "Set resources.requests.memory on each container, e.g. 128Mi.",
 	Defaulted:   "yes",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkResource(t, corev1.ResourceMemory, false, "128Mi")
 	},
 }

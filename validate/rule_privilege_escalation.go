@@ -20,7 +20,7 @@ var privilegeEscalation = &Rule{
 	Description: "Containers cannot gain more privileges than they start with.",
 	Remediation: "Set securityContext.allowPrivilegeEscalation: false on each container.",
 	Defaulted:   "yes, unless the container is privileged or adds CAP_SYS_ADMIN",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		if t.Windows() {
 			return nil
 		}

@@ -16,7 +16,7 @@ var privileged = &Rule{
 	Description: "No container runs privileged: a privileged container owns the node.",
 	Remediation: "Remove securityContext.privileged (or set it to false) and add only the capabilities the program needs.",
 	Defaulted:   "no",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
 		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
 			if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {

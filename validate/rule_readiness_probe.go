@@ -18,7 +18,7 @@ var readinessProbe = &Rule{
 	Description: "Every long-running container has a readiness probe, so traffic reaches it only once it can serve.",
 	Remediation: "Add readinessProbe (httpGet on a readiness endpoint, or tcpSocket on the serving port).",
 	Defaulted:   "where the container declares a TCP port",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		return checkProbe(t, "readinessProbe", func(c *corev1.Container) *corev1.Probe { return c.ReadinessProbe })
 	},
 }

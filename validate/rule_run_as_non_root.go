@@ -19,7 +19,7 @@ var runAsNonRoot = &Rule{
 	Description: "Containers run as a non-root user.",
 	Remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser, and build the image with a USER other than root.",
 	Defaulted:   "yes, unless the workload sets runAsNonRoot: false or runAsUser: 0",
-	Check: func(t *workload.Template) []Finding {
+	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
 		pod := t.Spec.SecurityContext
 		if pod == nil {
