@@ -61,7 +61,7 @@ func Template(t *workload.Template, d policy.Defaults) Changes {
 		cs = append(cs, defaultProbes(t, d.Probes)...)
 	}
 	if d.SecurityContext.Enabled {
-		cs = append(cs, defaultSecurityContext(t)...)
+		cs = append(cs, defaultSecurityContext(t, d.SecurityContext)...)
 	}
 	return cs
 }

@@ -39,6 +39,7 @@ func probes(c string) mutate.Changes {
 	return mutate.Changes{
 		ch(mutate.Probes, c, "readinessProbe"),
 		ch(mutate.Probes, c, "livenessProbe"),
+		ch(mutate.Probes, c, "startupProbe"),
 	}
 }
 
@@ -87,6 +88,7 @@ var fixtures = map[string]mutate.Changes{
 		ch(mutate.Resources, "web", "resources.requests.memory"),
 		ch(mutate.Resources, "web", "resources.limits.memory"),
 		ch(mutate.Probes, "web", "livenessProbe"),
+		ch(mutate.Probes, "web", "startupProbe"),
 		ape("web"), dropAll("web"), seccomp,
 	),
 	"no-tcp-port":                        join(resources("worker"), hardened("worker"), seccomp),
@@ -101,7 +103,7 @@ var fixtures = map[string]mutate.Changes{
 	"run-as-non-root-false-on-container": join(ape("app"), dropAll("app"), seccomp),
 	"privileged-container":               join(nonRoot("app"), seccomp),
 	"capabilities-added":                 join(ch(mutate.SecurityContext, "app", "securityContext.allowPrivilegeEscalation"), nonRoot("app"), seccomp),
-	"seccomp-on-container":               hardened("app"),
+	"seccomp-on-container":               join(hardened("app"), seccomp),
 	"windows-pod":                        join(resources("iis"), probes("iis"), nonRoot("iis")),
 	"job-owned-pod":                      join(resources("report"), hardened("report"), seccomp),
 	"pod-level-resources":                join(hardened("app"), hardened("helper"), seccomp),
@@ -238,6 +240,45 @@ func TestTemplateFollowsThePolicy(t *testing.T) {
 		want     mutate.Changes
 		check    func(t *testing.T, c *corev1.Container)
 	}{
+		{
+			name: "probes of type http GET the policy's path on the first TCP port, startup included",
+			defaults: custom(func(d *policy.Defaults) {
+				d.Probes.Type = policy.ProbeHTTP
+				d.Probes.Path = "/livez"
+			}),
+			want: join(resources("nginx"), probes("nginx"), hardened("nginx"), seccomp),
+			check: func(t *testing.T, c *corev1.Container) {
+				for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe, "startup": c.StartupProbe} {
+					if p == nil || p.HTTPGet == nil || p.TCPSocket != nil || p.HTTPGet.Path != "/livez" || p.HTTPGet.Port.IntValue() != 80 || p.HTTPGet.Scheme != corev1.URISchemeHTTP {
+						t.Errorf("%s probe = %+v, want httpGet /livez on port 80", name, p)
+					}
+				}
+				if c.StartupProbe.FailureThreshold != 60 || c.StartupProbe.PeriodSeconds != 5 {
+					t.Errorf("startup probe gives %d×%ds to start, want 60×5s", c.StartupProbe.FailureThreshold, c.StartupProbe.PeriodSeconds)
+				}
+			},
+		},
+		{
+			name:     "the baseline profile writes only allowPrivilegeEscalation and seccomp",
+			defaults: custom(func(d *policy.Defaults) { d.SecurityContext.Profile = policy.Baseline }),
+			want:     join(resources("nginx"), probes("nginx"), mutate.Changes{ape("nginx")}, seccomp),
+			check: func(t *testing.T, c *corev1.Container) {
+				if sc := c.SecurityContext; sc == nil || sc.RunAsNonRoot != nil || sc.Capabilities != nil {
+					t.Errorf("securityContext = %+v, want no runAsNonRoot and no capabilities", sc)
+				}
+			},
+		},
+		{
+			name:     "readOnlyRootFilesystem is written only when the policy opts in",
+			defaults: custom(func(d *policy.Defaults) { d.SecurityContext.ReadOnlyRootFilesystem = true }),
+			want: join(resources("nginx"), probes("nginx"), hardened("nginx"),
+				mutate.Changes{ch(mutate.SecurityContext, "nginx", "securityContext.readOnlyRootFilesystem")}, seccomp),
+			check: func(t *testing.T, c *corev1.Container) {
+				if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					t.Errorf("securityContext = %+v, want readOnlyRootFilesystem true", sc)
+				}
+			},
+		},
 		{
 			name:     "a disabled resources family writes no resources",
 			defaults: custom(func(d *policy.Defaults) { d.Resources.Enabled = false }),

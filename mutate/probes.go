@@ -1,7 +1,10 @@
 package mutate
 
-// Probes: writes readinessProbe and livenessProbe as TCP checks on the
-// container's first TCP port, with the timing of the policy.
+// Probes: writes readinessProbe and livenessProbe on the container's first
+// TCP port — a TCP check, or an HTTP GET of the policy's path when the policy
+// says type: http — with the timing of the policy. Beside a defaulted
+// livenessProbe it writes a startupProbe (unless there is one), so a slow
+// starter is not killed before it is up.
 //
 //   - Only regular containers and restartable sidecars (init containers with
 //     restartPolicy Always) get probes; plain init containers and ephemeral
@@ -35,12 +38,16 @@ func defaultProbes(t *workload.Template, d policy.ProbeDefaults) Changes {
 			continue
 		}
 		if c.ReadinessProbe == nil {
-			c.ReadinessProbe = tcpProbe(port, d.Readiness)
+			c.ReadinessProbe = probe(port, d, d.Readiness.InitialDelaySeconds, d.Readiness.PeriodSeconds, 3)
 			cs = append(cs, Change{Family: Probes, Container: c.Name, Field: "readinessProbe"})
 		}
 		if c.LivenessProbe == nil {
-			c.LivenessProbe = tcpProbe(port, d.Liveness)
+			c.LivenessProbe = probe(port, d, d.Liveness.InitialDelaySeconds, d.Liveness.PeriodSeconds, 3)
 			cs = append(cs, Change{Family: Probes, Container: c.Name, Field: "livenessProbe"})
+			if c.StartupProbe == nil {
+				c.StartupProbe = probe(port, d, 0, d.Startup.PeriodSeconds, d.Startup.FailureThreshold)
+				cs = append(cs, Change{Family: Probes, Container: c.Name, Field: "startupProbe"})
+			}
 		}
 	}
 	return cs
@@ -57,17 +64,21 @@ func FirstTCPPort(c *corev1.Container) (int32, bool) {
 	return 0, false
 }
 
-func tcpProbe(port int32, timing policy.ProbeTiming) *corev1.Probe {
+func probe(port int32, d policy.ProbeDefaults, initialDelay, period, failureThreshold int32) *corev1.Probe {
+	handler := corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}
+	if d.Type == policy.ProbeHTTP {
+		handler = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path: d.Path, Port: intstr.FromInt32(port), Scheme: corev1.URISchemeHTTP,
+		}}
+	}
 	return &corev1.Probe{
-		ProbeHandler: corev1.ProbeHandler{
-			TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)},
-		},
-		InitialDelaySeconds: timing.InitialDelaySeconds,
-		PeriodSeconds:       timing.PeriodSeconds,
+		ProbeHandler:        handler,
+		InitialDelaySeconds: initialDelay,
+		PeriodSeconds:       period,
+		FailureThreshold:    failureThreshold,
 		// The API server's own defaults, written out so that a second
 		// defaulting pass, or the API server's, changes nothing.
 		TimeoutSeconds:   1,
 		SuccessThreshold: 1,
-		FailureThreshold: 3,
 	}
 }

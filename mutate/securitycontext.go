@@ -13,7 +13,14 @@ package mutate
 //     set for the container (on it or on the Pod), or it runs as UID 0;
 //
 // and on the Pod spec.securityContext.seccompProfile: RuntimeDefault, unless
-// the Pod or any of its containers chose a profile.
+// the Pod chose a profile (a container's own profile still wins for that
+// container).
+//
+// With the policy's profile baseline, only allowPrivilegeEscalation and
+// seccompProfile are written: runAsNonRoot and drop ALL break some images,
+// and are left to the rules. With readOnlyRootFilesystem opted in,
+// securityContext.readOnlyRootFilesystem: true is written too (not on
+// Windows).
 //
 // A Pod with spec.os.name: windows gets runAsNonRoot only: the other fields
 // are Linux-only and the API rejects them there.
@@ -24,11 +31,13 @@ package mutate
 import (
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
-func defaultSecurityContext(t *workload.Template) Changes {
+func defaultSecurityContext(t *workload.Template, d policy.SecurityDefaults) Changes {
 	var cs Changes
+	restricted := d.Profile != policy.Baseline
 	spec := t.Spec
 	windows := t.Windows()
 	containers := workload.Containers(spec, t.SpecPath)
@@ -46,20 +55,24 @@ func defaultSecurityContext(t *workload.Template) Changes {
 			sc.AllowPrivilegeEscalation = ptr(false)
 			changed = append(changed, Change{Family: SecurityContext, Container: c.Name, Field: "securityContext.allowPrivilegeEscalation"})
 		}
-		if !windows && !privileged && (sc.Capabilities == nil || (len(sc.Capabilities.Add) == 0 && len(sc.Capabilities.Drop) == 0)) {
+		if restricted && !windows && !privileged && (sc.Capabilities == nil || (len(sc.Capabilities.Add) == 0 && len(sc.Capabilities.Drop) == 0)) {
 			sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
 			changed = append(changed, Change{Family: SecurityContext, Container: c.Name, Field: "securityContext.capabilities.drop"})
 		}
-		if sc.RunAsNonRoot == nil && podRunAsNonRoot(spec) == nil && effectiveRunAsUser(spec, sc) != 0 {
+		if restricted && sc.RunAsNonRoot == nil && podRunAsNonRoot(spec) == nil && effectiveRunAsUser(spec, sc) != 0 {
 			sc.RunAsNonRoot = ptr(true)
 			changed = append(changed, Change{Family: SecurityContext, Container: c.Name, Field: "securityContext.runAsNonRoot"})
+		}
+		if d.ReadOnlyRootFilesystem && !windows && sc.ReadOnlyRootFilesystem == nil {
+			sc.ReadOnlyRootFilesystem = ptr(true)
+			changed = append(changed, Change{Family: SecurityContext, Container: c.Name, Field: "securityContext.readOnlyRootFilesystem"})
 		}
 		if len(changed) > 0 {
 			c.SecurityContext = sc
 			cs = append(cs, changed...)
 		}
 	}
-	if !windows && !anySeccompProfile(spec, containers) {
+	if !windows && (spec.SecurityContext == nil || spec.SecurityContext.SeccompProfile == nil) {
 		if spec.SecurityContext == nil {
 			spec.SecurityContext = &corev1.PodSecurityContext{}
 		}
@@ -86,18 +99,6 @@ func effectiveRunAsUser(spec *corev1.PodSpec, sc *corev1.SecurityContext) int64 
 		return *spec.SecurityContext.RunAsUser
 	}
 	return -1
-}
-
-func anySeccompProfile(spec *corev1.PodSpec, containers []workload.Container) bool {
-	if spec.SecurityContext != nil && spec.SecurityContext.SeccompProfile != nil {
-		return true
-	}
-	for _, c := range containers {
-		if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
-			return true
-		}
-	}
-	return false
 }
 
 func addsSysAdmin(sc *corev1.SecurityContext) bool {

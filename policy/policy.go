@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -47,6 +48,13 @@ type Policy struct {
 	// RequiredLabels, when not empty, are labels every Pod template must
 	// carry (rule required-labels), e.g. app.kubernetes.io/name.
 	RequiredLabels []string `json:"requiredLabels,omitempty"`
+	// Exemptions lift rules from the objects they select; see Exemption.
+	Exemptions []Exemption `json:"exemptions,omitempty"`
+	// AllowAnnotationExemptions honours the annotation plimsoll.dev/exempt
+	// on Pod templates. Off by default: anyone who may create a Pod may
+	// write that annotation, so turning it on hands every rule's waiver to
+	// every Pod author.
+	AllowAnnotationExemptions bool `json:"allowAnnotationExemptions,omitempty"`
 
 	hash string
 }
@@ -66,11 +74,30 @@ type ResourceDefaults struct {
 	Limits   corev1.ResourceList `json:"limits,omitempty"`
 }
 
-// ProbeDefaults are the TCP probes given to containers with a TCP port.
+// ProbeType is how a defaulted probe checks the container.
+type ProbeType string
+
+const (
+	// ProbeTCP opens a connection to the container's first TCP port.
+	ProbeTCP ProbeType = "tcp"
+	// ProbeHTTP sends GET Path to the container's first TCP port.
+	ProbeHTTP ProbeType = "http"
+)
+
+// ProbeDefaults are the probes given to containers with a TCP port.
 type ProbeDefaults struct {
-	Enabled   bool        `json:"enabled"`
+	Enabled bool `json:"enabled"`
+	// Type is tcp (default) or http.
+	Type ProbeType `json:"type,omitempty"`
+	// Path is the HTTP path probed when Type is http (default /healthz).
+	Path      string      `json:"path,omitempty"`
 	Readiness ProbeTiming `json:"readiness"`
 	Liveness  ProbeTiming `json:"liveness"`
+	// Startup is the startupProbe written beside a defaulted livenessProbe,
+	// so a slow starter is not killed before it is up: liveness checks
+	// begin only once it succeeds. Its failureThreshold × periodSeconds is
+	// the time a container has to start.
+	Startup StartupTiming `json:"startup"`
 }
 
 // ProbeTiming is a probe's schedule.
@@ -79,9 +106,31 @@ type ProbeTiming struct {
 	PeriodSeconds       int32 `json:"periodSeconds"`
 }
 
+// StartupTiming is the startupProbe's schedule.
+type StartupTiming struct {
+	PeriodSeconds    int32 `json:"periodSeconds"`
+	FailureThreshold int32 `json:"failureThreshold"`
+}
+
+// Profile names a set of securityContext defaults.
+type Profile string
+
+const (
+	// Restricted writes allowPrivilegeEscalation: false, capabilities drop
+	// ALL, runAsNonRoot: true and seccompProfile RuntimeDefault: what Pod
+	// Security "restricted" requires.
+	Restricted Profile = "restricted"
+	// Baseline writes only allowPrivilegeEscalation: false and
+	// seccompProfile RuntimeDefault, which almost every image tolerates;
+	// runAsNonRoot and drop ALL are left to the rules.
+	Baseline Profile = "baseline"
+)
+
 // SecurityDefaults switches the hardened securityContext defaults.
 type SecurityDefaults struct {
 	Enabled bool `json:"enabled"`
+	// Profile is restricted (default) or baseline.
+	Profile Profile `json:"profile,omitempty"`
 	// ReadOnlyRootFilesystem, when true, also defaults
 	// securityContext.readOnlyRootFilesystem: true (opt-in: many images
 	// write to their root filesystem).
@@ -108,10 +157,13 @@ func Default() *Policy {
 			},
 			Probes: ProbeDefaults{
 				Enabled:   true,
+				Type:      ProbeTCP,
+				Path:      "/healthz",
 				Readiness: ProbeTiming{InitialDelaySeconds: 5, PeriodSeconds: 5},
 				Liveness:  ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 10},
+				Startup:   StartupTiming{PeriodSeconds: 5, FailureThreshold: 60},
 			},
-			SecurityContext: SecurityDefaults{Enabled: true},
+			SecurityContext: SecurityDefaults{Enabled: true, Profile: Restricted},
 		},
 	}
 	p.hash = hashOf([]byte("built-in"))
@@ -140,6 +192,9 @@ func Load(data []byte, knownRules []string) (*Policy, error) {
 	}
 	// The file must say what it is: apiVersion and kind are not defaulted.
 	p.APIVersion, p.Kind = "", ""
+	if err := checkFields(data, p); err != nil {
+		return nil, err
+	}
 	if err := yaml.UnmarshalStrict(data, p); err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
 	}
@@ -186,6 +241,47 @@ func (p *Policy) validate(knownRules []string) error {
 		}
 		if req, ok := r.Requests[name]; ok && limit.Cmp(req) < 0 {
 			errs = append(errs, fmt.Sprintf("defaults.resources.limits.%s: %s is below the default request %s", name, limit.String(), req.String()))
+		}
+	}
+	switch p.Defaults.Probes.Type {
+	case ProbeTCP, ProbeHTTP:
+	default:
+		errs = append(errs, fmt.Sprintf("defaults.probes.type: must be tcp or http, not %q", p.Defaults.Probes.Type))
+	}
+	if p.Defaults.Probes.Type == ProbeHTTP && !strings.HasPrefix(p.Defaults.Probes.Path, "/") {
+		errs = append(errs, fmt.Sprintf("defaults.probes.path: must start with /, not %q", p.Defaults.Probes.Path))
+	}
+	if st := p.Defaults.Probes.Startup; st.PeriodSeconds < 1 || st.FailureThreshold < 1 {
+		errs = append(errs, "defaults.probes.startup: periodSeconds and failureThreshold must be 1 or more")
+	}
+	switch p.Defaults.SecurityContext.Profile {
+	case Restricted, Baseline:
+	default:
+		errs = append(errs, fmt.Sprintf("defaults.securityContext.profile: must be restricted or baseline, not %q", p.Defaults.SecurityContext.Profile))
+	}
+	for name, q := range r.Requests {
+		if q.Sign() <= 0 {
+			errs = append(errs, fmt.Sprintf("defaults.resources.requests.%s: must be above zero, not %s", name, q.String()))
+		}
+	}
+	for name, q := range r.Limits {
+		if q.Sign() <= 0 {
+			errs = append(errs, fmt.Sprintf("defaults.resources.limits.%s: must be above zero, not %s", name, q.String()))
+		}
+	}
+	for i, reg := range p.AllowedRegistries {
+		if reg == "" || strings.HasSuffix(reg, "/") || strings.Contains(reg, "://") {
+			errs = append(errs, fmt.Sprintf("allowedRegistries[%d]: %q must be a registry host or prefix such as ghcr.io/acme, without scheme or trailing /", i, reg))
+		}
+	}
+	for i, l := range p.RequiredLabels {
+		if msgs := validation.IsQualifiedName(l); len(msgs) > 0 {
+			errs = append(errs, fmt.Sprintf("requiredLabels[%d]: %q is not a valid label key: %s", i, l, strings.Join(msgs, "; ")))
+		}
+	}
+	for i, e := range p.Exemptions {
+		for _, msg := range e.validate(knownRules) {
+			errs = append(errs, fmt.Sprintf("exemptions[%d]%s", i, msg))
 		}
 	}
 	for _, pt := range []struct {

@@ -42,10 +42,13 @@ func builtIn() *policy.Policy {
 			},
 			Probes: policy.ProbeDefaults{
 				Enabled:   true,
+				Type:      policy.ProbeTCP,
+				Path:      "/healthz",
 				Readiness: policy.ProbeTiming{InitialDelaySeconds: 5, PeriodSeconds: 5},
 				Liveness:  policy.ProbeTiming{InitialDelaySeconds: 30, PeriodSeconds: 10},
+				Startup:   policy.StartupTiming{PeriodSeconds: 5, FailureThreshold: 60},
 			},
-			SecurityContext: policy.SecurityDefaults{Enabled: true},
+			SecurityContext: policy.SecurityDefaults{Enabled: true, Profile: policy.Restricted},
 		},
 	}
 }
@@ -98,11 +101,9 @@ func TestLoadAcceptsAValidFile(t *testing.T) {
 					corev1.ResourceCPU:    resource.MustParse("1"),
 					corev1.ResourceMemory: resource.MustParse("1Gi"),
 				}
-				p.Defaults.Probes = policy.ProbeDefaults{
-					Enabled:   false,
-					Readiness: policy.ProbeTiming{InitialDelaySeconds: 1, PeriodSeconds: 2},
-					Liveness:  policy.ProbeTiming{InitialDelaySeconds: 3, PeriodSeconds: 4},
-				}
+				p.Defaults.Probes.Enabled = false
+				p.Defaults.Probes.Readiness = policy.ProbeTiming{InitialDelaySeconds: 1, PeriodSeconds: 2}
+				p.Defaults.Probes.Liveness = policy.ProbeTiming{InitialDelaySeconds: 3, PeriodSeconds: 4}
 				p.Defaults.SecurityContext.Enabled = false
 			}),
 		},
@@ -144,12 +145,12 @@ func TestLoadRejectsABadFile(t *testing.T) {
 		{
 			name: "an unknown field is named",
 			file: "unknown-field.yaml",
-			want: []string{`unknown field "enabeld"`},
+			want: []string{"line 5: defaults.resources.enabeld: unknown field", `did you mean "enabled"?`},
 		},
 		{
 			name: "an unknown top-level field is named",
 			file: "unknown-top-level-field.yaml",
-			want: []string{`unknown field "exemptions"`},
+			want: []string{"line 3: exemption: unknown field", `did you mean "exemptions"?`},
 		},
 		{
 			name: "a value of the wrong type names its field",

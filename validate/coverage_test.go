@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
@@ -84,12 +85,115 @@ func TestRulesVisitTheContainersTheyMustAndOnlyThose(t *testing.T) {
 			[]string{init + ".securityContext.runAsNonRoot", sidecar + ".securityContext.runAsNonRoot", app + ".securityContext.runAsNonRoot", ephemeral + ".securityContext.runAsNonRoot"}},
 		{"liveness-probe asks only regular containers", livenessProbe, []string{app + ".livenessProbe"}},
 		{"readiness-probe asks only regular containers", readinessProbe, []string{app + ".readinessProbe"}},
+		{"capabilities checks every container but the privileged ephemeral one, left to the privileged rule", capabilities,
+			[]string{init + ".securityContext.capabilities.drop", sidecar + ".securityContext.capabilities.drop", app + ".securityContext.capabilities.drop"}},
+		{"seccomp-profile checks every container, ephemeral ones included", seccompProfile,
+			[]string{init + ".securityContext.seccompProfile", sidecar + ".securityContext.seccompProfile", app + ".securityContext.seccompProfile", ephemeral + ".securityContext.seccompProfile"}},
+		{"read-only-root-filesystem skips ephemeral containers, which debug", readOnlyRootFilesystem,
+			[]string{init + ".securityContext.readOnlyRootFilesystem", sidecar + ".securityContext.readOnlyRootFilesystem", app + ".securityContext.readOnlyRootFilesystem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: bareSpec()})
 			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl, policy.Default()))); diff != "" {
 				t.Errorf("finding paths (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// riskySpec has one container of each type, each setting every risky
+// value a container-level rule looks for (but not privileged, which some
+// rules leave to the privileged rule).
+func riskySpec() corev1.PodSpec {
+	always := corev1.ContainerRestartPolicyAlways
+	unmasked := corev1.UnmaskedProcMount
+	yes, no := true, false
+	risky := func(name string) corev1.Container {
+		probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Host: "10.0.0.1", Port: intstr.FromInt32(8080)}}}
+		return corev1.Container{
+			Name:           name,
+			Image:          name + ":1.0",
+			Ports:          []corev1.ContainerPort{{ContainerPort: 80, HostPort: 80}},
+			Env:            []corev1.EnvVar{{Name: "API_TOKEN", Value: "t0ps3cret"}},
+			LivenessProbe:  probe,
+			ReadinessProbe: probe.DeepCopy(),
+			SecurityContext: &corev1.SecurityContext{
+				Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"SYS_ADMIN"}},
+				SeccompProfile:         &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined},
+				AppArmorProfile:        &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined},
+				SELinuxOptions:         &corev1.SELinuxOptions{Type: "spc_t"},
+				ProcMount:              &unmasked,
+				WindowsOptions:         &corev1.WindowsSecurityContextOptions{HostProcess: &yes},
+				ReadOnlyRootFilesystem: &no,
+			},
+		}
+	}
+	sidecar := risky("proxy")
+	sidecar.RestartPolicy = &always
+	return corev1.PodSpec{
+		InitContainers:      []corev1.Container{risky("init"), sidecar},
+		Containers:          []corev1.Container{risky("app")},
+		EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon(risky("debugger"))}},
+	}
+}
+
+// TestContainerRulesVisitEveryKindOfContainer pins, for the rules that
+// judge a risky value wherever it is, which kinds of container they visit.
+func TestContainerRulesVisitEveryKindOfContainer(t *testing.T) {
+	every := func(suffix string) []string {
+		return []string{"spec.initContainers[0]" + suffix, "spec.initContainers[1]" + suffix, "spec.containers[0]" + suffix, "spec.ephemeralContainers[0]" + suffix}
+	}
+	tests := []struct {
+		name string
+		rule *Rule
+		want []string
+	}{
+		{"capabilities refuses an added capability in every container", capabilities, every(".securityContext.capabilities.add")},
+		{"seccomp-profile refuses Unconfined in every container", seccompProfile, every(".securityContext.seccompProfile.type")},
+		{"apparmor refuses Unconfined in every container", apparmor, every(".securityContext.appArmorProfile.type")},
+		{"selinux refuses a foreign type in every container", selinux, every(".securityContext.seLinuxOptions.type")},
+		{"proc-mount refuses Unmasked in every container", procMount, every(".securityContext.procMount")},
+		{"host-process refuses hostProcess in every container", hostProcess, every(".securityContext.windowsOptions.hostProcess")},
+		{"host-port refuses a hostPort in every container", hostPort, every(".ports[0].hostPort")},
+		{"secret-env finds a literal secret in every container", secretEnv, every(".env[0].value")},
+		{"probe-host refuses a probe host in every container, as Pod Security does", probeHost,
+			[]string{
+				"spec.initContainers[0].livenessProbe.httpGet.host", "spec.initContainers[0].readinessProbe.httpGet.host",
+				"spec.initContainers[1].livenessProbe.httpGet.host", "spec.initContainers[1].readinessProbe.httpGet.host",
+				"spec.containers[0].livenessProbe.httpGet.host", "spec.containers[0].readinessProbe.httpGet.host",
+				"spec.ephemeralContainers[0].livenessProbe.httpGet.host", "spec.ephemeralContainers[0].readinessProbe.httpGet.host",
+			}},
+		{"probe-port checks the probes of every container that has them", probePort,
+			[]string{
+				"spec.initContainers[0].livenessProbe.httpGet.port", "spec.initContainers[0].readinessProbe.httpGet.port",
+				"spec.initContainers[1].livenessProbe.httpGet.port", "spec.initContainers[1].readinessProbe.httpGet.port",
+				"spec.containers[0].livenessProbe.httpGet.port", "spec.containers[0].readinessProbe.httpGet.port",
+				"spec.ephemeralContainers[0].livenessProbe.httpGet.port", "spec.ephemeralContainers[0].readinessProbe.httpGet.port",
+			}},
+		{"probes-identical compares the probes of every container that has them", probesIdentical, every(".livenessProbe")},
+		{"read-only-root-filesystem skips ephemeral containers", readOnlyRootFilesystem, every(".securityContext.readOnlyRootFilesystem")[:3]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: riskySpec()})
+			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl, policy.Default()))); diff != "" {
+				t.Errorf("finding paths (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWindowsPodsAreExemptFromLinuxOnlyRules: the API forbids these fields
+// on Windows, so asking for them would be advice nobody can follow.
+func TestWindowsPodsAreExemptFromLinuxOnlyRules(t *testing.T) {
+	for _, r := range []*Rule{capabilities, seccompProfile, readOnlyRootFilesystem, privilegeEscalation} {
+		t.Run(r.ID, func(t *testing.T) {
+			spec := bareSpec()
+			spec.OS = &corev1.PodOS{Name: corev1.Windows}
+			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "iis"}, Spec: spec})
+			if got := r.Check(tpl, policy.Default()); len(got) != 0 {
+				t.Errorf("findings on a Windows Pod: %v", findingPaths(got))
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"slices"
+	"time"
 
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
@@ -16,6 +17,10 @@ type Input struct {
 	Defaulted *workload.Template
 	// Old is the object before an UPDATE, or nil.
 	Old *workload.Template
+	// Namespace is the request's namespace (the object may not say it).
+	Namespace string
+	// Now decides whether exemptions have expired (zero: time.Now()).
+	Now time.Time
 }
 
 // Evaluate runs every rule the policy leaves on, in ID order, and returns
@@ -39,7 +44,35 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
 			}
 		}
 	}
+	if len(p.Exemptions) > 0 || p.AllowAnnotationExemptions {
+		waive(p, in, current)
+	}
 	return current
+}
+
+// waive marks the violations that an exemption lifts.
+func waive(p *policy.Policy, in Input, vs []Violation) {
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	ns := in.Namespace
+	if ns == "" {
+		ns = in.Template.Meta.Namespace
+	}
+	images := map[string]string{}
+	for _, c := range workload.Containers(in.Template.Spec, in.Template.SpecPath) {
+		images[c.Name] = c.Image
+	}
+	subject := policy.Subject{Namespace: ns, Identities: in.Template.Identities(), PodAnnotations: in.Template.PodMeta.Annotations}
+	for i := range vs {
+		subject.Rule = vs[i].Rule.ID
+		subject.Image = ""
+		if vs[i].Container != "" {
+			subject.Image = images[vs[i].Container]
+		}
+		vs[i].Waiver, vs[i].ExpiredExemptions = p.Exempt(subject, now)
+	}
 }
 
 func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {

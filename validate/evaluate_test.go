@@ -45,6 +45,7 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 			file:      "bare-deployment.yaml",
 			defaulted: true,
 			want: []verdict{
+				{"capabilities", web + "securityContext.capabilities.drop", policy.Error, true, false},
 				{"cpu-limits", web + "resources.limits.cpu", policy.Error, true, false},
 				{"cpu-requests", web + "resources.requests.cpu", policy.Error, true, false},
 				{"image-tag", web + "image", policy.Error, false, false},
@@ -52,8 +53,11 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 				{"memory-limits", web + "resources.limits.memory", policy.Error, true, false},
 				{"memory-requests", web + "resources.requests.memory", policy.Error, true, false},
 				{"privilege-escalation", web + "securityContext.allowPrivilegeEscalation", policy.Error, true, false},
+				{"read-only-root-filesystem", web + "securityContext.readOnlyRootFilesystem", policy.Warning, false, false},
 				{"readiness-probe", web + "readinessProbe", policy.Warning, false, false},
+				{"replicas", "spec.replicas", policy.Warning, false, false},
 				{"run-as-non-root", web + "securityContext.runAsNonRoot", policy.Error, true, false},
+				{"seccomp-profile", web + "securityContext.seccompProfile", policy.Warning, true, false},
 			},
 			wantDenied: []string{"image-tag"},
 		},
@@ -62,6 +66,7 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 			file:      "bare-deployment-with-port.yaml",
 			defaulted: true,
 			want: []verdict{
+				{"capabilities", web + "securityContext.capabilities.drop", policy.Error, true, false},
 				{"cpu-limits", web + "resources.limits.cpu", policy.Error, true, false},
 				{"cpu-requests", web + "resources.requests.cpu", policy.Error, true, false},
 				{"image-tag", web + "image", policy.Error, false, false},
@@ -69,8 +74,11 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 				{"memory-limits", web + "resources.limits.memory", policy.Error, true, false},
 				{"memory-requests", web + "resources.requests.memory", policy.Error, true, false},
 				{"privilege-escalation", web + "securityContext.allowPrivilegeEscalation", policy.Error, true, false},
+				{"read-only-root-filesystem", web + "securityContext.readOnlyRootFilesystem", policy.Warning, false, false},
 				{"readiness-probe", web + "readinessProbe", policy.Warning, true, false},
+				{"replicas", "spec.replicas", policy.Warning, false, false},
 				{"run-as-non-root", web + "securityContext.runAsNonRoot", policy.Error, true, false},
+				{"seccomp-profile", web + "securityContext.seccompProfile", policy.Warning, true, false},
 			},
 			wantDenied: []string{"image-tag"},
 		},
@@ -79,6 +87,7 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 			file:      "bare-deployment-with-port.yaml",
 			defaulted: false,
 			want: []verdict{
+				{"capabilities", web + "securityContext.capabilities.drop", policy.Error, false, false},
 				{"cpu-limits", web + "resources.limits.cpu", policy.Error, false, false},
 				{"cpu-requests", web + "resources.requests.cpu", policy.Error, false, false},
 				{"image-tag", web + "image", policy.Error, false, false},
@@ -86,10 +95,13 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 				{"memory-limits", web + "resources.limits.memory", policy.Error, false, false},
 				{"memory-requests", web + "resources.requests.memory", policy.Error, false, false},
 				{"privilege-escalation", web + "securityContext.allowPrivilegeEscalation", policy.Error, false, false},
+				{"read-only-root-filesystem", web + "securityContext.readOnlyRootFilesystem", policy.Warning, false, false},
 				{"readiness-probe", web + "readinessProbe", policy.Warning, false, false},
+				{"replicas", "spec.replicas", policy.Warning, false, false},
 				{"run-as-non-root", web + "securityContext.runAsNonRoot", policy.Error, false, false},
+				{"seccomp-profile", web + "securityContext.seccompProfile", policy.Warning, false, false},
 			},
-			wantDenied: []string{"cpu-limits", "cpu-requests", "image-tag", "memory-limits", "memory-requests", "privilege-escalation", "run-as-non-root"},
+			wantDenied: []string{"capabilities", "cpu-limits", "cpu-requests", "image-tag", "memory-limits", "memory-requests", "privilege-escalation", "run-as-non-root"},
 		},
 	}
 	for _, tt := range tests {
@@ -179,25 +191,25 @@ func TestEvaluateFollowsThePolicySeverities(t *testing.T) {
 	}{
 		{
 			name:       "the built-in severities deny the latest tag and warn of missing probes",
-			wantSev:    map[string]policy.Severity{"image-tag": policy.Error, "liveness-probe": policy.Warning, "readiness-probe": policy.Warning},
+			wantSev:    map[string]policy.Severity{"image-tag": policy.Error, "liveness-probe": policy.Warning, "read-only-root-filesystem": policy.Warning, "readiness-probe": policy.Warning, "replicas": policy.Warning},
 			wantDenied: []string{"image-tag"},
 		},
 		{
 			name:       "a rule lowered to warning no longer denies",
 			rules:      map[string]policy.Severity{"image-tag": policy.Warning},
-			wantSev:    map[string]policy.Severity{"image-tag": policy.Warning, "liveness-probe": policy.Warning, "readiness-probe": policy.Warning},
+			wantSev:    map[string]policy.Severity{"image-tag": policy.Warning, "liveness-probe": policy.Warning, "read-only-root-filesystem": policy.Warning, "readiness-probe": policy.Warning, "replicas": policy.Warning},
 			wantDenied: nil,
 		},
 		{
 			name:       "a rule raised to error denies what defaulting cannot fix",
 			rules:      map[string]policy.Severity{"liveness-probe": policy.Error},
-			wantSev:    map[string]policy.Severity{"image-tag": policy.Error, "liveness-probe": policy.Error, "readiness-probe": policy.Warning},
+			wantSev:    map[string]policy.Severity{"image-tag": policy.Error, "liveness-probe": policy.Error, "read-only-root-filesystem": policy.Warning, "readiness-probe": policy.Warning, "replicas": policy.Warning},
 			wantDenied: []string{"image-tag", "liveness-probe"},
 		},
 		{
 			name:       "a rule turned off is not evaluated",
-			rules:      map[string]policy.Severity{"image-tag": policy.Off, "readiness-probe": policy.Off},
-			wantSev:    map[string]policy.Severity{"liveness-probe": policy.Warning},
+			rules:      map[string]policy.Severity{"image-tag": policy.Off, "readiness-probe": policy.Off, "replicas": policy.Off},
+			wantSev:    map[string]policy.Severity{"liveness-probe": policy.Warning, "read-only-root-filesystem": policy.Warning},
 			wantDenied: nil,
 		},
 	}

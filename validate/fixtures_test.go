@@ -1,21 +1,20 @@
 package validate
 
 import (
-	"github.com/plimsoll/plimsoll/policy"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
-// TestRuleFixtures runs each rule over its own fixtures: nothing to find
-// under pass/, at least one finding under fail/. Each finding names the
-// field it is about under the template's spec path.
+// TestRuleFixtures runs each rule over its own fixtures, with the policy
+// that switches it on: nothing to find under pass/, at least one finding
+// under fail/. Each finding names the field it is about under the
+// template's spec path (or the Pods' metadata, or spec.replicas).
 func TestRuleFixtures(t *testing.T) {
 	for _, r := range Registry() {
 		for _, file := range ruleFixtures(t, r.ID, "pass") {
 			t.Run(r.ID+" passes "+filepath.Base(file), func(t *testing.T) {
 				tpl := loadTemplate(t, file)
-				if got := r.Check(tpl, policy.Default()); len(got) != 0 {
+				if got := r.Check(tpl, fixturePolicy(r.ID)); len(got) != 0 {
 					t.Errorf("findings on a passing fixture: %+v", got)
 				}
 			})
@@ -23,13 +22,13 @@ func TestRuleFixtures(t *testing.T) {
 		for _, file := range ruleFixtures(t, r.ID, "fail") {
 			t.Run(r.ID+" fails "+filepath.Base(file), func(t *testing.T) {
 				tpl := loadTemplate(t, file)
-				got := r.Check(tpl, policy.Default())
+				got := r.Check(tpl, fixturePolicy(r.ID))
 				if len(got) == 0 {
 					t.Fatalf("no finding on a failing fixture")
 				}
 				for _, f := range got {
-					if !strings.HasPrefix(f.Path, tpl.SpecPath.String()+".") {
-						t.Errorf("finding path %q is not under %s", f.Path, tpl.SpecPath)
+					if !findingUnder(tpl, f.Path) {
+						t.Errorf("finding path %q is not under %s or %s", f.Path, tpl.SpecPath, podMetaPath(tpl))
 					}
 					if f.Problem == "" || f.Fix == "" {
 						t.Errorf("finding lacks a problem or a fix: %+v", f)

@@ -3,6 +3,7 @@ package validate
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,3 +73,37 @@ func ruleFixtures(t *testing.T, id, outcome string) []string {
 	}
 	return files
 }
+
+// fixturePolicy is the policy a rule's fixtures are judged with: the
+// built-in one, plus the settings that switch on the rules that need them
+// (allowed registries, required labels).
+func fixturePolicy(id string) *policy.Policy {
+	p := policy.Default()
+	switch id {
+	case "image-registry":
+		p.AllowedRegistries = []string{"ghcr.io/acme", "registry.local:5000"}
+	case "required-labels":
+		p.RequiredLabels = []string{"app.kubernetes.io/name", "team"}
+	}
+	return p
+}
+
+// configuredPolicy switches on every rule that needs a setting, for tests
+// that run the whole registry.
+func configuredPolicy() *policy.Policy {
+	p := policy.Default()
+	p.AllowedRegistries = fixturePolicy("image-registry").AllowedRegistries
+	p.RequiredLabels = fixturePolicy("required-labels").RequiredLabels
+	return p
+}
+
+// findingUnder reports whether a finding's path lies in the part of the
+// object the template stands for: the pod spec, the Pods' metadata, or
+// (for spec.replicas) the workload's own spec.
+func findingUnder(tpl *workload.Template, path string) bool {
+	return strings.HasPrefix(path, tpl.SpecPath.String()+".") ||
+		strings.HasPrefix(path, podMetaPath(tpl).String()+".") ||
+		(tpl.Replicas != nil && path == "spec.replicas")
+}
+
+func ptrTo[T any](v T) *T { return &v }

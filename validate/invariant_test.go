@@ -35,19 +35,37 @@ func podOf(tpl *workload.Template) *corev1.Pod {
 }
 
 // deniedAt returns the denied violations keyed by rule and the path under
-// the pod spec, so that a workload and its Pods can be compared.
-func deniedAt(vs []Violation, specPath string) map[string]bool {
+// the pod spec (or the Pods' metadata), so that a workload and its Pods
+// can be compared.
+func deniedAt(vs []Violation, tpl *workload.Template) map[string]bool {
 	out := map[string]bool{}
 	for _, v := range Denied(vs) {
-		out[v.Rule.ID+"@"+strings.TrimPrefix(v.Path, specPath)] = true
+		path := v.Path
+		if rest, ok := strings.CutPrefix(path, tpl.SpecPath.String()); ok {
+			path = "spec" + rest
+		} else if rest, ok := strings.CutPrefix(path, podMetaPath(tpl).String()); ok {
+			path = "metadata" + rest
+		}
+		out[v.Rule.ID+"@"+path] = true
 	}
 	return out
 }
 
 // TestAdmittedWorkloadsNeverHaveTheirPodsDenied checks the consistency
-// invariant over every fixture: what the Pods of a workload will be denied
-// for, once the Pod mutation has run, the workload is denied for already.
+// invariant over every fixture, with the built-in policy and with one that
+// also switches on the rules that need settings: what the Pods of a
+// workload will be denied for, once the Pod mutation has run, the workload
+// is denied for already.
 func TestAdmittedWorkloadsNeverHaveTheirPodsDenied(t *testing.T) {
+	for _, pol := range []struct {
+		name string
+		p    *policy.Policy
+	}{{"built-in policy", policy.Default()}, {"configured policy", configuredPolicy()}} {
+		t.Run(pol.name, func(t *testing.T) { checkInvariantOverFixtures(t, pol.p) })
+	}
+}
+
+func checkInvariantOverFixtures(t *testing.T, p *policy.Policy) {
 	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
 			return err
@@ -57,13 +75,13 @@ func TestAdmittedWorkloadsNeverHaveTheirPodsDenied(t *testing.T) {
 			if tpl.Kind == "Pod" {
 				t.Skip("a Pod is its own workload")
 			}
-			workloadDenied := deniedAt(Evaluate(Registry(), policy.Default(), Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl.SpecPath.String())
+			workloadDenied := deniedAt(Evaluate(Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl)
 
 			podTpl, err := workload.Find(podOf(tpl))
 			if err != nil {
 				t.Fatal(err)
 			}
-			podDenied := deniedAt(Evaluate(Registry(), policy.Default(), Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl.SpecPath.String())
+			podDenied := deniedAt(Evaluate(Registry(), p, Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl)
 
 			for key := range podDenied {
 				if !workloadDenied[key] {

@@ -8,18 +8,36 @@ import "slices"
 // and a failing fixture.
 func Registry() []*Rule {
 	rules := []*Rule{
+		apparmor,
+		capabilities,
 		cpuLimits,
 		cpuRequests,
 		hostNamespaces,
 		hostPath,
+		hostPort,
+		hostProcess,
+		imageRegistry,
 		imageTag,
 		livenessProbe,
 		memoryLimits,
 		memoryRequests,
 		privilegeEscalation,
 		privileged,
+		probeHost,
+		probePort,
+		probesIdentical,
+		procMount,
+		readOnlyRootFilesystem,
 		readinessProbe,
+		replicas,
+		requiredLabels,
 		runAsNonRoot,
+		seccompProfile,
+		secretEnv,
+		selinux,
+		sysctls,
+		topologySpread,
+		volumeTypes,
 	}
 	slices.SortFunc(rules, func(a, b *Rule) int {
 		if a.ID < b.ID {

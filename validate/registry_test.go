@@ -69,6 +69,36 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
+// workloadOnly are the rules about fields a Pod does not have (its
+// replica count): no Pod can fail them.
+var workloadOnly = []string{"replicas", "topology-spread"}
+
+// TestEveryRuleHasFixturesForAPodAndAWorkload: the webhook judges Pods
+// and workloads through the same rules, and a rule that only ever saw one
+// of them is half tested.
+func TestEveryRuleHasFixturesForAPodAndAWorkload(t *testing.T) {
+	for _, r := range Registry() {
+		for _, outcome := range []string{"pass", "fail"} {
+			t.Run(r.ID+"/"+outcome, func(t *testing.T) {
+				var pod, workload bool
+				for _, file := range ruleFixtures(t, r.ID, outcome) {
+					if loadTemplate(t, file).Kind == "Pod" {
+						pod = true
+					} else {
+						workload = true
+					}
+				}
+				if !pod && !(outcome == "fail" && slices.Contains(workloadOnly, r.ID)) {
+					t.Errorf("no Pod among testdata/%s/%s/", r.ID, outcome)
+				}
+				if !workload {
+					t.Errorf("no workload kind among testdata/%s/%s/", r.ID, outcome)
+				}
+			})
+		}
+	}
+}
+
 func TestIDsListsTheRegistryInOrder(t *testing.T) {
 	var want []string
 	for _, r := range Registry() {

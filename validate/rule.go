@@ -42,6 +42,11 @@ type Finding struct {
 	Problem string
 	// Fix says what to write instead, e.g. "set image to nginx:<version>".
 	Fix string
+	// Scope, when set, names what a finding about no container is about,
+	// in place of "pod spec": "pod template" for its labels and
+	// annotations, "workload" for a field of the object itself such as
+	// spec.replicas.
+	Scope string
 	// Severity, when set, raises or lowers this finding's severity from
 	// the rule's default (e.g. seccomp-profile: unset is a warning,
 	// Unconfined an error). A severity the policy sets for the rule wins.
@@ -63,6 +68,12 @@ type Violation struct {
 	// the rule at the same place: it is reported but never denied, so that
 	// an unrelated change (a label, a scale) is never blocked.
 	Preexisting bool
+	// Waiver, when set, is the exemption that lifts this violation: it is
+	// recorded (audit annotation, metric) but neither denied nor warned.
+	Waiver *policy.Waiver
+	// ExpiredExemptions are policy exemptions (by index) that matched but
+	// have expired: they no longer apply, and the user is told.
+	ExpiredExemptions []int
 }
 
 // Key identifies a violation across two evaluations of the same object.
@@ -70,12 +81,16 @@ func (v Violation) Key() string { return v.Rule.ID + "@" + v.Path }
 
 // Denies reports whether enforce mode refuses the request for v.
 func (v Violation) Denies() bool {
-	return v.Severity == policy.Error && !v.Fixable && !v.Preexisting
+	return v.Severity == policy.Error && !v.Fixable && !v.Preexisting && v.Waiver == nil
 }
 
-// Subject names where the violation is: `container "app"` or `Pod spec`.
+// Subject names where the violation is: `container "app"`, `pod spec`,
+// or the finding's Scope.
 func (v Violation) Subject() string {
 	if v.Container == "" {
+		if v.Scope != "" {
+			return v.Scope
+		}
 		return "pod spec"
 	}
 	return fmt.Sprintf("%s %q", v.ContainerType, v.Container)

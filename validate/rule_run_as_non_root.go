@@ -1,9 +1,13 @@
 package validate
 
-// run-as-non-root: every container runs as a non-root user:
-// securityContext.runAsNonRoot is true (on the container, or on the Pod and
-// not turned off by the container), and runAsUser is not 0.
-// Defaulted (runAsNonRoot: true) unless the workload says otherwise.
+// run-as-non-root: every container runs as a non-root user, as Pod
+// Security "restricted" requires. Restricted fields: runAsNonRoot and
+// runAsUser under spec.securityContext and the securityContext of every
+// container. Allowed values: runAsNonRoot true (on the container, or on
+// the Pod and not turned off by the container; the Pod must never set it
+// to false, even where every container overrides it), runAsUser unset or
+// not 0. Defaulted (runAsNonRoot: true) unless the workload says
+// otherwise.
 
 import (
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +28,14 @@ var runAsNonRoot = &Rule{
 		pod := t.Spec.SecurityContext
 		if pod == nil {
 			pod = &corev1.PodSecurityContext{}
+		}
+		podFalse := pod.RunAsNonRoot != nil && !*pod.RunAsNonRoot
+		if podFalse {
+			out = append(out, Finding{
+				Path:    t.SpecPath.Child("securityContext", "runAsNonRoot").String(),
+				Problem: "allows every container to run as root (runAsNonRoot: false)",
+				Fix:     "set securityContext.runAsNonRoot: true and use images that run as a non-root USER",
+			})
 		}
 		if pod.RunAsUser != nil && *pod.RunAsUser == 0 {
 			out = append(out, Finding{
@@ -47,6 +59,10 @@ var runAsNonRoot = &Rule{
 				})
 			}
 			nonRoot := sc.RunAsNonRoot
+			if nonRoot == nil && podFalse {
+				// Inherited from the Pod, whose finding covers it.
+				continue
+			}
 			if nonRoot == nil {
 				nonRoot = pod.RunAsNonRoot
 			}

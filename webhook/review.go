@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,20 +67,14 @@ func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &badRequest{code: http.StatusBadRequest, msg: "the request body is empty: expected an AdmissionReview"}
 	}
+	// JSON is UTF-8 (RFC 8259). encoding/json would quietly turn invalid
+	// bytes into U+FFFD and judge an object other than the one sent.
+	if !utf8.Valid(body) {
+		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not valid UTF-8, as JSON must be"})
+	}
 	review := &admissionv1.AdmissionReview{}
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, review); err != nil {
-		br := &badRequest{code: http.StatusBadRequest, msg: "the request body is not a valid AdmissionReview: " + err.Error()}
-		// Answer with the UID if the body still says it.
-		var partial struct {
-			APIVersion string `json:"apiVersion"`
-			Request    *struct {
-				UID types.UID `json:"uid"`
-			} `json:"request"`
-		}
-		if json.Unmarshal(body, &partial) == nil && partial.Request != nil {
-			br.uid, br.apiVersion = partial.Request.UID, partial.APIVersion
-		}
-		return nil, br
+		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not a valid AdmissionReview: " + err.Error()})
 	}
 	switch review.APIVersion {
 	case admissionV1, admissionV1beta1:
@@ -96,6 +91,24 @@ func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 		return nil, &badRequest{code: http.StatusBadRequest, apiVersion: review.APIVersion, msg: "the AdmissionReview request has no uid"}
 	}
 	return review, nil
+}
+
+// withUID sets br's UID and apiVersion from a body that did not decode, if
+// the body still says them, so the answer can name the request.
+func withUID(body []byte, br *badRequest) *badRequest {
+	var partial struct {
+		APIVersion string `json:"apiVersion"`
+		Request    *struct {
+			UID types.UID `json:"uid"`
+		} `json:"request"`
+	}
+	if json.Unmarshal(body, &partial) == nil && partial.Request != nil {
+		br.uid = partial.Request.UID
+		if partial.APIVersion == admissionV1beta1 {
+			br.apiVersion = admissionV1beta1
+		}
+	}
+	return br
 }
 
 // writeReview answers resp in the apiVersion the request used.

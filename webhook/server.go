@@ -187,7 +187,12 @@ func (s *Server) Run(ctx context.Context) error {
 				s.log.Error("policy file not reloaded; the last good policy stays in force", "file", s.opts.ConfigFile, "error", err.Error(), "hash", s.policy.Load().Hash())
 			},
 		}
-		_, _ = w.LoadNow() // remember the content already in force
+		// Read the file again and put it in force: it may have changed
+		// since NewServer, and the watcher only reports later changes.
+		// If it no longer loads, the first poll reports it.
+		if p, err := w.LoadNow(); err == nil {
+			s.policy.Store(p)
+		}
 		go w.Run(ctx)
 	}
 

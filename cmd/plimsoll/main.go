@@ -26,10 +26,11 @@ var version = "dev"
 const usage = `plimsoll holds Kubernetes workloads to good practice.
 
 Usage:
-  plimsoll serve [flags]     run the admission webhook
-  plimsoll version           print the version
+  plimsoll serve [flags]                 run the admission webhook
+  plimsoll check -f PATH [flags]         check manifests as the webhook would
+  plimsoll version                       print the version
 
-Run "plimsoll serve -h" for the flags of serve.
+Run "plimsoll serve -h" or "plimsoll check -h" for their flags.
 `
 
 func main() {
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "check":
+		return runCheck(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plimsoll", version)
 		return 0

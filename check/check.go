@@ -1,0 +1,294 @@
+// Package check is `plimsoll check`: it reads manifests from files,
+// directories and stdin, runs each object through the same pipeline and
+// policy as the webhook, and reports what enforce mode would deny, what
+// defaulting will fix and what it would only warn about.
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/pipeline"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// Exit codes.
+const (
+	ExitOK        = 0 // nothing enforce mode would deny
+	ExitViolation = 1 // at least one violation enforce would deny
+	ExitUsage     = 2 // unreadable input or bad usage
+)
+
+// Options configure a check.
+type Options struct {
+	// Paths are files, directories (read recursively for .yaml, .yml and
+	// .json) or "-" for stdin.
+	Paths []string
+	// Policy is the policy to judge by.
+	Policy *policy.Policy
+	// Mode is enforce (errors deny: exit 1) or warn (nothing denies).
+	Mode string
+	// Output is text or json.
+	Output string
+	// Color turns on ANSI colours in text output.
+	Color bool
+	Stdin io.Reader
+	Now   time.Time
+}
+
+// Result is one finding, in the JSON schema of DESIGN.md.
+type Result struct {
+	File        string `json:"file"`
+	Kind        string `json:"kind"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
+	Container   string `json:"container"`
+	Rule        string `json:"rule"`
+	Severity    string `json:"severity"`
+	Path        string `json:"path"`
+	Message     string `json:"message"`
+	Remediation string `json:"remediation"`
+	Fixable     bool   `json:"fixable"`
+	// Exemption, when set, says which exemption lifts the finding: it is
+	// reported but never counted as an error or a warning.
+	Exemption string `json:"exemption,omitempty"`
+
+	short string // the message without the object, for text output
+}
+
+// Summary counts objects judged, errors (what enforce would deny) and
+// warnings (what it would warn about); fixable and exempted findings are
+// in neither count.
+type Summary struct {
+	Objects  int `json:"objects"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+// Report is the whole output.
+type Report struct {
+	Results []Result `json:"results"`
+	Summary Summary  `json:"summary"`
+
+	objects []object
+}
+
+// object is one judged object, for the text output.
+type object struct {
+	file, kind, namespace, name string
+	results                     []Result
+}
+
+// InputError is unreadable input: a file that cannot be read or a
+// document that cannot be decoded. It names the file and the document.
+type InputError struct {
+	File string
+	Doc  int // 1-based; 0 when the whole file is at fault
+	Err  error
+}
+
+func (e *InputError) Error() string {
+	if e.Doc > 0 {
+		return fmt.Sprintf("%s: document %d: %v", e.File, e.Doc, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+// Run checks every input and returns the report; it stops at the first
+// input error.
+func Run(o Options) (*Report, error) {
+	if len(o.Paths) == 0 {
+		return nil, errors.New("nothing to check: give -f FILE, -f DIRECTORY or -f - for stdin")
+	}
+	rules := validate.Registry()
+	r := &Report{Results: []Result{}}
+	for _, p := range o.Paths {
+		files, err := expand(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			var data []byte
+			if f == "-" {
+				data, err = io.ReadAll(o.Stdin)
+				f = "(stdin)"
+			} else {
+				data, err = os.ReadFile(f)
+			}
+			if err != nil {
+				return nil, &InputError{File: f, Err: err}
+			}
+			if err := r.checkFile(f, data, rules, o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r, nil
+}
+
+// expand turns a path into the files to read: a directory is walked
+// recursively for .yaml, .yml and .json files, in lexical order.
+func expand(p string) ([]string, error) {
+	if p == "-" {
+		return []string{"-"}, nil
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, &InputError{File: p, Err: errors.Unwrap(err)}
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &InputError{File: path, Err: err}
+		}
+		if !d.IsDir() && slices.Contains([]string{".yaml", ".yml", ".json"}, strings.ToLower(filepath.Ext(path))) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files, err
+}
+
+func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o Options) error {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for doc := 1; ; doc++ {
+		chunk, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return &InputError{File: file, Doc: doc, Err: err}
+		}
+		if len(bytes.TrimSpace(stripComments(chunk))) == 0 {
+			doc--
+			continue
+		}
+		raw, err := yaml.YAMLToJSON(chunk)
+		if err != nil {
+			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
+		}
+		if err := r.checkDocument(file, doc, raw, rules, o); err != nil {
+			return err
+		}
+	}
+}
+
+func stripComments(b []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			out = append(out, line...)
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+// typeMeta reads apiVersion, kind and, for lists, items.
+type typeMeta struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*validate.Rule, o Options) error {
+	var tm typeMeta
+	if err := yaml.Unmarshal(raw, &tm); err != nil {
+		return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a Kubernetes object: %w", err)}
+	}
+	if tm.Kind == "" || tm.APIVersion == "" {
+		return &InputError{File: file, Doc: doc, Err: errors.New("not a Kubernetes object: apiVersion and kind are required")}
+	}
+	if strings.HasSuffix(tm.Kind, "List") && tm.APIVersion == "v1" {
+		for i, item := range tm.Items {
+			if err := r.checkDocument(file, doc, item, rules, o); err != nil {
+				var ie *InputError
+				if errors.As(err, &ie) {
+					ie.Err = fmt.Errorf("items[%d]: %w", i, ie.Err)
+				}
+				return err
+			}
+		}
+		return nil
+	}
+	gv, err := schema.ParseGroupVersion(tm.APIVersion)
+	if err != nil {
+		return &InputError{File: file, Doc: doc, Err: err}
+	}
+	gvk := gv.WithKind(tm.Kind)
+	if !workload.Supported(gvk) {
+		for _, k := range workload.Kinds {
+			if k.Kind == gvk.Kind && (k.Group == gvk.Group || gvk.Group == "extensions" || gvk.Group == "apps") {
+				return &InputError{File: file, Doc: doc, Err: fmt.Errorf("%s %s is not served by current Kubernetes; write it as %s", tm.APIVersion, tm.Kind, k.GroupVersion())}
+			}
+		}
+		return nil // a Service, a ConfigMap...: nothing to judge
+	}
+	obj, err := pipeline.Decode(raw, gvk)
+	if err != nil {
+		return &InputError{File: file, Doc: doc, Err: err}
+	}
+	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now})
+	if err != nil {
+		return &InputError{File: file, Doc: doc, Err: err}
+	}
+	t := res.Template
+	ob := object{file: file, kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
+	r.Summary.Objects++
+	for _, v := range res.Violations {
+		sev := string(v.Severity)
+		if o.Mode == "warn" && v.Severity == policy.Error {
+			sev = string(policy.Warning)
+		}
+		res := Result{
+			File: file, Kind: ob.kind, Namespace: ob.namespace, Name: ob.name,
+			Container: v.Container, Rule: v.Rule.ID, Severity: sev, Path: v.Path,
+			Message: v.Message(), Remediation: v.Fix, Fixable: v.Fixable,
+			short: v.ShortMessage(),
+		}
+		if res.Remediation == "" {
+			res.Remediation = v.Rule.Remediation
+		}
+		if v.Waiver != nil {
+			res.Exemption = v.Waiver.String()
+		}
+		switch {
+		case v.Fixable || v.Waiver != nil:
+		case sev == string(policy.Error):
+			r.Summary.Errors++
+		default:
+			r.Summary.Warnings++
+		}
+		ob.results = append(ob.results, res)
+		r.Results = append(r.Results, res)
+	}
+	r.objects = append(r.objects, ob)
+	return nil
+}
+
+// ExitCode is 1 when enforce mode would deny something, else 0.
+func (r *Report) ExitCode() int {
+	if r.Summary.Errors > 0 {
+		return ExitViolation
+	}
+	return ExitOK
+}

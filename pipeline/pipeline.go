@@ -1,0 +1,97 @@
+// Package pipeline is the one path every object takes, in the webhook and
+// in `plimsoll check` alike:
+//
+//	decode → find the pod template → default (a copy) → check rules
+//
+// Deciding by mode and answering belong to the caller. The package is
+// pure: no I/O, no client, so a manifest checked offline gets exactly the
+// verdict the cluster would give.
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/plimsoll/plimsoll/mutate"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// Operation is what is being done to the object.
+type Operation string
+
+const (
+	Create Operation = "CREATE"
+	Update Operation = "UPDATE"
+)
+
+// Request is one object to judge.
+type Request struct {
+	Object runtime.Object
+	// Old is the object before an UPDATE, or nil.
+	Old       runtime.Object
+	Operation Operation
+	// Subresource is "" or "ephemeralcontainers".
+	Subresource string
+	// Namespace is where the object lives (the object may not say it).
+	Namespace string
+	// Now decides whether exemptions have expired (zero: time.Now()).
+	Now time.Time
+}
+
+// Result is the verdict before the mode decides what to do with it.
+type Result struct {
+	Template   *workload.Template
+	Violations []validate.Violation
+}
+
+// Evaluate judges req under policy p with rules.
+//
+// Pods are defaulted on CREATE, and every workload's Pods will be: those
+// are judged as defaulting will leave them, so what defaulting fixes is
+// marked Fixable. A Pod UPDATE or a new ephemeral container is judged as it
+// is. On UPDATE, what the old object already broke is marked Preexisting.
+func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, error) {
+	t, err := workload.Find(req.Object)
+	if err != nil {
+		return nil, err
+	}
+	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now}
+	if t.Kind != "Pod" || (req.Operation == Create && req.Subresource == "") {
+		in.Defaulted, _ = workload.Find(req.Object.DeepCopyObject())
+		mutate.Template(in.Defaulted, p.Defaults)
+	}
+	if req.Old != nil {
+		if in.Old, err = workload.Find(req.Old); err != nil {
+			return nil, fmt.Errorf("oldObject: %w", err)
+		}
+	}
+	return &Result{Template: t, Violations: validate.Evaluate(rules, p, in)}, nil
+}
+
+// Decode decodes raw JSON into a typed object of the kind gvk, refusing an
+// object whose apiVersion and kind disagree with gvk. Field names are
+// matched case-sensitively, as the API server matches them.
+func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
+	var tm metav1.TypeMeta
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &tm); err != nil {
+		return nil, fmt.Errorf("the object is not valid JSON: %v", err)
+	}
+	if tm.Kind != "" && (tm.Kind != gvk.Kind || tm.APIVersion != gvk.GroupVersion().String()) {
+		return nil, fmt.Errorf("the object is %s %s but the request says %s %s", tm.APIVersion, tm.Kind, gvk.GroupVersion(), gvk.Kind)
+	}
+	obj, err := workload.New(gvk)
+	if err != nil {
+		return nil, err
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
+		return nil, fmt.Errorf("the object is not a valid %s: %v", gvk.Kind, err)
+	}
+	return obj, nil
+}

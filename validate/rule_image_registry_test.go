@@ -1,0 +1,74 @@
+package validate
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/plimsoll/plimsoll/policy"
+)
+
+func TestImageRepository(t *testing.T) {
+	type parts struct{ Registry, Repository string }
+	tests := []struct {
+		name  string
+		image string
+		want  parts
+	}{
+		{"a bare name is an official Docker Hub image", "nginx", parts{"docker.io", "library/nginx"}},
+		{"a tag and a digest do not change the repository", "nginx:1.27@sha256:abc", parts{"docker.io", "library/nginx"}},
+		{"a user repository is on Docker Hub", "acme/app:1.0", parts{"docker.io", "acme/app"}},
+		{"a host with a dot is a registry", "ghcr.io/acme/app:1.0", parts{"ghcr.io", "acme/app"}},
+		{"a host with a port is a registry, and its port no tag", "registry.local:5000/team/app", parts{"registry.local:5000", "team/app"}},
+		{"localhost is a registry", "localhost/app:1", parts{"localhost", "app"}},
+		{"index.docker.io is docker.io", "index.docker.io/nginx:1.27", parts{"docker.io", "library/nginx"}},
+		{"docker.io without library gets it", "docker.io/nginx", parts{"docker.io", "library/nginx"}},
+		{"an upper-case first component is a host", "MyRegistry/app:1", parts{"myregistry", "app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got parts
+			got.Registry, got.Repository = ImageRepository(tt.image)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ImageRepository(%q) (-want +got):\n%s", tt.image, diff)
+			}
+		})
+	}
+}
+
+func TestRegistryAllowed(t *testing.T) {
+	tests := []struct {
+		name    string
+		image   string
+		allowed []string
+		want    bool
+	}{
+		{"a registry host allows everything on it", "ghcr.io/acme/app:1", []string{"ghcr.io"}, true},
+		{"a path prefix allows what is under it", "ghcr.io/acme/team/app:1", []string{"ghcr.io/acme"}, true},
+		{"a path prefix matches at a slash, not inside a name", "ghcr.io/acmecorp/app:1", []string{"ghcr.io/acme"}, false},
+		{"another registry is refused", "quay.io/acme/app:1", []string{"ghcr.io"}, false},
+		{"a short name is on docker.io", "nginx:1.27", []string{"docker.io"}, true},
+		{"a short name is docker.io/library", "nginx:1.27", []string{"docker.io/library"}, true},
+		{"a short name is not on a private registry", "nginx:1.27", []string{"registry.local:5000"}, false},
+		{"a registry with a port", "registry.local:5000/team/app:1", []string{"registry.local:5000"}, true},
+		{"the same host on another port is another registry", "registry.local:5001/team/app:1", []string{"registry.local:5000"}, false},
+		{"a trailing slash in the policy is forgiven", "ghcr.io/acme/app:1", []string{"ghcr.io/acme/"}, true},
+		{"index.docker.io in the policy is docker.io", "nginx:1", []string{"index.docker.io"}, true},
+		{"hosts compare without case", "GHCR.IO/acme/app:1", []string{"ghcr.io/acme"}, true},
+		{"a registry named like the prefix of a host is another host", "ghcr.io.evil.com/acme/app:1", []string{"ghcr.io"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RegistryAllowed(tt.image, tt.allowed); got != tt.want {
+				t.Errorf("RegistryAllowed(%q, %q) = %v, want %v", tt.image, tt.allowed, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImageRegistryIsOffWithoutAllowedRegistries(t *testing.T) {
+	tpl := loadTemplate(t, "testdata/image-registry/fail/deployment-docker-hub.yaml")
+	if got := imageRegistry.Check(tpl, policy.Default()); len(got) != 0 {
+		t.Errorf("findings without allowedRegistries: %+v", got)
+	}
+}
