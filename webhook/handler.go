@@ -14,11 +14,10 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/plimsoll/plimsoll/mutate"
+	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 	"github.com/plimsoll/plimsoll/workload"
@@ -190,10 +189,11 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	if len(req.Object.Raw) == 0 {
 		return refusal(req.UID, http.StatusBadRequest, "the request carries no object to default")
 	}
-	pod := &corev1.Pod{}
-	if err := decodeObject(req.Object.Raw, req.Kind, pod); err != nil {
+	obj, err := pipeline.Decode(req.Object.Raw, schema.GroupVersionKind(req.Kind))
+	if err != nil {
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
+	pod := obj.(*corev1.Pod)
 	// A broken default must not stop deployments: admit unchanged.
 	defer func() {
 		if p := recover(); p != nil {
@@ -271,17 +271,13 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 	if len(req.Object.Raw) == 0 {
 		return refusal(req.UID, http.StatusBadRequest, "the request carries no object to judge")
 	}
-	obj, err := workload.New(gvk)
-	if err != nil {
+	preq := pipeline.Request{Operation: pipeline.Operation(req.Operation), Subresource: req.SubResource, Namespace: req.Namespace}
+	var err error
+	if preq.Object, err = pipeline.Decode(req.Object.Raw, gvk); err != nil {
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
-	if err := decodeObject(req.Object.Raw, req.Kind, obj); err != nil {
-		return refusal(req.UID, http.StatusBadRequest, err.Error())
-	}
-	var old runtime.Object
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
-		old, _ = workload.New(gvk)
-		if err := decodeObject(req.OldObject.Raw, req.Kind, old); err != nil {
+		if preq.Old, err = pipeline.Decode(req.OldObject.Raw, gvk); err != nil {
 			return refusal(req.UID, http.StatusBadRequest, "oldObject: "+err.Error())
 		}
 	}
@@ -294,24 +290,18 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 		}
 	}()
 
-	p := h.Policy.Load()
-	in := validate.Input{}
-	in.Template, _ = workload.Find(obj)
-	// Pods are defaulted on CREATE; workloads' Pods will be. A Pod UPDATE
-	// or a new ephemeral container is judged as it is.
-	if gvk.Kind != "Pod" || (req.Operation == admissionv1.Create && !ephemeral) {
-		in.Defaulted, _ = workload.Find(obj.DeepCopyObject())
-		mutate.Template(in.Defaulted, p.Defaults)
+	res, err := pipeline.Evaluate(h.Rules, h.Policy.Load(), preq)
+	if err != nil {
+		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
-	if old != nil {
-		in.Old, _ = workload.Find(old)
-	}
-	vs := validate.Evaluate(h.Rules, p, in)
-	req.violations = vs
-	for _, v := range vs {
+	req.violations = res.Violations
+	for _, v := range res.Violations {
 		h.Metrics.Violation(v.Rule.ID, string(v.Severity), req.mode)
+		if v.Waiver != nil {
+			h.Metrics.Exemption(v.Rule.ID, v.Waiver.Source)
+		}
 	}
-	return decide(req, in.Template, vs)
+	return decide(req, res.Template, res.Violations)
 }
 
 // internalError answers a failure of plimsoll itself as the mode's
@@ -344,11 +334,18 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 	}
 	denied := validate.Denied(vs)
 	if req.mode == Enforce && len(denied) > 0 {
-		lines := make([]string, 0, len(denied))
-		causes := make([]metav1.StatusCause, 0, len(denied))
-		for _, v := range denied {
-			lines = append(lines, v.ShortMessage())
-			causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeForbidden, Field: v.Path, Message: v.ShortMessage()})
+		lines := make([]string, 0, min(len(denied), maxDenialLines+1))
+		causes := make([]metav1.StatusCause, 0, min(len(denied), maxCauses))
+		for i, v := range denied {
+			if i < maxDenialLines {
+				lines = append(lines, v.ShortMessage())
+			}
+			if i < maxCauses {
+				causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeForbidden, Field: v.Path, Message: v.ShortMessage()})
+			}
+		}
+		if extra := len(denied) - maxDenialLines; extra > 0 {
+			lines = append(lines, fmt.Sprintf("… and %d more; run `plimsoll check -f <manifest>` to see them all", extra))
 		}
 		noun := "violation"
 		if len(denied) > 1 {
@@ -365,16 +362,38 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 		}
 	}
 	resp.Warnings = warnings(req.mode, vs)
+	if ex := auditAnnotations(vs)["exempted"]; ex != "" {
+		resp.AuditAnnotations = map[string]string{"exempted": ex}
+	}
 	return resp
 }
 
+// Limits that keep answers within what the API server passes on: it
+// truncates admission warnings beyond 4 KiB in all, and a denial message is
+// read by a person.
+const (
+	maxWarnings     = 12
+	maxDenialLines  = 20
+	maxCauses       = 100
+	maxAuditEntries = 50
+)
+
 // warnings are what a client is told without being refused: every
-// violation not denied, and one line for what defaulting will fix.
+// violation not denied, and one line for what defaulting will fix; at most
+// maxWarnings lines.
 func warnings(mode Mode, vs []validate.Violation) []string {
 	var out []string
 	var fixable []string
+	var expired []int
 	for _, v := range vs {
+		for _, i := range v.ExpiredExemptions {
+			if !slices.Contains(expired, i) {
+				expired = append(expired, i)
+			}
+		}
 		switch {
+		case v.Waiver != nil:
+			// exempted: recorded in the audit annotation and metrics only
 		case v.Fixable:
 			if !slices.Contains(fixable, v.Rule.ID) {
 				fixable = append(fixable, v.Rule.ID)
@@ -389,8 +408,15 @@ func warnings(mode Mode, vs []validate.Violation) []string {
 			out = append(out, v.ShortMessage())
 		}
 	}
+	if len(out) > maxWarnings {
+		extra := len(out) - maxWarnings + 1
+		out = append(out[:maxWarnings-1], fmt.Sprintf("… and %d more warnings; run `plimsoll check -f <manifest>` to see them all", extra))
+	}
 	if len(fixable) > 0 {
 		out = append(out, fmt.Sprintf("plimsoll will default what these rules ask for on the Pods: %s (see the plimsoll.dev/mutations annotation on each Pod)", strings.Join(fixable, ", ")))
+	}
+	for _, i := range expired {
+		out = append(out, fmt.Sprintf("policy exemption %d has expired and no longer applies to this object; renew or remove it in the policy", i))
 	}
 	return out
 }
@@ -399,9 +425,11 @@ func warnings(mode Mode, vs []validate.Violation) []string {
 // mode would have done. The API server prefixes each key with the
 // webhook's name.
 func auditAnnotations(vs []validate.Violation) map[string]string {
-	var deny, warn, fix []string
+	var deny, warn, fix, exempt []string
 	for _, v := range vs {
 		switch {
+		case v.Waiver != nil:
+			exempt = append(exempt, fmt.Sprintf("[%s] %s: %s", v.Rule.ID, v.Path, v.Waiver))
 		case v.Fixable:
 			fix = append(fix, v.ShortMessage())
 		case v.Denies():
@@ -414,30 +442,25 @@ func auditAnnotations(vs []validate.Violation) map[string]string {
 	decision := "would-allow"
 	if len(deny) > 0 {
 		decision = "would-deny"
-		out["would-deny"] = strings.Join(deny, "; ")
+		out["would-deny"] = strings.Join(bounded(deny), "; ")
 	}
 	if len(warn) > 0 {
-		out["would-warn"] = strings.Join(warn, "; ")
+		out["would-warn"] = strings.Join(bounded(warn), "; ")
 	}
 	if len(fix) > 0 {
-		out["would-default"] = strings.Join(fix, "; ")
+		out["would-default"] = strings.Join(bounded(fix), "; ")
+	}
+	if len(exempt) > 0 {
+		out["exempted"] = strings.Join(bounded(exempt), "; ")
 	}
 	out["decision"] = decision
 	return out
 }
 
-// decodeObject decodes raw into obj, refusing an object whose kind
-// disagrees with the request's.
-func decodeObject(raw []byte, want metav1.GroupVersionKind, obj runtime.Object) error {
-	var tm metav1.TypeMeta
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &tm); err != nil {
-		return fmt.Errorf("the object is not valid JSON: %v", err)
+// bounded keeps an audit annotation to maxAuditEntries entries.
+func bounded(entries []string) []string {
+	if len(entries) <= maxAuditEntries {
+		return entries
 	}
-	if tm.Kind != "" && (tm.Kind != want.Kind || tm.APIVersion != schema.GroupVersion{Group: want.Group, Version: want.Version}.String()) {
-		return fmt.Errorf("the object is %s %s but the request says %s %s", tm.APIVersion, tm.Kind, schema.GroupVersion{Group: want.Group, Version: want.Version}, want.Kind)
-	}
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
-		return fmt.Errorf("the object is not a valid %s: %v", want.Kind, err)
-	}
-	return nil
+	return append(entries[:maxAuditEntries:maxAuditEntries], fmt.Sprintf("… and %d more", len(entries)-maxAuditEntries))
 }

@@ -3,8 +3,14 @@ package webhook_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -1013,5 +1019,53 @@ func TestMutatePatchesMatchTheMutatePackagesFixtures(t *testing.T) {
 				t.Errorf("a second pass patches again: %s", again.resp.Patch)
 			}
 		})
+	}
+}
+
+func TestExemptionsAreRecordedNotDenied(t *testing.T) {
+	p, err := policy.Load([]byte(`apiVersion: plimsoll.dev/v1alpha1
+kind: Policy
+exemptions:
+- reason: the debug shell needs the host
+  namespaces: [team-a]
+  kinds: [Pod]
+  rules: [privileged]
+- reason: expired waiver
+  namespaces: [team-a]
+  rules: [image-tag]
+  expires: "2020-01-01T00:00:00Z"
+`), validate.IDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fakeRecorder{}
+	var ptr atomic.Pointer[policy.Policy]
+	ptr.Store(p)
+	h := &webhook.Handler{Policy: &ptr, Rules: validate.Registry(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: rec}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/validate/{mode}", h.ServeValidate)
+
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"dbg","namespace":"team-a"},"spec":{"containers":[{"name":"sh","image":"busybox:latest","securityContext":{"privileged":true}}]}}`
+	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"team-a","operation":"CREATE","object":` + pod + `}}`
+	req := httptest.NewRequest(http.MethodPost, "/validate/enforce", strings.NewReader(review))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	var out admissionv1.AdmissionReview
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	r := out.Response
+	if r.Allowed || !strings.Contains(r.Result.Message, "[image-tag]") || strings.Contains(r.Result.Message, "[privileged]") {
+		t.Fatalf("want a denial for image-tag only (the expired exemption no longer applies, privileged is exempt), got allowed=%v %v", r.Allowed, r.Result)
+	}
+	if !strings.Contains(r.AuditAnnotations["exempted"], "[privileged]") || !strings.Contains(r.AuditAnnotations["exempted"], "the debug shell needs the host") {
+		t.Errorf("audit annotation exempted = %q", r.AuditAnnotations["exempted"])
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "policy exemption 1 has expired") }) {
+		t.Errorf("warnings do not mention the expired exemption: %q", r.Warnings)
+	}
+	if !slices.Contains(rec.exemptions, "privileged/policy") {
+		t.Errorf("exemption metric calls = %v", rec.exemptions)
 	}
 }

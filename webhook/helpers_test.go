@@ -59,6 +59,7 @@ type fakeRecorder struct {
 	defaulted  []defaultedCall
 	internal   []string
 	reloads    []bool
+	exemptions []string // rule/source
 }
 
 var _ webhook.Recorder = (*fakeRecorder)(nil)
@@ -84,6 +85,12 @@ func (r *fakeRecorder) Defaulted(family string, mode webhook.Mode) {
 	r.defaulted = append(r.defaulted, defaultedCall{family, mode})
 }
 
+func (r *fakeRecorder) Exemption(rule, source string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exemptions = append(r.exemptions, rule+"/"+source)
+}
+
 func (r *fakeRecorder) InternalError(path string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -100,7 +107,7 @@ func (r *fakeRecorder) PolicyReload(ok bool) {
 func (r *fakeRecorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.requests, r.violations, r.defaulted, r.internal, r.reloads = nil, nil, nil, nil, nil
+	r.requests, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions = nil, nil, nil, nil, nil, nil
 }
 
 // ---- a JSON logger writing into a buffer ----

@@ -18,6 +18,9 @@ type Recorder interface {
 	// Defaulted records that a default family wrote into a Pod (or, in
 	// audit mode, would have).
 	Defaulted(family string, mode Mode)
+	// Exemption records that an exemption lifted a violation; source is
+	// "policy" or "annotation".
+	Exemption(rule, source string)
 	// InternalError records a recovered failure of plimsoll itself.
 	InternalError(path string)
 	// PolicyReload records a reload of the policy file.
@@ -40,6 +43,7 @@ type PrometheusRecorder struct {
 	defaulted  *prometheus.CounterVec
 	internal   *prometheus.CounterVec
 	reloads    *prometheus.CounterVec
+	exemptions *prometheus.CounterVec
 }
 
 // NewPrometheusRecorder creates the collectors and registers them with reg.
@@ -71,8 +75,12 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 			Name: "plimsoll_policy_reloads_total",
 			Help: "Policy file reloads, by result (success, failure). On failure the last good policy stays in force.",
 		}, []string{"result"}),
+		exemptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_exemptions_used_total",
+			Help: "Violations lifted by an exemption, by rule and source (policy, annotation).",
+		}, []string{"rule", "source"}),
 	}
-	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads)
+	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions)
 	for _, p := range []string{"mutate", "validate"} {
 		r.internal.WithLabelValues(p)
 	}
@@ -92,6 +100,10 @@ func (r *PrometheusRecorder) Violation(rule, severity string, mode Mode) {
 
 func (r *PrometheusRecorder) Defaulted(family string, mode Mode) {
 	r.defaulted.WithLabelValues(family, string(mode)).Inc()
+}
+
+func (r *PrometheusRecorder) Exemption(rule, source string) {
+	r.exemptions.WithLabelValues(rule, source).Inc()
 }
 
 func (r *PrometheusRecorder) InternalError(path string) { r.internal.WithLabelValues(path).Inc() }

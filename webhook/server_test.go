@@ -415,7 +415,8 @@ func TestServerPolicyReload(t *testing.T) {
 }
 
 func TestServerShutsDownGracefully(t *testing.T) {
-	const delay = 300 * time.Millisecond
+	// long enough to observe on a loaded machine
+	const delay = time.Second
 	ts := startServer(t, func(o *webhook.Options) { o.ShutdownDelay = delay })
 
 	// A slow client: headers and half of the body now, the rest during the

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -271,3 +272,86 @@ func TestAdmittedDeploymentsYieldAdmittedPods(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// kubectl debug adds containers through the pods/ephemeralcontainers
+// subresource: a privileged one is refused in enforce, a hardened one
+// admitted.
+func TestEphemeralContainersAreJudged(t *testing.T) {
+	ctx := context.Background()
+	pod := in(load[*corev1.Pod](t, "bare-nginx-pod.yaml"), enforceNS)
+	pod.Name = "debug-target"
+	if _, err := env.Client.CoreV1().Pods(enforceNS).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(name string, sc *corev1.SecurityContext) error {
+		cur, err := env.Client.CoreV1().Pods(enforceNS).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.EphemeralContainers = append(cur.Spec.EphemeralContainers, corev1.EphemeralContainer{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: "busybox:1.36", SecurityContext: sc},
+		})
+		_, err = env.Client.CoreV1().Pods(enforceNS).UpdateEphemeralContainers(ctx, pod.Name, cur, metav1.UpdateOptions{})
+		return err
+	}
+	err := add("root-debugger", &corev1.SecurityContext{Privileged: ptr(true)})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), "spec.ephemeralContainers[0].securityContext.privileged") {
+		t.Fatalf("a privileged debug container must be refused naming the field, got %v", err)
+	}
+	err = add("debugger", &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr(false), RunAsNonRoot: ptr(true), ReadOnlyRootFilesystem: ptr(true),
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	})
+	if err != nil {
+		t.Fatalf("a hardened debug container must be admitted: %v", err)
+	}
+}
+
+// A cluster adopts plimsoll without a big bang: what a workload already
+// had before its namespace was switched to enforce is warned about on
+// UPDATE, never denied; what an UPDATE adds is denied.
+func TestUpdatesAreRatcheted(t *testing.T) {
+	ctx := context.Background()
+	const ns = "team-adopting"
+	if err := env.CreateNamespace(ctx, ns, ""); err != nil {
+		t.Fatal(err)
+	}
+	c, warnings := newClient(t)
+	dep := in(load[*appsv1.Deployment](t, "latest-deployment.yaml"), ns)
+	if err := c.Create(ctx, dep); err != nil {
+		t.Fatalf("an unlabelled namespace is not judged: %v", err)
+	}
+	nsObj := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	nsObj.Labels["plimsoll.dev/mode"] = "enforce"
+	if err := c.Update(ctx, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	warnings.Take()
+	// The API server sees the label change through its informer: retry
+	// until the webhook judges the namespace.
+	var got []string
+	for i := 0; i < 50; i++ {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+			t.Fatal(err)
+		}
+		dep.Spec.Replicas = ptr(int32(3 + i%2))
+		if err := c.Update(ctx, dep); err != nil {
+			t.Fatalf("scaling a Deployment whose violations predate enforce must be admitted: %v", err)
+		}
+		if got = warnings.Take(); len(got) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if joined := strings.Join(got, "\n"); !strings.Contains(joined, "[image-tag]") || !strings.Contains(joined, "already there before this update") {
+		t.Fatalf("want a warning about the pre-existing :latest image, got %q", got)
+	}
+	dep.Spec.Template.Spec.Containers = append(dep.Spec.Template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "busybox"})
+	err := c.Update(ctx, dep)
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `container "sidecar"`) || strings.Contains(err.Error(), `container "frontend"`) {
+		t.Fatalf("an UPDATE adding an untagged image must be denied for it alone, got %v", err)
+	}
+}
