@@ -20,6 +20,9 @@ type Certs struct {
 	CAPEM    []byte
 	CertFile string
 	KeyFile  string
+
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
 }
 
 // WriteCerts creates a CA and a serving certificate valid for 127.0.0.1,
@@ -44,9 +47,24 @@ func WriteCerts(dir string) (*Certs, error) {
 		return nil, err
 	}
 	ca, _ := x509.ParseCertificate(caDER)
+	c := &Certs{
+		CAPEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		CertFile: filepath.Join(dir, "tls.crt"),
+		KeyFile:  filepath.Join(dir, "tls.key"),
+		ca:       ca,
+		caKey:    caKey,
+	}
+	return c, c.Issue(dir)
+}
+
+// Issue writes a new serving certificate signed by the same CA into dir
+// (tls.crt and tls.key), replacing what is there: the certificate rotation
+// a cert-manager or kubelet secret refresh performs.
+func (c *Certs) Issue(dir string) error {
+	now := time.Now()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.UnixNano()),
@@ -58,26 +76,28 @@ func WriteCerts(dir string) (*Certs, error) {
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 		DNSNames:     []string{"localhost"},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.ca, &key.PublicKey, c.caKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	c := &Certs{
-		CAPEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		CertFile: filepath.Join(dir, "tls.crt"),
-		KeyFile:  filepath.Join(dir, "tls.key"),
+	// Write each file to a temporary name and rename it into place, as
+	// Kubernetes' atomic writer does for Secret volumes.
+	for path, data := range map[string][]byte{
+		filepath.Join(dir, "tls.key"): pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		filepath.Join(dir, "tls.crt"): pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	} {
+		if err := os.WriteFile(path+".tmp", data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(c.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(c.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return nil
 }
 
 func x509Pool(caPEM []byte) *x509.CertPool {

@@ -1,0 +1,355 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plimsoll/plimsoll/test/harness"
+	"github.com/plimsoll/plimsoll/webhook"
+)
+
+func dryRun() metav1.CreateOptions { return metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}} }
+
+// waitJudged waits until the API server calls x for namespace ns (its
+// webhook configurations reach the API server through an informer).
+func waitJudged(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		priv := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
+		_, err := env.Client.CoreV1().Pods(ns).Create(ctx, priv, dryRun())
+		if err != nil && strings.Contains(err.Error(), "plimsoll denied") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s is not judged after 30s (last: %v)", ns, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// With plimsoll stopped, the API server applies each entry's failure
+// policy: enforce namespaces (Fail) refuse with a clear error, warn
+// namespaces (Ignore) admit, excluded namespaces never notice.
+func TestWhenPlimsollIsDown(t *testing.T) {
+	ctx := context.Background()
+	x, err := env.StartExtra(ctx, "down", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Remove(ctx)
+	for ns, mode := range map[string]webhook.Mode{"down-enforce": webhook.Enforce, "down-warn": webhook.Warn} {
+		if err := x.Namespace(ctx, ns, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitJudged(t, "down-enforce")
+	if err := x.Process.Stop(); err != nil {
+		t.Fatalf("plimsoll did not stop cleanly: %v", err)
+	}
+
+	bare := load[*corev1.Pod](t, "bare-nginx-pod.yaml")
+	_, err = env.Client.CoreV1().Pods("down-enforce").Create(ctx, in(bare.DeepCopy(), "down-enforce"), dryRun())
+	if err == nil || !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), `failed calling webhook "enforce.`) {
+		t.Errorf("enforce namespace with plimsoll down: want a refusal naming the webhook, got %v", err)
+	}
+	if _, err := env.Client.CoreV1().Pods("down-warn").Create(ctx, in(bare.DeepCopy(), "down-warn"), dryRun()); err != nil {
+		t.Errorf("warn namespace (failurePolicy Ignore) with plimsoll down must admit: %v", err)
+	}
+	for _, ns := range []string{"kube-system", plimsollNS} {
+		if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, in(bare.DeepCopy(), ns), dryRun()); err != nil {
+			t.Errorf("%s must be unaffected: %v", ns, err)
+		}
+	}
+}
+
+// Certificate files replaced while the API server sends a steady load:
+// not one call fails, and the new certificate is served.
+func TestCertificateReplacedUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := env.Certs.Issue(dir); err != nil {
+		t.Fatal(err)
+	}
+	x, err := startExtraWithCerts(ctx, "certs", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Remove(ctx)
+	if err := x.Namespace(ctx, "certs-enforce", webhook.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	waitJudged(t, "certs-enforce")
+	before := servedSerial(t, x.Process.Port)
+
+	sent, failed := load4(t, 6*time.Second, func() error {
+		_, err := env.Client.CoreV1().Pods("certs-enforce").Create(ctx, in(load[*corev1.Pod](t, "bare-nginx-pod.yaml"), "certs-enforce"), dryRun())
+		return err
+	}, func() {
+		time.Sleep(2 * time.Second)
+		if err := env.Certs.Issue(dir); err != nil {
+			t.Error(err)
+		}
+	})
+	after := servedSerial(t, x.Process.Port)
+	t.Logf("%d admissions across the certificate change, %d failed", sent, failed)
+	if failed > 0 {
+		t.Errorf("%d of %d calls failed across the certificate change", failed, sent)
+	}
+	if before == after {
+		t.Errorf("the replaced certificate is not served (serial still %s)", before)
+	}
+}
+
+// SIGTERM under load: /readyz turns not ready first, requests keep being
+// answered through the shutdown delay, in-flight ones complete, and a
+// client that stops sending once it sees not-ready loses nothing.
+func TestSIGTERMUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	x, err := env.StartExtra(ctx, "sigterm", nil, "--shutdown-delay", "2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Remove(ctx)
+	client := httpsClient()
+	review := reviewOf(t, "bare-nginx-pod.yaml")
+
+	var notReady atomic.Bool
+	var sent, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !notReady.Load() {
+				sent.Add(1)
+				resp, err := client.Post(fmt.Sprintf("https://127.0.0.1:%d/validate/enforce", x.Process.Port), "application/json", bytes.NewReader(review))
+				if err != nil {
+					failed.Add(1)
+					t.Logf("request failed: %v", err)
+					continue
+				}
+				var out admissionv1.AdmissionReview
+				if json.NewDecoder(resp.Body).Decode(&out) != nil || out.Response == nil || !out.Response.Allowed {
+					failed.Add(1)
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	stopped := make(chan error, 1)
+	go func() { stopped <- x.Process.Stop() }()
+	start := time.Now()
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", x.Process.HealthPort))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			break
+		}
+		resp.Body.Close()
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("/readyz still ready 5s after SIGTERM")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	readyDropped := time.Since(start)
+	notReady.Store(true)
+	wg.Wait()
+	if err := <-stopped; err != nil {
+		t.Errorf("plimsoll serve did not exit cleanly: %v", err)
+	}
+	t.Logf("readiness dropped %v after SIGTERM; %d requests, %d failed", readyDropped, sent.Load(), failed.Load())
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed around SIGTERM", failed.Load(), sent.Load())
+	}
+	if readyDropped > time.Second {
+		t.Errorf("readiness took %v to drop: it must drop first, before the shutdown delay ends", readyDropped)
+	}
+}
+
+// A broken policy file written while serving keeps the last good policy in
+// force; readiness stays up; a metric and a log line say why.
+func TestBrokenPolicyKeepsTheLastGoodOne(t *testing.T) {
+	ctx := context.Background()
+	cfg := filepath.Join(t.TempDir(), "policy.yaml")
+	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrules:\n  image-tag: \"off\"\n")
+	x, err := env.StartExtra(ctx, "policy", nil, "--config", cfg, "--config-poll-interval", "100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Remove(ctx)
+	if err := x.Namespace(ctx, "policy-enforce", webhook.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	waitJudged(t, "policy-enforce")
+	c, _ := newClient(t)
+	createLatest := func() error {
+		dep := in(load[*appsv1.Deployment](t, "latest-deployment.yaml"), "policy-enforce")
+		return c.Create(ctx, dep, client.DryRunAll)
+	}
+	if err := createLatest(); err != nil {
+		t.Fatalf("image-tag is off in the policy, the :latest Deployment must be admitted: %v", err)
+	}
+
+	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrules:\n  image-tag: sometimes\n")
+	waitFor(t, 10*time.Second, "a failed reload in the metrics", func() bool { return metric(t, x.Process.MetricsPort, "plimsoll_policy_reloads_total", "result", "failure") >= 1 })
+	if err := createLatest(); err != nil {
+		t.Errorf("after a broken policy file the last good policy must stay in force: %v", err)
+	}
+	if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", x.Process.HealthPort)); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("readiness must stay up with a broken policy file: %v %v", resp, err)
+	}
+	if log := x.Process.Log(); !strings.Contains(log, "policy file not reloaded; the last good policy stays in force") || !strings.Contains(log, "sometimes") {
+		t.Errorf("the log does not say why the policy was not reloaded:\n%s", log)
+	}
+
+	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\n")
+	waitFor(t, 10*time.Second, "the fixed policy to take effect", func() bool {
+		err := createLatest()
+		return err != nil && strings.Contains(err.Error(), "[image-tag]")
+	})
+}
+
+// ---- helpers ----
+
+func startExtraWithCerts(ctx context.Context, name, dir string) (*harness.Extra, error) {
+	return env.StartExtra(ctx, name, map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Fail},
+		"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
+}
+
+// load4 runs call from 4 goroutines for d while during runs beside them,
+// and counts calls and failures.
+func load4(t *testing.T, d time.Duration, call func() error, during func()) (sent, failed int64) {
+	t.Helper()
+	var s, f atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				s.Add(1)
+				if err := call(); err != nil {
+					f.Add(1)
+					t.Logf("call failed: %v", err)
+				}
+			}
+		}()
+	}
+	during()
+	wg.Wait()
+	return s.Load(), f.Load()
+}
+
+func servedSerial(t *testing.T, port int) string {
+	t.Helper()
+	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port), &tls.Config{RootCAs: caPool(), MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+}
+
+func caPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(env.Certs.CAPEM)
+	return pool
+}
+
+func httpsClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: caPool(), MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 8,
+	}}
+}
+
+// reviewOf wraps a fixture into an AdmissionReview CREATE request.
+func reviewOf(t *testing.T, fixture string) []byte {
+	t.Helper()
+	pod := in(load[*corev1.Pod](t, fixture), enforceNS)
+	raw, _ := json.Marshal(pod)
+	review := admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{
+			UID: "e2e", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"}, Namespace: enforceNS,
+			Operation: admissionv1.Create,
+		},
+	}
+	review.Request.Object.Raw = raw
+	b, _ := json.Marshal(review)
+	return b
+}
+
+// metric reads one counter from plimsoll's /metrics, parsed with
+// Prometheus' own text parser.
+func metric(t *testing.T, port int, name, label, value string) float64 {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, m := range families[name].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path+".tmp", []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+}
