@@ -80,7 +80,9 @@ func TestWhenPlimsollIsDown(t *testing.T) {
 		t.Errorf("warn namespace (failurePolicy Ignore) with plimsoll down must admit: %v", err)
 	}
 	for _, ns := range []string{"kube-system", plimsollNS} {
-		if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, in(bare.DeepCopy(), ns), dryRun()); err != nil {
+		p := in(bare.DeepCopy(), ns)
+		p.Name, p.GenerateName = "", "while-down-"
+		if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, p, dryRun()); err != nil {
 			t.Errorf("%s must be unaffected: %v", ns, err)
 		}
 	}
