@@ -44,3 +44,15 @@ lint:
 ## clean: remove built binaries (including the control plane: the next e2e rebuilds it)
 clean:
 	rm -rf $(BIN) dist
+
+## soak: drive plimsoll serve over loopback TLS at a steady rate (SOAK_DURATION, default 10m; SOAK_RATE, default 200/s)
+.PHONY: soak
+soak:
+	$(GO) run ./test/soak
+
+## fuzz: run every fuzz target for FUZZTIME each (default 2m; CI runs 10s)
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test ./webhook/ -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/ -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
