@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,7 @@ type PrometheusRecorder struct {
 	internal   *prometheus.CounterVec
 	reloads    *prometheus.CounterVec
 	exemptions *prometheus.CounterVec
+	policy     *prometheus.GaugeVec
 }
 
 // NewPrometheusRecorder creates the collectors and registers them with reg.
@@ -80,13 +82,49 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 			Help: "Violations lifted by an exemption, by rule and source (policy, annotation).",
 		}, []string{"rule", "source"}),
 	}
-	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions)
+	r.policy = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "plimsoll_policy_info",
+		Help: "The policy in force: 1 for its hash (the first 16 hex digits of the SHA-256 of the policy file, or of \"built-in\").",
+	}, []string{"hash"})
+	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions, r.policy)
 	for _, p := range []string{"mutate", "validate"} {
 		r.internal.WithLabelValues(p)
 	}
 	r.reloads.WithLabelValues("success")
 	r.reloads.WithLabelValues("failure")
 	return r
+}
+
+// PolicyInForce records the hash of the policy now in force.
+func (r *PrometheusRecorder) PolicyInForce(hash string) {
+	r.policy.Reset()
+	r.policy.WithLabelValues(hash).Set(1)
+}
+
+// RegisterBuildInfo registers plimsoll_build_info{version, goversion} 1.
+func RegisterBuildInfo(reg prometheus.Registerer, version string) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "plimsoll_build_info",
+		Help: "Always 1; the labels say which plimsoll is running.",
+	}, []string{"version", "goversion"})
+	g.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(g)
+}
+
+// RegisterCertificateExpiry registers
+// plimsoll_tls_certificate_expiry_timestamp_seconds, read from notAfter at
+// every scrape (0 while no certificate is loaded).
+func RegisterCertificateExpiry(reg prometheus.Registerer, notAfter func() time.Time) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "plimsoll_tls_certificate_expiry_timestamp_seconds",
+		Help: "When the serving certificate expires, in seconds since the Unix epoch.",
+	}, func() float64 {
+		t := notAfter()
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.Unix())
+	}))
 }
 
 func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration) {
