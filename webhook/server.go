@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,27 @@ type Options struct {
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests (25s).
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout and ReadTimeout cut off slow clients: the headers
+	// must arrive within the first (5s), the whole request within the
+	// second (15s).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	// Version is reported by plimsoll_build_info.
+	Version string
+	// TLSProvider, when set, writes TLSCertFile and TLSKeyFile itself
+	// (--tls-self-managed): the files need not exist at start, and /readyz
+	// waits until the provider is ready.
+	TLSProvider TLSProvider
+}
+
+// TLSProvider puts the serving certificate files in place and keeps them
+// current (selfmanaged.Manager).
+type TLSProvider interface {
+	// Run works until ctx ends; an error stops the server.
+	Run(ctx context.Context) error
+	// Ready returns nil once the certificate is in place and trusted by
+	// the API server, and otherwise says what is missing.
+	Ready() error
 }
 
 // DefaultOptions returns the defaults of `plimsoll serve`.
@@ -88,8 +110,9 @@ type Server struct {
 	log      *slog.Logger
 	policy   atomic.Pointer[policy.Policy]
 	handler  *Handler
-	certs    *certwatcher.CertWatcher
+	certs    atomic.Pointer[certwatcher.CertWatcher] // nil until the files exist
 	registry *prometheus.Registry
+	rec      *PrometheusRecorder
 
 	admission, health, metrics net.Listener
 	shuttingDown               atomic.Bool
@@ -105,6 +128,9 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 	s := &Server{opts: o, log: log, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec := NewPrometheusRecorder(s.registry)
+	s.rec = rec
+	RegisterBuildInfo(s.registry, o.Version)
+	RegisterCertificateExpiry(s.registry, s.certificateNotAfter)
 
 	p := policy.Default()
 	if o.ConfigFile != "" {
@@ -115,13 +141,16 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 		}
 		p = loaded
 	}
-	s.policy.Store(p)
+	s.setPolicy(p)
 
-	certs, err := certwatcher.New(o.TLSCertFile, o.TLSKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading the TLS certificate: %w", err)
+	// A TLSProvider writes the files after the start; Run loads them then.
+	if o.TLSProvider == nil {
+		certs, err := certwatcher.New(o.TLSCertFile, o.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("loading the TLS certificate: %w", err)
+		}
+		s.certs.Store(certs)
 	}
-	s.certs = certs
 	s.handler = &Handler{
 		Policy:          &s.policy,
 		Rules:           validate.Registry(),
@@ -131,6 +160,7 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 		Metrics:         rec,
 	}
 
+	var err error
 	if s.admission, err = net.Listen("tcp", o.Listen); err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
@@ -167,10 +197,21 @@ func (s *Server) MetricsAddr() net.Addr {
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 
+	if p := s.opts.TLSProvider; p != nil {
+		go func() {
+			if err := p.Run(ctx); err != nil {
+				errc <- fmt.Errorf("self-managed TLS: %w", err)
+			}
+		}()
+	}
 	go func() {
-		if err := s.certs.Start(ctx); err != nil {
+		certs, err := s.watchCerts(ctx)
+		if err == nil {
+			err = certs.Start(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			errc <- fmt.Errorf("watching the TLS certificate: %w", err)
 		}
 	}()
@@ -178,7 +219,7 @@ func (s *Server) Run(ctx context.Context) error {
 		w := &policy.Watcher{
 			Path: s.opts.ConfigFile, KnownRules: validate.IDs(), Interval: s.opts.ConfigPollInterval,
 			OnLoad: func(p *policy.Policy) {
-				s.policy.Store(p)
+				s.setPolicy(p)
 				s.handler.Metrics.PolicyReload(true)
 				s.log.Info("policy reloaded", "file", s.opts.ConfigFile, "hash", p.Hash())
 			},
@@ -191,7 +232,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// since NewServer, and the watcher only reports later changes.
 		// If it no longer loads, the first poll reports it.
 		if p, err := w.LoadNow(); err == nil {
-			s.policy.Store(p)
+			s.setPolicy(p)
 		}
 		go w.Run(ctx)
 	}
@@ -203,10 +244,10 @@ func (s *Server) Run(ctx context.Context) error {
 		Handler: mux,
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
-			GetCertificate: s.certs.GetCertificate,
+			GetCertificate: s.getCertificate,
 		},
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		ReadHeaderTimeout: orDefault(s.opts.ReadHeaderTimeout, 5*time.Second),
+		ReadTimeout:       orDefault(s.opts.ReadTimeout, 15*time.Second),
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -255,6 +296,33 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// watchCerts returns the certificate watcher, first waiting for a
+// TLSProvider to write the files.
+func (s *Server) watchCerts(ctx context.Context) (*certwatcher.CertWatcher, error) {
+	for {
+		if certs := s.certs.Load(); certs != nil {
+			return certs, nil
+		}
+		if certs, err := certwatcher.New(s.opts.TLSCertFile, s.opts.TLSKeyFile); err == nil {
+			s.certs.Store(certs)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	certs := s.certs.Load()
+	if certs == nil {
+		return nil, errors.New("no serving certificate yet")
+	}
+	return certs.GetCertificate(hello)
+}
+
 func serveErr(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -278,7 +346,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		fail("no policy loaded")
 		return
 	}
-	if cert, _ := s.certs.GetCertificate(nil); cert == nil {
+	if p := s.opts.TLSProvider; p != nil {
+		if err := p.Ready(); err != nil {
+			fail("self-managed TLS: " + err.Error())
+			return
+		}
+	}
+	if cert, _ := s.getCertificate(nil); cert == nil {
 		fail("no TLS certificate loaded")
 		return
 	}
@@ -299,4 +373,37 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.Close()
 	fmt.Fprintln(w, "ok")
+}
+
+// setPolicy puts p in force and says so in plimsoll_policy_info.
+func (s *Server) setPolicy(p *policy.Policy) {
+	s.policy.Store(p)
+	s.rec.PolicyInForce(p.Hash())
+}
+
+// certificateNotAfter is the serving certificate's expiry, or zero.
+func (s *Server) certificateNotAfter() time.Time {
+	certs := s.certs.Load()
+	if certs == nil {
+		return time.Time{}
+	}
+	cert, _ := certs.GetCertificate(nil)
+	if cert == nil || len(cert.Certificate) == 0 {
+		return time.Time{}
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return time.Time{}
+		}
+	}
+	return leaf.NotAfter
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }

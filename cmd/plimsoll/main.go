@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plimsoll/plimsoll/webhook"
@@ -28,6 +29,7 @@ const usage = `plimsoll holds Kubernetes workloads to good practice.
 Usage:
   plimsoll serve [flags]                 run the admission webhook
   plimsoll check -f PATH [flags]         check manifests as the webhook would
+  plimsoll audit [flags]                 judge what is running in the cluster (--watch: keep reporting)
   plimsoll version                       print the version
 
 Run "plimsoll serve -h" or "plimsoll check -h" for their flags.
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return runCheck(args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		return runAudit(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plimsoll", version)
 		return 0
@@ -60,11 +64,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func serve(args []string, stderr io.Writer) int {
 	o := webhook.DefaultOptions()
+	o.Version = version
 	fs := flag.NewFlagSet("plimsoll serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Listen, "listen", o.Listen, "HTTPS address of the admission endpoints /mutate/{mode} and /validate/{mode}")
-	fs.StringVar(&o.TLSCertFile, "tls-cert-file", envOr("PLIMSOLL_TLS_CERT_FILE", ""), "serving certificate (PEM); reloaded when it changes (env PLIMSOLL_TLS_CERT_FILE)")
-	fs.StringVar(&o.TLSKeyFile, "tls-key-file", envOr("PLIMSOLL_TLS_KEY_FILE", ""), "serving key (PEM); reloaded when it changes (env PLIMSOLL_TLS_KEY_FILE)")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", envOr("PLIMSOLL_TLS_CERT_FILE", ""), "serving certificate (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_CERT_FILE)")
+	fs.StringVar(&o.TLSKeyFile, "tls-key-file", envOr("PLIMSOLL_TLS_KEY_FILE", ""), "serving key (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_KEY_FILE)")
 	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, `address of /metrics (plain HTTP); "0" turns it off`)
 	fs.StringVar(&o.HealthListen, "health-listen", o.HealthListen, "address of /healthz and /readyz (plain HTTP)")
 	fs.StringVar(&o.ConfigFile, "config", envOr("PLIMSOLL_CONFIG", ""), "policy file (YAML); reloaded when it changes; empty: the built-in policy (env PLIMSOLL_CONFIG)")
@@ -75,6 +80,8 @@ func serve(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "longest wait for in-flight requests at shutdown")
 	logFormat := fs.String("log-format", envOr("PLIMSOLL_LOG_FORMAT", "json"), "log format: json or text (env PLIMSOLL_LOG_FORMAT)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	selfManaged := addSelfManagedFlags(fs)
+	fs.Usage = usageWithoutHidden(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -90,9 +97,13 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plimsoll serve:", err)
 		return 2
 	}
-	if err := o.Validate(); err != nil {
+	if err := errors.Join(o.Validate(), selfManaged.validate(o)); err != nil {
 		fmt.Fprintln(stderr, "plimsoll serve:", err)
 		return 2
+	}
+	if o.TLSProvider, err = selfManaged.provider(log); err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -126,6 +137,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	log := slog.New(h).With("version", version)
 	// controller-runtime's certificate watcher logs through logr.
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	// client-go (self-managed TLS) logs through klog.
+	klog.SetSlogLogger(log)
 	return log, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -257,9 +258,20 @@ type Process struct {
 // StartPlimsoll runs bin serve with free loopback ports and waits for
 // /readyz.
 func StartPlimsoll(ctx context.Context, bin, logFile string, args ...string) (*Process, error) {
-	ports, err := freePorts(3)
+	return StartPlimsollOn(ctx, 0, bin, logFile, args...)
+}
+
+// StartPlimsollOn is StartPlimsoll with the admission listener on port (0:
+// a free one), for a test whose webhook configurations must name the port
+// before plimsoll can become ready (self-managed TLS waits for them).
+func StartPlimsollOn(ctx context.Context, port int, bin, logFile string, args ...string) (*Process, error) {
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
+	}
+	if port != 0 {
+		ports = slices.DeleteFunc(ports, func(p int) bool { return p == port })
+		ports = append([]int{port}, ports...)
 	}
 	p := &Process{Port: ports[0], HealthPort: ports[1], MetricsPort: ports[2], LogFile: logFile, done: make(chan error, 1)}
 	full := append([]string{"serve",
@@ -337,6 +349,15 @@ func (p *Process) Post(caPEM []byte, path string, body []byte) (int, []byte, err
 	var buf bytes.Buffer
 	_, err = buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.Bytes(), err
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return 0, err
+	}
+	return ports[0], nil
 }
 
 func freePorts(n int) ([]int, error) {
