@@ -27,6 +27,7 @@ test: unit e2e
 ## unit: the tests beside the code (no control plane)
 unit:
 	$(GO) test $$($(GO) list ./... | grep -v /test/e2e)
+	cd test/promrules && $(GO) test ./...
 
 ## e2e: end-to-end tests through a real kube-apiserver and etcd
 e2e: controlplane
@@ -56,3 +57,19 @@ fuzz:
 	$(GO) test ./webhook/ -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline/ -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+
+## helm: the helm CLI the chart tests run (test/chart, test/e2e), built once into bin/
+.PHONY: helm
+helm: $(BIN)/helm
+
+$(BIN)/helm:
+	./test/controlplane/build.sh helm
+
+# test/chart (part of unit) and test/e2e run bin/helm.
+unit: $(BIN)/helm
+e2e: $(BIN)/helm
+
+## bench: Go benchmarks, loopback HTTPS load against a no-op webhook, dry-run creates through the API server; prints a table and writes docs/performance.md (BENCH_DURATION, BENCH_MEMORY=1, ...: see test/bench/main.go)
+.PHONY: bench
+bench: controlplane
+	$(GO) run ./test/bench
