@@ -1,20 +1,66 @@
 #!/usr/bin/env bash
 # Builds the control plane the end-to-end tests and the demo run on:
-# kube-apiserver and etcd, from the Go module proxy at the versions pinned in
-# the go.mod files beside this script, into bin/ at the repository root.
+# kube-apiserver and etcd, and the helm CLI the chart tests run, from the Go
+# module proxy at the versions pinned in the go.mod files beside this script,
+# into bin/ at the repository root.
 # A binary already in bin/ is kept: a cold build takes about 4 minutes on
 # 2 cores, a warm one nothing. `make clean` removes them.
+# With arguments (etcd, kube-apiserver, helm) only those are built.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${PLIMSOLL_BIN:-$here/../../bin}"
 mkdir -p "$bin"
 bin="$(cd "$bin" && pwd)"
+want() {
+	if [[ ${#only[@]} -eq 0 ]]; then return 0; fi
+	local w
+	for w in "${only[@]}"; do [[ "$w" == "$1" ]] && return 0; done
+	return 1
+}
+only=("$@")
 
-if [[ ! -x "$bin/etcd" ]]; then
+if want etcd && [[ ! -x "$bin/etcd" ]]; then
 	echo "building etcd into $bin (first time only)" >&2
 	(cd "$here/etcd" && go build -trimpath -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd")
 fi
-if [[ ! -x "$bin/kube-apiserver" ]]; then
+# A kube-apiserver built before its version was stamped reports
+# v0.0.0-master, which `helm install` refuses (kubeVersion): rebuild it (a
+# relink when the build cache is warm).
+if want kube-apiserver && [[ -x "$bin/kube-apiserver" ]]; then
+	want_version="$(cd "$here/kube-apiserver" && go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+	if ! "$bin/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $want_version"; then
+		echo "bin/kube-apiserver is not $want_version: rebuilding it" >&2
+		rm -f "$bin/kube-apiserver"
+	fi
+fi
+if want kube-apiserver && [[ ! -x "$bin/kube-apiserver" ]]; then
 	echo "building kube-apiserver into $bin (first time only, about 4 minutes)" >&2
-	(cd "$here/kube-apiserver" && go build -trimpath -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver && mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver")
+	(
+		cd "$here/kube-apiserver"
+		# The version flags of Kubernetes' own build: without them the server
+		# reports v0.0.0-master, which Helm's kubeVersion check refuses.
+		v="$(go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+		minor="$(echo "$v" | cut -d. -f2)"
+		pkg=k8s.io/component-base/version
+		ldflags="-X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+		go build -trimpath -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+		mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
+	)
+fi
+if want helm && [[ ! -x "$bin/helm" ]]; then
+	echo "building helm into $bin (first time only, about 3 minutes)" >&2
+	(
+		cd "$here/helm"
+		# The flags of Helm's own Makefile: its version, and the Kubernetes
+		# version that `helm template` and `helm lint` assume (that of the
+		# k8s.io modules it is built with; 1.20 otherwise).
+		helm_version="$(go list -m -f '{{.Version}}' helm.sh/helm/v3)"
+		k8s_minor="$(go list -m -f '{{.Version}}' k8s.io/client-go | cut -d. -f2)"
+		ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+		for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+			ldflags="$ldflags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+		done
+		go build -trimpath -ldflags "$ldflags" -o "$bin/helm.tmp" helm.sh/helm/v3/cmd/helm
+		mv "$bin/helm.tmp" "$bin/helm"
+	)
 fi

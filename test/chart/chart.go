@@ -1,0 +1,241 @@
+// Package chart renders charts/plimsoll with the real helm CLI (bin/helm,
+// built from the Go module proxy by test/controlplane/build.sh) and builds
+// the kustomize overlays of config/, and decodes what they produce
+// strictly into Kubernetes' and cert-manager's Go types. Its tests check
+// the chart; test/e2e installs it into a real API server with the same
+// helpers.
+package chart
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// RepoRoot is the directory holding go.mod.
+func RepoRoot() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root")
+		}
+		dir = parent
+	}
+}
+
+// Dir is charts/plimsoll.
+func Dir() (string, error) {
+	root, err := RepoRoot()
+	return filepath.Join(root, "charts", "plimsoll"), err
+}
+
+// HelmBin is bin/helm; it fails with what to run when the binary is missing.
+func HelmBin() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(root, "bin", "helm")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("%s is missing: run `make helm` (test/controlplane/build.sh helm) first", bin)
+	}
+	return bin, nil
+}
+
+// Helm runs bin/helm with args and an isolated configuration (no
+// repositories, no cache in $HOME) and returns its standard output; the
+// error carries standard error.
+func Helm(env []string, args ...string) ([]byte, error) {
+	bin, err := HelmBin()
+	if err != nil {
+		return nil, err
+	}
+	home, err := os.MkdirTemp("", "plimsoll-helm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(home)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(),
+		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
+		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+		"HELM_DATA_HOME="+filepath.Join(home, "data"),
+	)
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("helm %s: %v\n%s%s", strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
+	}
+	return stdout.Bytes(), nil
+}
+
+// Template renders the chart as `helm template release charts/plimsoll -n
+// namespace`, hooks included, with extra flags (--set, -f ...).
+func Template(release, namespace string, flags ...string) ([]byte, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	return Helm(nil, append([]string{"template", release, dir, "--namespace", namespace}, flags...)...)
+}
+
+// Object is one rendered document, decoded.
+type Object struct {
+	GVK  schema.GroupVersionKind
+	Name string
+	// Namespace is as rendered ("" for cluster-scoped objects).
+	Namespace string
+	// Typed is a pointer to the Go type of GVK (e.g. *appsv1.Deployment).
+	Typed any
+	// Raw is the document as JSON.
+	Raw []byte
+}
+
+// Key names the object for messages: Kind/namespace/name.
+func (o Object) Key() string {
+	if o.Namespace == "" {
+		return o.GVK.Kind + "/" + o.Name
+	}
+	return o.GVK.Kind + "/" + o.Namespace + "/" + o.Name
+}
+
+// ServiceMonitor mirrors the fields of the Prometheus Operator's
+// monitoring.coreos.com/v1 ServiceMonitor that the chart renders. Its Go
+// module is not a dependency of plimsoll, so these strict structs stand in
+// for it: a field the chart renders that is not here fails decoding.
+type ServiceMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              ServiceMonitorSpec `json:"spec"`
+}
+
+// ServiceMonitorSpec is the part of the ServiceMonitor spec the chart uses.
+type ServiceMonitorSpec struct {
+	Selector          metav1.LabelSelector `json:"selector"`
+	NamespaceSelector struct {
+		MatchNames []string `json:"matchNames"`
+	} `json:"namespaceSelector"`
+	Endpoints []struct {
+		Port     string `json:"port"`
+		Path     string `json:"path"`
+		Scheme   string `json:"scheme"`
+		Interval string `json:"interval"`
+	} `json:"endpoints"`
+}
+
+// types maps every kind the chart and the overlays may produce to its Go
+// type. A kind not listed here is a decoding error: add it deliberately.
+var types = map[schema.GroupVersionKind]func() any{
+	corev1.SchemeGroupVersion.WithKind("Namespace"):             func() any { return &corev1.Namespace{} },
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"):        func() any { return &corev1.ServiceAccount{} },
+	corev1.SchemeGroupVersion.WithKind("ConfigMap"):             func() any { return &corev1.ConfigMap{} },
+	corev1.SchemeGroupVersion.WithKind("Secret"):                func() any { return &corev1.Secret{} },
+	corev1.SchemeGroupVersion.WithKind("Service"):               func() any { return &corev1.Service{} },
+	appsv1.SchemeGroupVersion.WithKind("Deployment"):            func() any { return &appsv1.Deployment{} },
+	batchv1.SchemeGroupVersion.WithKind("Job"):                  func() any { return &batchv1.Job{} },
+	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"): func() any { return &policyv1.PodDisruptionBudget{} },
+	rbacv1.SchemeGroupVersion.WithKind("Role"):                  func() any { return &rbacv1.Role{} },
+	rbacv1.SchemeGroupVersion.WithKind("RoleBinding"):           func() any { return &rbacv1.RoleBinding{} },
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRole"):           func() any { return &rbacv1.ClusterRole{} },
+	rbacv1.SchemeGroupVersion.WithKind("ClusterRoleBinding"):    func() any { return &rbacv1.ClusterRoleBinding{} },
+	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):   func() any { return &networkingv1.NetworkPolicy{} },
+	admissionregistrationv1.SchemeGroupVersion.WithKind("MutatingWebhookConfiguration"): func() any {
+		return &admissionregistrationv1.MutatingWebhookConfiguration{}
+	},
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingWebhookConfiguration"): func() any {
+		return &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	},
+	cmv1.SchemeGroupVersion.WithKind("Certificate"):                         func() any { return &cmv1.Certificate{} },
+	cmv1.SchemeGroupVersion.WithKind("Issuer"):                              func() any { return &cmv1.Issuer{} },
+	{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}: func() any { return &ServiceMonitor{} },
+}
+
+// Decode splits a multi-document YAML stream and decodes every document
+// strictly into its Go type: an unknown field, a wrong type or an
+// unknown kind is an error naming the document.
+func Decode(stream []byte) ([]Object, error) {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+	var out []Object
+	for i := 1; ; i++ {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		raw, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			continue // only comments
+		}
+		var meta struct {
+			metav1.TypeMeta   `json:",inline"`
+			metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(raw, &meta); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		gvk := meta.GroupVersionKind()
+		newType, ok := types[gvk]
+		if !ok {
+			return nil, fmt.Errorf("document %d (%s %s): a kind the chart is not expected to render", i, gvk, meta.Name)
+		}
+		typed := newType()
+		if err := yaml.UnmarshalStrict(raw, typed); err != nil {
+			return nil, fmt.Errorf("document %d (%s %s): %w", i, gvk.Kind, meta.Name, err)
+		}
+		out = append(out, Object{GVK: gvk, Name: meta.Name, Namespace: meta.Namespace, Typed: typed, Raw: raw})
+	}
+}
+
+// Find returns the object of kind and name, or nil.
+func Find(objs []Object, kind, name string) *Object {
+	for i := range objs {
+		if objs[i].GVK.Kind == kind && objs[i].Name == name {
+			return &objs[i]
+		}
+	}
+	return nil
+}
+
+// Kustomize builds a kustomization directory with kustomize's own library
+// (what `kubectl apply -k` and `kustomize build` run) and returns the YAML.
+func Kustomize(dir string) ([]byte, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return m.AsYaml()
+}

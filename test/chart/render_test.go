@@ -1,0 +1,617 @@
+package chart
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/google/go-cmp/cmp"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/webhook"
+)
+
+// A renderCase is one combination of the values that shape the webhook
+// configurations and the TLS objects.
+type renderCase struct {
+	release, namespace string
+	scope              webhook.Scope
+	defaultMode        webhook.Mode
+	dryRun             bool
+	tls                string
+	excluded           []string
+	failurePolicy      map[webhook.Mode]admissionregistrationv1.FailurePolicyType
+	timeout            int32
+}
+
+func (c renderCase) name() string {
+	n := fmt.Sprintf("%s/%s", c.tls, c.scope)
+	if c.scope == webhook.ScopeCluster {
+		n += "-" + string(c.defaultMode)
+	}
+	if c.dryRun {
+		n += "/dryRun"
+	}
+	if len(c.excluded) > 0 {
+		n += "/excluding-" + strings.Join(c.excluded, ",")
+	}
+	if c.release != "plimsoll" {
+		n += "/release-" + c.release
+	}
+	return n
+}
+
+func (c renderCase) fullname() string {
+	if strings.Contains(c.release, "plimsoll") {
+		return c.release
+	}
+	return c.release + "-plimsoll"
+}
+
+func (c renderCase) flags(t *testing.T) []string {
+	f := []string{
+		"--set", "scope=" + string(c.scope),
+		"--set", fmt.Sprintf("dryRun=%t", c.dryRun),
+		"--set", "tls.mode=" + c.tls,
+	}
+	if c.defaultMode != "" {
+		f = append(f, "--set", "defaultMode="+string(c.defaultMode))
+	}
+	if len(c.excluded) > 0 {
+		j, _ := json.Marshal(c.excluded)
+		f = append(f, "--set-json", "excludedNamespaces="+string(j))
+	}
+	for m, fp := range c.failurePolicy {
+		f = append(f, "--set", fmt.Sprintf("webhook.failurePolicy.%s=%s", m, fp))
+	}
+	if c.timeout > 0 {
+		f = append(f, "--set", fmt.Sprintf("webhook.timeoutSeconds=%d", c.timeout))
+	}
+	if c.tls == "existingSecret" {
+		f = append(f, "--set", "tls.existingSecret.name=my-tls", "--set-file", "tls.existingSecret.caBundle="+testCAFile(t))
+	}
+	return f
+}
+
+// registration is what webhook.Registration builds for the same values.
+func (c renderCase) registration() webhook.Registration {
+	return webhook.Registration{
+		Name:               c.fullname(),
+		Namespace:          c.namespace,
+		Scope:              c.scope,
+		DefaultMode:        c.defaultMode,
+		DryRun:             c.dryRun,
+		ExcludedNamespaces: c.excluded,
+		TimeoutSeconds:     c.timeout,
+		FailurePolicy:      c.failurePolicy,
+		ClientConfig: func(string) admissionregistrationv1.WebhookClientConfig {
+			return admissionregistrationv1.WebhookClientConfig{}
+		},
+	}
+}
+
+// renderCases covers every scope, default mode, dryRun and TLS mode, plus
+// extra exclusions, overridden failure policies and another release name.
+func renderCases() []renderCase {
+	var cases []renderCase
+	for _, tls := range []string{"selfManaged", "certManager", "existingSecret"} {
+		for _, dry := range []bool{false, true} {
+			cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeOptIn, dryRun: dry, tls: tls})
+			for _, m := range webhook.ServedModes {
+				cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeCluster, defaultMode: m, dryRun: dry, tls: tls})
+			}
+		}
+	}
+	return append(cases,
+		renderCase{release: "acme", namespace: "guard", scope: webhook.ScopeCluster, defaultMode: webhook.Enforce, tls: "selfManaged",
+			excluded: []string{"monitoring", "kube-system", "ingress"}, timeout: 3},
+		renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeOptIn, tls: "certManager",
+			failurePolicy: map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Ignore, webhook.Warn: admissionregistrationv1.Fail}},
+	)
+}
+
+var caOnce = sync.OnceValues(func() (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "plimsoll-chart-ca-")
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, "ca.crt")
+	return file, os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+})
+
+// testCAFile is a PEM CA certificate for tls.existingSecret.caBundle.
+func testCAFile(t *testing.T) string {
+	t.Helper()
+	f, err := caOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestHelmLint(t *testing.T) {
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Helm(nil, "lint", "--strict", dir); err != nil {
+		t.Errorf("the chart with its default values: %v", err)
+	}
+	ci, _ := filepath.Glob(filepath.Join(dir, "ci", "*-values.yaml"))
+	if len(ci) == 0 {
+		t.Fatal("no ci/*-values.yaml")
+	}
+	for _, f := range ci {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			if _, err := Helm(nil, "lint", "--strict", dir, "-f", f); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// Every combination of scope, dryRun and TLS mode has a ci/ values file,
+// so CI lints each of them.
+func TestCIValuesCoverEveryCombination(t *testing.T) {
+	dir, _ := Dir()
+	ci, _ := filepath.Glob(filepath.Join(dir, "ci", "*-values.yaml"))
+	type combo struct {
+		scope, tls string
+		dryRun     bool
+	}
+	seen := map[combo]string{}
+	for _, f := range ci {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := struct {
+			Scope  string `json:"scope"`
+			DryRun bool   `json:"dryRun"`
+			TLS    struct {
+				Mode string `json:"mode"`
+			} `json:"tls"`
+		}{Scope: "opt-in"}
+		v.TLS.Mode = "selfManaged"
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		seen[combo{v.Scope, v.TLS.Mode, v.DryRun}] = filepath.Base(f)
+	}
+	for _, scope := range []string{"opt-in", "cluster"} {
+		for _, tls := range []string{"selfManaged", "certManager", "existingSecret"} {
+			for _, dry := range []bool{false, true} {
+				if _, ok := seen[combo{scope, tls, dry}]; !ok {
+					t.Errorf("no ci/*-values.yaml for scope %s, tls.mode %s, dryRun %t", scope, tls, dry)
+				}
+			}
+		}
+	}
+}
+
+// TestRender renders every case, decodes every document strictly into its
+// Go type (cert-manager's for Certificate and Issuer) and checks what each
+// object says.
+func TestRender(t *testing.T) {
+	for _, c := range renderCases() {
+		t.Run(c.name(), func(t *testing.T) {
+			t.Parallel()
+			objs := render(t, c.release, c.namespace, c.flags(t)...)
+			checkObjectSet(t, c, objs)
+			checkWebhooks(t, c, objs)
+			checkSelectors(t, c, objs)
+			checkDeployment(t, c, objs)
+			checkTLS(t, c, objs)
+		})
+	}
+}
+
+// checkObjectSet: exactly the expected objects, each in the release
+// namespace unless cluster-scoped.
+func checkObjectSet(t *testing.T, c renderCase, objs []Object) {
+	t.Helper()
+	fn := c.fullname()
+	want := []string{
+		"ServiceAccount/" + fn, "ConfigMap/" + fn + "-policy", "Service/" + fn, "Deployment/" + fn,
+		"PodDisruptionBudget/" + fn, "MutatingWebhookConfiguration/" + fn, "ValidatingWebhookConfiguration/" + fn,
+		"ServiceAccount/" + fn + "-cleanup", "ClusterRole/" + fn + "-cleanup", "ClusterRoleBinding/" + fn + "-cleanup", "Job/" + fn + "-cleanup",
+	}
+	switch c.tls {
+	case "selfManaged":
+		want = append(want, "Role/"+fn+"-tls", "RoleBinding/"+fn+"-tls", "ClusterRole/"+fn+"-tls", "ClusterRoleBinding/"+fn+"-tls",
+			"Role/"+fn+"-cleanup", "RoleBinding/"+fn+"-cleanup")
+	case "certManager":
+		want = append(want, "Issuer/"+fn+"-selfsigned", "Certificate/"+fn+"-ca", "Issuer/"+fn+"-ca", "Certificate/"+fn+"-tls")
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GVK.Kind+"/"+o.Name)
+		clusterScoped := slices.Contains([]string{"ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}, o.GVK.Kind)
+		if clusterScoped && o.Namespace != "" || !clusterScoped && o.Namespace != c.namespace {
+			t.Errorf("%s: namespace %q, want %q", o.Key(), o.Namespace, map[bool]string{true: "", false: c.namespace}[clusterScoped])
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rendered objects (-want +got):\n%s", d)
+	}
+}
+
+// checkWebhooks: the configurations are those webhook.Registration builds
+// for the same values, except clientConfig (a Service here, a URL in the
+// e2e tests), which is checked on its own.
+func checkWebhooks(t *testing.T, c renderCase, objs []Object) {
+	t.Helper()
+	wantM, wantV := c.registration().Configurations()
+	gotM := Find(objs, "MutatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.MutatingWebhookConfiguration)
+	gotV := Find(objs, "ValidatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.ValidatingWebhookConfiguration)
+
+	checkClientConfig := func(name string, cc admissionregistrationv1.WebhookClientConfig) {
+		parts := strings.SplitN(name, ".", 3) // enforce.mutate.plimsoll.dev
+		want := admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+			Name: c.fullname(), Namespace: c.namespace, Path: ptr("/" + parts[1] + "/" + parts[0]), Port: ptr(int32(443)),
+		}}
+		if c.tls == "existingSecret" {
+			ca, _ := os.ReadFile(testCAFile(t))
+			want.CABundle = ca
+		}
+		if d := cmp.Diff(want, cc); d != "" {
+			t.Errorf("%s clientConfig (-want +got):\n%s", name, d)
+		}
+	}
+	for i := range gotM.Webhooks {
+		checkClientConfig(gotM.Webhooks[i].Name, gotM.Webhooks[i].ClientConfig)
+		gotM.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	}
+	for i := range gotV.Webhooks {
+		checkClientConfig(gotV.Webhooks[i].Name, gotV.Webhooks[i].ClientConfig)
+		gotV.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	}
+	if gotM.Name != wantM.Name || gotV.Name != wantV.Name {
+		t.Errorf("configuration names %q, %q; Registration gives %q, %q", gotM.Name, gotV.Name, wantM.Name, wantV.Name)
+	}
+	if d := cmp.Diff(wantM.Webhooks, gotM.Webhooks); d != "" {
+		t.Errorf("MutatingWebhookConfiguration differs from webhook.Registration (-Registration +chart):\n%s", d)
+	}
+	if d := cmp.Diff(wantV.Webhooks, gotV.Webhooks); d != "" {
+		t.Errorf("ValidatingWebhookConfiguration differs from webhook.Registration (-Registration +chart):\n%s", d)
+	}
+	inject := fmt.Sprintf("%s/%s-tls", c.namespace, c.fullname())
+	for _, a := range []map[string]string{gotM.Annotations, gotV.Annotations} {
+		if got := a["cert-manager.io/inject-ca-from"]; (c.tls == "certManager") != (got == inject) {
+			t.Errorf("annotation cert-manager.io/inject-ca-from = %q with tls.mode %s (want %q only with certManager)", got, c.tls, inject)
+		}
+	}
+}
+
+// checkSelectors evaluates every entry's namespaceSelector against
+// namespaces as the API server sees them (with kubernetes.io/metadata.name)
+// and checks which mode each lands in, as DESIGN.md and README.md promise.
+func checkSelectors(t *testing.T, c renderCase, objs []Object) {
+	t.Helper()
+	vwc := Find(objs, "ValidatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.ValidatingWebhookConfiguration)
+	mwc := Find(objs, "MutatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.MutatingWebhookConfiguration)
+
+	type ns struct {
+		name, label string // label "" = unlabelled
+	}
+	namespaces := []ns{{"team-a", "enforce"}, {"team-b", "warn"}, {"team-c", "audit"}, {"team-d", "off"}, {"team-e", ""}, {"team-f", "bogus"}}
+	protected := append([]string{"kube-system", "kube-public", "kube-node-lease", c.namespace}, c.excluded...)
+	for _, p := range protected {
+		namespaces = append(namespaces, ns{p, "enforce"}, ns{p, ""})
+	}
+	for _, n := range namespaces {
+		set := labels.Set{"kubernetes.io/metadata.name": n.name}
+		if n.label != "" {
+			set["plimsoll.dev/mode"] = n.label
+		}
+		selected := func(name string, sel *metav1.LabelSelector) string {
+			s, err := metav1.LabelSelectorAsSelector(sel)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if s.Matches(set) {
+				return strings.SplitN(name, ".", 2)[0]
+			}
+			return ""
+		}
+		var gotV, gotM []string
+		for _, w := range vwc.Webhooks {
+			if m := selected(w.Name, w.NamespaceSelector); m != "" {
+				gotV = append(gotV, m)
+			}
+		}
+		for _, w := range mwc.Webhooks {
+			if m := selected(w.Name, w.NamespaceSelector); m != "" {
+				gotM = append(gotM, m)
+			}
+		}
+		// What the namespace should get.
+		var want []string
+		switch {
+		case slices.Contains(protected, n.name):
+		case n.label == "off":
+		case c.dryRun && c.scope == webhook.ScopeCluster:
+			want = []string{"audit"}
+		case c.dryRun:
+			if slices.Contains([]string{"enforce", "warn", "audit"}, n.label) {
+				want = []string{"audit"}
+			}
+		case slices.Contains([]string{"enforce", "warn", "audit"}, n.label):
+			want = []string{n.label}
+		case c.scope == webhook.ScopeCluster:
+			// Unlabelled, or a value that is no mode (a typo): the default
+			// mode, never two entries and never none.
+			want = []string{string(c.defaultMode)}
+		}
+		what := fmt.Sprintf("namespace %s labelled %q", n.name, n.label)
+		if d := cmp.Diff(want, gotV); d != "" {
+			t.Errorf("%s: validating entries that select it (-want +got):\n%s", what, d)
+		}
+		if d := cmp.Diff(want, gotM); d != "" {
+			t.Errorf("%s: mutating entries that select it (-want +got):\n%s", what, d)
+		}
+	}
+}
+
+func checkDeployment(t *testing.T, c renderCase, objs []Object) {
+	t.Helper()
+	d := Find(objs, "Deployment", c.fullname()).Typed.(*appsv1.Deployment)
+	pod := d.Spec.Template.Spec
+	ctr := pod.Containers[0]
+	selfManaged := c.tls == "selfManaged"
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken != selfManaged {
+		t.Errorf("automountServiceAccountToken = %v, want %t (only self-managed TLS needs the API)", pod.AutomountServiceAccountToken, selfManaged)
+	}
+	sa := Find(objs, "ServiceAccount", c.fullname()).Typed.(*corev1.ServiceAccount)
+	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+		t.Errorf("the ServiceAccount must not mount a token by default")
+	}
+	wantSelfManaged := []string{
+		"--tls-self-managed",
+		"--tls-secret-name=" + c.fullname() + "-tls",
+		"--tls-secret-namespace=" + c.namespace,
+		"--tls-service-name=" + c.fullname(),
+		"--webhook-config-name=" + c.fullname(),
+	}
+	for _, a := range wantSelfManaged {
+		if slices.Contains(ctr.Args, a) != selfManaged {
+			t.Errorf("arg %s present = %t with tls.mode %s", a, !selfManaged, c.tls)
+		}
+	}
+	hasNS := slices.ContainsFunc(ctr.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "POD_NAMESPACE" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace"
+	})
+	if hasNS != selfManaged {
+		t.Errorf("env POD_NAMESPACE from the downward API present = %t with tls.mode %s", hasNS, c.tls)
+	}
+	if slices.Contains(ctr.Args, "--dry-run") != c.dryRun {
+		t.Errorf("--dry-run present = %t, dryRun %t", !c.dryRun, c.dryRun)
+	}
+	var tlsVol *corev1.Volume
+	for i := range pod.Volumes {
+		if pod.Volumes[i].Name == "tls" {
+			tlsVol = &pod.Volumes[i]
+		}
+	}
+	switch {
+	case tlsVol == nil:
+		t.Fatal("no tls volume")
+	case selfManaged && tlsVol.EmptyDir == nil:
+		t.Errorf("self-managed TLS writes its certificate into an emptyDir; got %+v", tlsVol.VolumeSource)
+	case c.tls == "certManager" && (tlsVol.Secret == nil || tlsVol.Secret.SecretName != c.fullname()+"-tls"):
+		t.Errorf("cert-manager's Secret %s-tls must be mounted; got %+v", c.fullname(), tlsVol.VolumeSource)
+	case c.tls == "existingSecret" && (tlsVol.Secret == nil || tlsVol.Secret.SecretName != "my-tls"):
+		t.Errorf("the existing Secret my-tls must be mounted; got %+v", tlsVol.VolumeSource)
+	}
+
+	// RBAC only with self-managed TLS, and every verb but create is
+	// limited by resourceNames.
+	for _, o := range objs {
+		var rules []rbacv1.PolicyRule
+		switch r := o.Typed.(type) {
+		case *rbacv1.Role:
+			rules = r.Rules
+		case *rbacv1.ClusterRole:
+			rules = r.Rules
+		default:
+			continue
+		}
+		for _, r := range rules {
+			if len(r.ResourceNames) == 0 && !slices.Equal(r.Verbs, []string{"create"}) {
+				t.Errorf("%s: rule %v is not limited by resourceNames", o.Key(), r)
+			}
+			if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") {
+				t.Errorf("%s: wildcard rule %v", o.Key(), r)
+			}
+		}
+	}
+
+	// The pre-delete hook deletes exactly the release's configurations.
+	job := Find(objs, "Job", c.fullname()+"-cleanup").Typed.(*batchv1.Job)
+	if job.Annotations["helm.sh/hook"] != "pre-delete" {
+		t.Errorf("the cleanup Job is not a pre-delete hook: %v", job.Annotations)
+	}
+	args := job.Spec.Template.Spec.Containers[0].Args
+	for _, want := range []string{"mutatingwebhookconfiguration/" + c.fullname(), "validatingwebhookconfiguration/" + c.fullname()} {
+		if !slices.Contains(args, want) {
+			t.Errorf("the cleanup Job does not delete %s: %v", want, args)
+		}
+	}
+}
+
+func checkTLS(t *testing.T, c renderCase, objs []Object) {
+	t.Helper()
+	if c.tls != "certManager" {
+		return
+	}
+	cert := Find(objs, "Certificate", c.fullname()+"-tls").Typed.(*cmv1.Certificate)
+	for _, dns := range []string{c.fullname() + "." + c.namespace + ".svc", c.fullname() + "." + c.namespace + ".svc.cluster.local"} {
+		if !slices.Contains(cert.Spec.DNSNames, dns) {
+			t.Errorf("Certificate dnsNames %v lack %s, the name the API server calls", cert.Spec.DNSNames, dns)
+		}
+	}
+	if cert.Spec.SecretName != c.fullname()+"-tls" || cert.Spec.IssuerRef.Name != c.fullname()+"-ca" {
+		t.Errorf("Certificate secretName %q issuer %q", cert.Spec.SecretName, cert.Spec.IssuerRef.Name)
+	}
+	ca := Find(objs, "Certificate", c.fullname()+"-ca").Typed.(*cmv1.Certificate)
+	if !ca.Spec.IsCA || ca.Spec.IssuerRef.Name != c.fullname()+"-selfsigned" {
+		t.Errorf("CA Certificate isCA %t issuer %q", ca.Spec.IsCA, ca.Spec.IssuerRef.Name)
+	}
+	if iss := Find(objs, "Issuer", c.fullname()+"-selfsigned").Typed.(*cmv1.Issuer); iss.Spec.SelfSigned == nil {
+		t.Error("the self-signed Issuer is not selfSigned")
+	}
+	if iss := Find(objs, "Issuer", c.fullname()+"-ca").Typed.(*cmv1.Issuer); iss.Spec.CA == nil || iss.Spec.CA.SecretName != c.fullname()+"-ca" {
+		t.Error("the CA Issuer does not sign with the CA's Secret")
+	}
+}
+
+// A given issuerRef replaces the chart's own CA.
+func TestCertManagerIssuerRef(t *testing.T) {
+	objs := render(t, "plimsoll", "plimsoll-system", "--set", "tls.mode=certManager",
+		"--set", "tls.certManager.issuerRef.name=corp-ca", "--set", "tls.certManager.issuerRef.kind=ClusterIssuer", "--set", "tls.certManager.issuerRef.group=cert-manager.io")
+	var kinds []string
+	for _, o := range objs {
+		if o.GVK.Group == "cert-manager.io" {
+			kinds = append(kinds, o.Key())
+		}
+	}
+	if d := cmp.Diff([]string{"Certificate/plimsoll-system/plimsoll-tls"}, kinds); d != "" {
+		t.Errorf("cert-manager objects (-want +got):\n%s", d)
+	}
+	cert := Find(objs, "Certificate", "plimsoll-tls").Typed.(*cmv1.Certificate)
+	if cert.Spec.IssuerRef.Name != "corp-ca" || cert.Spec.IssuerRef.Kind != "ClusterIssuer" {
+		t.Errorf("issuerRef %+v", cert.Spec.IssuerRef)
+	}
+}
+
+// The optional objects render and decode strictly when turned on.
+func TestOptionalObjects(t *testing.T) {
+	objs := render(t, "plimsoll", "plimsoll-system",
+		"--set", "networkPolicy.enabled=true", "--set", "serviceMonitor.enabled=true", "--set", "policyChecksumAnnotation=true",
+		"--set-json", `networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]`)
+	for _, k := range []string{"NetworkPolicy", "ServiceMonitor"} {
+		if Find(objs, k, "plimsoll") == nil {
+			t.Errorf("no %s", k)
+		}
+	}
+	d := Find(objs, "Deployment", "plimsoll").Typed.(*appsv1.Deployment)
+	if d.Spec.Template.Annotations["checksum/policy"] == "" {
+		t.Error("policyChecksumAnnotation=true puts no checksum/policy annotation on the Pods")
+	}
+	for _, k := range []string{"NetworkPolicy", "ServiceMonitor"} {
+		if Find(render(t, "plimsoll", "plimsoll-system"), k, "plimsoll") != nil {
+			t.Errorf("%s is rendered by default; it must be off", k)
+		}
+	}
+}
+
+// The schema refuses a misspelled or mistyped value, naming it.
+func TestSchemaRefusesTypos(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"an unknown top-level value", []string{"--set", "tpyo=1"}, "tpyo"},
+		{"a misspelled nested value", []string{"--set", "webhook.failurPolicy.enforce=Fail"}, "failurPolicy"},
+		{"a misspelled mode", []string{"--set", "webhook.failurePolicy.enfroce=Fail"}, "enfroce"},
+		{"a wrongly cased TLS mode", []string{"--set", "tls.mode=selfmanaged"}, "/tls/mode"},
+		{"an unknown scope", []string{"--set", "scope=everything"}, "/scope"},
+		{"an empty scope", []string{"--set", "scope="}, "/scope"},
+		{"a failure policy in lower case", []string{"--set", "webhook.failurePolicy.warn=ignore"}, "/webhook/failurePolicy/warn"},
+		{"a string for a number", []string{"--set", "replicaCount=two"}, "/replicaCount"},
+		{"a timeout above 30s", []string{"--set", "webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
+		{"the latest image tag", []string{"--set", "image.tag=latest"}, "/image/tag"},
+		{"a misspelled policy field", []string{"--set", "policy.rulez.image-tag=off"}, "rulez"},
+		{"an unknown rule severity", []string{"--set", "policy.rules.image-tag=critical"}, "/policy/rules/image-tag"},
+		{"an invalid excluded namespace", []string{"--set", "excludedNamespaces[0]=Not_A_Namespace"}, "/excludedNamespaces/0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Template("plimsoll", "plimsoll-system", c.flags...)
+			if err == nil {
+				t.Fatalf("helm template %v rendered", c.flags)
+			}
+			if !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("the error does not come from the schema or does not name %q:\n%v", c.want, err)
+			}
+		})
+	}
+}
+
+// The guards fail rendering on dangerous combinations, even with the
+// schema skipped, and let the safe ones through.
+func TestGuards(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flags []string
+		want  string // "" renders
+	}{
+		{"one replica with enforce failing closed", []string{"--set", "replicaCount=1"}, "replicaCount 1 with webhook.failurePolicy.enforce Fail"},
+		{"one replica with warn failing closed", []string{"--set", "replicaCount=1", "--set", "webhook.failurePolicy.enforce=Ignore", "--set", "webhook.failurePolicy.warn=Fail", "--set", "podDisruptionBudget.enabled=false"}, "webhook.failurePolicy.warn Fail"},
+		{"one replica failing open", []string{"--set", "replicaCount=1", "--set", "webhook.failurePolicy.enforce=Ignore", "--set", "podDisruptionBudget.enabled=false"}, ""},
+		{"one replica in dry run (audit only, failing open)", []string{"--set", "replicaCount=1", "--set", "dryRun=true", "--set", "podDisruptionBudget.enabled=false"}, ""},
+		{"a PodDisruptionBudget that blocks every drain", []string{"--set", "replicaCount=2", "--set", "podDisruptionBudget.minAvailable=2"}, "no drain could ever evict"},
+		{"cluster scope enforcing by default with no extra exclusions", []string{"--set", "scope=cluster", "--set", "defaultMode=enforce"}, ""},
+		{"an empty scope, schema skipped", []string{"--skip-schema-validation", "--set", "scope="}, `scope "": use opt-in`},
+		{"an unknown scope, schema skipped", []string{"--skip-schema-validation", "--set", "scope=all"}, `scope "all"`},
+		{"an unknown default mode, schema skipped", []string{"--skip-schema-validation", "--set", "scope=cluster", "--set", "defaultMode=off"}, `defaultMode "off"`},
+		{"an unknown TLS mode, schema skipped", []string{"--skip-schema-validation", "--set", "tls.mode=vault"}, `tls.mode "vault"`},
+		{"an unknown TLS mode", []string{"--set", "tls.mode=vault"}, "/tls/mode"},
+		{"a failure policy in lower case, schema skipped", []string{"--skip-schema-validation", "--set", "webhook.failurePolicy.enforce=fail"}, "webhook.failurePolicy.enforce"},
+		{"existingSecret without a Secret", []string{"--set", "tls.mode=existingSecret"}, "needs tls.existingSecret.name"},
+		{"existingSecret without a CA", []string{"--set", "tls.mode=existingSecret", "--set", "tls.existingSecret.name=x"}, "needs tls.existingSecret.caBundle"},
+		{"a grace period shorter than the drain", []string{"--set", "terminationGracePeriodSeconds=20"}, "must exceed shutdownDelaySeconds + shutdownTimeoutSeconds"},
+		{"a ServiceMonitor without metrics", []string{"--set", "serviceMonitor.enabled=true", "--set", "metrics.enabled=false"}, "needs metrics.enabled"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Template("plimsoll", "plimsoll-system", c.flags...)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("should render: %v", err)
+			case c.want != "" && err == nil:
+				t.Errorf("rendered; want a failure saying %q", c.want)
+			case c.want != "" && !strings.Contains(err.Error(), c.want):
+				t.Errorf("the failure does not say %q:\n%v", c.want, err)
+			}
+		})
+	}
+}
