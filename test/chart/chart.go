@@ -176,6 +176,26 @@ var types = map[schema.GroupVersionKind]func() any{
 	cmv1.SchemeGroupVersion.WithKind("Certificate"):                         func() any { return &cmv1.Certificate{} },
 	cmv1.SchemeGroupVersion.WithKind("Issuer"):                              func() any { return &cmv1.Issuer{} },
 	{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}: func() any { return &ServiceMonitor{} },
+	{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}: func() any { return &PrometheusRule{} },
+}
+
+// PrometheusRule mirrors the fields of the Prometheus Operator's
+// monitoring.coreos.com/v1 PrometheusRule that the chart renders.
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for,omitempty"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
 }
 
 // Decode splits a multi-document YAML stream and decodes every document

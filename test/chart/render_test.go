@@ -525,11 +525,22 @@ func TestCertManagerIssuerRef(t *testing.T) {
 func TestOptionalObjects(t *testing.T) {
 	objs := render(t, "plimsoll", "plimsoll-system",
 		"--set", "networkPolicy.enabled=true", "--set", "serviceMonitor.enabled=true", "--set", "policyChecksumAnnotation=true",
+		"--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true",
 		"--set-json", `networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]`)
 	for _, k := range []string{"NetworkPolicy", "ServiceMonitor"} {
 		if Find(objs, k, "plimsoll") == nil {
 			t.Errorf("no %s", k)
 		}
+	}
+	rule := Find(objs, "PrometheusRule", "plimsoll")
+	if rule == nil || len(rule.Typed.(*PrometheusRule).Spec.Groups) == 0 || len(rule.Typed.(*PrometheusRule).Spec.Groups[0].Rules) < 5 {
+		t.Errorf("the PrometheusRule does not carry the alerts of files/prometheus-rules.yaml: %+v", rule)
+	} else if expr := rule.Typed.(*PrometheusRule).Spec.Groups[0].Rules[0].Annotations["description"]; !strings.Contains(expr, "{{ $value") {
+		t.Errorf("alert templates must reach Prometheus unrendered by Helm, got %q", expr)
+	}
+	dash := Find(objs, "ConfigMap", "plimsoll-dashboard")
+	if dash == nil || dash.Typed.(*corev1.ConfigMap).Labels["grafana_dashboard"] != "1" || !json.Valid([]byte(dash.Typed.(*corev1.ConfigMap).Data["plimsoll.json"])) {
+		t.Errorf("the dashboard ConfigMap is missing, unlabelled or not JSON: %+v", dash)
 	}
 	d := Find(objs, "Deployment", "plimsoll").Typed.(*appsv1.Deployment)
 	if d.Spec.Template.Annotations["checksum/policy"] == "" {
