@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	admissionv1 "k8s.io/api/admission/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -220,7 +220,9 @@ func TestBrokenPolicyKeepsTheLastGoodOne(t *testing.T) {
 	}
 
 	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrules:\n  image-tag: sometimes\n")
-	waitFor(t, 10*time.Second, "a failed reload in the metrics", func() bool { return metric(t, x.Process.MetricsPort, "plimsoll_policy_reloads_total", "result", "failure") >= 1 })
+	waitFor(t, 10*time.Second, "a failed reload in the metrics", func() bool {
+		return metric(t, x.Process.MetricsPort, "plimsoll_policy_reloads_total", "result", "failure") >= 1
+	})
 	if err := createLatest(); err != nil {
 		t.Errorf("after a broken policy file the last good policy must stay in force: %v", err)
 	}

@@ -83,10 +83,10 @@ func TestMetricsCountWhatWasSent(t *testing.T) {
 		"plimsoll_admission_requests_total{decision=allowed,endpoint=mutate,kind=Pod,mode=enforce,operation=CREATE}":          2,
 		"plimsoll_admission_requests_total{decision=denied,endpoint=validate,kind=Deployment,mode=enforce,operation=CREATE}":  3,
 		"plimsoll_admission_requests_total{decision=allowed,endpoint=validate,kind=Deployment,mode=enforce,operation=CREATE}": 1,
-		"plimsoll_defaults_applied_total{family=probes,mode=enforce}":                                                      2,
-		"plimsoll_defaults_applied_total{family=resources,mode=enforce}":                                                   2,
-		"plimsoll_defaults_applied_total{family=securityContext,mode=enforce}":                                             2,
-		"plimsoll_violations_total{mode=enforce,rule=image-tag,severity=error}":                                            3,
+		"plimsoll_defaults_applied_total{family=probes,mode=enforce}":                                                         2,
+		"plimsoll_defaults_applied_total{family=resources,mode=enforce}":                                                      2,
+		"plimsoll_defaults_applied_total{family=securityContext,mode=enforce}":                                                2,
+		"plimsoll_violations_total{mode=enforce,rule=image-tag,severity=error}":                                               3,
 	}
 	for key, n := range want {
 		if got := delta(key); got != n {
