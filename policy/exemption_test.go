@@ -89,3 +89,16 @@ func TestTheSamplePolicyFileLoads(t *testing.T) {
 		t.Errorf("docs/policy.yaml does not state the built-in defaults: %+v", p.Defaults)
 	}
 }
+
+func TestAnUnquotedOffTurnsARuleOff(t *testing.T) {
+	p, err := policy.Load([]byte("apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrules:\n  liveness-probe: off\n  image-tag: \"off\"\n"), []string{"liveness-probe", "image-tag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Severity("liveness-probe", policy.Warning) != policy.Off || p.Severity("image-tag", policy.Error) != policy.Off {
+		t.Errorf("rules = %v, want both off", p.Rules)
+	}
+	if _, err := policy.Load([]byte("apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrules:\n  image-tag: on\n"), nil); err == nil {
+		t.Error("on (true) was accepted as a severity")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -304,4 +305,27 @@ func (p *Policy) validate(knownRules []string) error {
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// UnmarshalJSON accepts YAML's unquoted off, which YAML 1.1 reads as the
+// boolean false, as the severity off: `liveness-probe: off` means what it
+// says.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*s = Off
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return fmt.Errorf("a severity is error, warning or off, not %s", b)
+	}
+	switch str {
+	case "false": // sigs.k8s.io/yaml hands a string field YAML's off as "false"
+		*s = Off
+	case "true":
+		return fmt.Errorf("a severity is error, warning or off, not on")
+	default:
+		*s = Severity(str)
+	}
+	return nil
 }

@@ -1,0 +1,21 @@
+// Package audit answers the question asked before every switch to enforce:
+// what is running today that plimsoll would refuse, where, and who owns
+// it?
+//
+// Run lists every Pod and workload of the namespaces in scope (paginated,
+// at a bounded request rate), reports each Pod made by a workload once,
+// through that workload, and judges each object with the same pipeline and
+// policy as the webhook, as a CREATE: so its findings on a cluster are
+// exactly those `plimsoll check` gives on the same manifests, in check's
+// result schema. Report renders them as text (per namespace and rule),
+// JSON (check's schema) or a self-contained HTML page.
+//
+// Background keeps the same answer current inside the cluster: informers
+// on the workload kinds, Pods and namespaces, re-evaluation on every change
+// and on every policy change, Prometheus gauges and one PolicyReport
+// (wgpolicyk8s.io/v1alpha2) per namespace.
+//
+// Scope follows the webhook's: the namespace label plimsoll.dev/mode, the
+// namespaces plimsoll never touches (kube-system, kube-public,
+// kube-node-lease) and the ones an operator excludes.
+package audit

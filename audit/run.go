@@ -1,0 +1,175 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/plimsoll/plimsoll/validate"
+)
+
+// Run audits the namespaces in scope once and returns the report. It
+// fails, naming the kind and namespace, when a List is refused: a partial
+// audit would read as a clean one.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o = o.withDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := o.client()
+	if err != nil {
+		return nil, err
+	}
+	a := &auditor{o: o, c: c, rules: validate.Registry(), scope: newScope(o), owners: map[types.UID]string{}}
+	a.progress = newProgress(o.Progress)
+	defer a.progress.done()
+	r := &Report{Mode: o.Mode, Scope: string(o.Scope), Started: time.Now()}
+	namespaces, err := a.namespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.selected = map[string]bool{}
+	for _, ns := range namespaces {
+		a.selected[ns.Name] = true
+	}
+	var listIn []string
+	switch {
+	case len(namespaces) == 0: // nothing in scope, nothing to list
+	case o.Namespace != "" || len(kinds)*len(namespaces) <= o.Burst:
+		// A few namespaces: list them one by one (one burst of requests,
+		// and nothing read from namespaces out of scope).
+		for _, ns := range namespaces {
+			listIn = append(listIn, ns.Name)
+		}
+	default:
+		// Many: one cluster-wide List per kind, filtered here, costs
+		// fewer requests than a List per kind and namespace.
+		listIn = []string{metav1.NamespaceAll}
+	}
+	for i := range kinds {
+		k := &kinds[i]
+		for _, ns := range listIn {
+			err := a.list(ctx, k, ns, func(obj runtime.Object) error {
+				m, _ := meta.Accessor(obj)
+				if !a.selected[m.GetNamespace()] {
+					return nil
+				}
+				a.owners[m.GetUID()] = k.gvk.Kind
+				if throughOwner(m, k.ownedBy, func(ref *metav1.OwnerReference) bool { return a.owners[ref.UID] == ref.Kind }) {
+					r.ThroughOwner++
+					return nil
+				}
+				ob, err := judge(a.rules, o, obj)
+				if err != nil {
+					return fmt.Errorf("%s %s/%s: %w", k.gvk.Kind, m.GetNamespace(), m.GetName(), err)
+				}
+				r.Objects = append(r.Objects, ob)
+				a.progress.judged(len(r.Objects))
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	r.finish(namespaces, a.rules)
+	r.Took = time.Since(r.Started)
+	return r, nil
+}
+
+type auditor struct {
+	o        Options
+	c        kubernetes.Interface
+	rules    []*validate.Rule
+	scope    scope
+	selected map[string]bool
+	// owners maps the UID of every object listed so far to its kind.
+	owners   map[types.UID]string
+	progress *progress
+}
+
+// namespaces returns the namespaces in scope, each with its mode.
+func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
+	if a.o.Namespace != "" {
+		ns, err := a.c.CoreV1().Namespaces().Get(ctx, a.o.Namespace, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("namespace %s not found", a.o.Namespace)
+		case apierrors.IsForbidden(err):
+			// Rights in one namespace only: audit it without its label.
+			return []*Namespace{{Name: a.o.Namespace, Mode: modeOf(nil, false)}}, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading namespace %s: %w", a.o.Namespace, err)
+		}
+		return []*Namespace{{Name: ns.Name, Mode: modeOf(ns.Labels, true)}}, nil
+	}
+	var out []*Namespace
+	opts := metav1.ListOptions{Limit: a.o.PageSize}
+	for {
+		a.progress.listing("namespaces")
+		l, err := a.c.CoreV1().Namespaces().List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
+		}
+		for _, ns := range l.Items {
+			if a.scope.selects(ns.Name, ns.Labels) {
+				out = append(out, &Namespace{Name: ns.Name, Mode: modeOf(ns.Labels, true)})
+			}
+		}
+		if l.Continue == "" {
+			return out, nil
+		}
+		opts.Continue = l.Continue
+	}
+}
+
+// list calls each for every object of kind k in namespace ns ("" for all),
+// a page of PageSize at a time. When the continue token expires (the
+// listing outlived the API server's compaction window), it lists again
+// from a fresh snapshot, skipping what it has seen.
+func (a *auditor) list(ctx context.Context, k *kind, ns string, each func(runtime.Object) error) error {
+	opts := metav1.ListOptions{Limit: a.o.PageSize}
+	seen := map[string]bool{}
+	restarts := 0
+	for {
+		a.progress.listing(k.resource)
+		p, err := k.list(ctx, a.c, ns, opts)
+		if (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && opts.Continue != "" && restarts < 3 {
+			restarts++
+			opts.Continue = ""
+			continue
+		}
+		if err != nil {
+			where := "in all namespaces"
+			if ns != "" {
+				where = "in namespace " + ns
+			}
+			return fmt.Errorf("listing %s %s: %w", k.resource, where, err)
+		}
+		for _, obj := range p.items {
+			m, _ := meta.Accessor(obj)
+			id := string(m.GetUID())
+			if id == "" { // objects of a real API server always have one
+				id = m.GetNamespace() + "/" + m.GetName()
+			}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if err := each(obj); err != nil {
+				return err
+			}
+		}
+		if p.next == "" {
+			return nil
+		}
+		opts.Continue = p.next
+	}
+}
