@@ -64,8 +64,12 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 	}
 	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now}
 	if t.Kind != "Pod" || (req.Operation == Create && req.Subresource == "") {
-		in.Defaulted, _ = workload.Find(req.Object.DeepCopyObject())
-		mutate.Template(in.Defaulted, p.Defaults)
+		// Defaulted on first need: an object that breaks no rule is not.
+		in.Default = func() *workload.Template {
+			d, _ := workload.Find(req.Object.DeepCopyObject())
+			mutate.Template(d, p.Defaults)
+			return d
+		}
 	}
 	if req.Old != nil {
 		if in.Old, err = workload.Find(req.Old); err != nil {
@@ -79,6 +83,11 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 // object whose apiVersion and kind disagree with gvk. Field names are
 // matched case-sensitively, as the API server matches them.
 func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
+	if obj := decodeOnce(raw, gvk); obj != nil {
+		return obj, nil
+	}
+	// Something is wrong, or the object does not say what it is: decode
+	// in two steps, which say what is wrong in the user's terms.
 	var tm metav1.TypeMeta
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &tm); err != nil {
 		return nil, fmt.Errorf("the object is not valid JSON: %v", err)
@@ -94,4 +103,28 @@ func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
 		return nil, fmt.Errorf("the object is not a valid %s: %v", gvk.Kind, err)
 	}
 	return obj, nil
+}
+
+// decodeOnce decodes raw in a single pass when it is a well-formed object
+// that names exactly the kind gvk, as the API server always sends it, and
+// returns nil otherwise. The result is the one Decode's two steps give:
+// the typed object carries the apiVersion and kind it read, which are
+// gvk's.
+func decodeOnce(raw []byte, gvk schema.GroupVersionKind) runtime.Object {
+	obj, err := workload.New(gvk)
+	if err != nil {
+		return nil
+	}
+	tm, ok := obj.GetObjectKind().(*metav1.TypeMeta)
+	if !ok {
+		return nil
+	}
+	*tm = metav1.TypeMeta{}
+	if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj) != nil {
+		return nil
+	}
+	if tm.Kind != gvk.Kind || tm.APIVersion != gvk.GroupVersion().String() {
+		return nil
+	}
+	return obj
 }

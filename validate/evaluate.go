@@ -15,6 +15,10 @@ type Input struct {
 	// Defaulted is the same object after defaulting, or nil when no
 	// defaulting will happen (a Pod UPDATE, an ephemeral container).
 	Defaulted *workload.Template
+	// Default, when set and Defaulted is nil, returns the defaulted
+	// template. Evaluate calls it only if the object breaks a rule, so an
+	// object with nothing to fix is never copied and defaulted.
+	Default func() *workload.Template
 	// Old is the object before an UPDATE, or nil.
 	Old *workload.Template
 	// Namespace is the request's namespace (the object may not say it).
@@ -28,10 +32,22 @@ type Input struct {
 // fixes marked Fixable, with Preexisting set for what Old already broke.
 func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
 	current := run(rules, p, in.Template)
-	if in.Defaulted != nil {
-		remaining := keys(run(rules, p, in.Defaulted))
+	if len(current) == 0 {
+		return current
+	}
+	// The other templates are consulted only for the keys of current's
+	// violations, so only the rules that found something run on them: a
+	// rule is a pure function of the template, and a clean object is judged
+	// once.
+	rules = found(current)
+	defaulted := in.Defaulted
+	if defaulted == nil && in.Default != nil {
+		defaulted = in.Default()
+	}
+	if defaulted != nil {
+		remaining := keys(run(rules, p, defaulted))
 		for i := range current {
-			if !remaining[current[i].Key()] {
+			if !remaining[keyOf(current[i])] {
 				current[i].Fixable = true
 			}
 		}
@@ -39,7 +55,7 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
 	if in.Old != nil {
 		before := keys(run(rules, p, in.Old))
 		for i := range current {
-			if before[current[i].Key()] {
+			if before[keyOf(current[i])] {
 				current[i].Preexisting = true
 			}
 		}
@@ -77,6 +93,7 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 
 func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 	var out []Violation
+	var object string // t.Describe(), once, when a rule finds something
 	for _, r := range rules {
 		sev := p.Severity(r.ID, r.Severity)
 		if sev == policy.Off {
@@ -88,19 +105,40 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 			if f.Severity != "" && !overridden {
 				fsev = f.Severity
 			}
-			out = append(out, Violation{Rule: r, Severity: fsev, Finding: f, Object: t.Describe()})
+			if object == "" {
+				object = t.Describe()
+				out = make([]Violation, 0, 8) // a Violation is large: skip the first doublings
+			}
+			out = append(out, Violation{Rule: r, Severity: fsev, Finding: f, Object: object})
 		}
 	}
 	return out
 }
 
-func keys(vs []Violation) map[string]bool {
-	m := make(map[string]bool, len(vs))
+// found returns the rules of vs, in order, once each.
+func found(vs []Violation) []*Rule {
+	var out []*Rule
 	for _, v := range vs {
-		m[v.Key()] = true
+		if len(out) == 0 || out[len(out)-1] != v.Rule {
+			out = append(out, v.Rule)
+		}
+	}
+	return out
+}
+
+// keys returns the set of Key()s of vs, as (rule, path) pairs: the same
+// identity, without building the string.
+func keys(vs []Violation) map[violationKey]bool {
+	m := make(map[violationKey]bool, len(vs))
+	for _, v := range vs {
+		m[keyOf(v)] = true
 	}
 	return m
 }
+
+type violationKey struct{ rule, path string }
+
+func keyOf(v Violation) violationKey { return violationKey{v.Rule.ID, v.Path} }
 
 // Denied returns the violations that enforce mode denies.
 func Denied(vs []Violation) []Violation {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,36 @@ type Handler struct {
 	MaxRequestBytes int64
 	Log             *slog.Logger
 	Metrics         Recorder
+
+	// ruleSet caches the rules the policy in force leaves on; see rules.
+	ruleSet atomic.Pointer[ruleSet]
+}
+
+// ruleSet is Rules without those a policy turns off, worked out once per
+// policy version (a reload stores a new *policy.Policy).
+type ruleSet struct {
+	policy *policy.Policy
+	from   []*validate.Rule // the Rules it was made from
+	rules  []*validate.Rule
+}
+
+// rules returns the rules p leaves on, in order.
+func (h *Handler) rules(p *policy.Policy) []*validate.Rule {
+	if rs := h.ruleSet.Load(); rs != nil && rs.policy == p && sameRules(rs.from, h.Rules) {
+		return rs.rules
+	}
+	on := make([]*validate.Rule, 0, len(h.Rules))
+	for _, r := range h.Rules {
+		if p.Severity(r.ID, r.Severity) != policy.Off {
+			on = append(on, r)
+		}
+	}
+	h.ruleSet.Store(&ruleSet{policy: p, from: h.Rules, rules: on})
+	return on
+}
+
+func sameRules(a, b []*validate.Rule) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Endpoints served by the handler.
@@ -59,11 +90,22 @@ type request struct {
 	*admissionv1.AdmissionRequest
 	endpoint string
 	mode     Mode
-	log      *slog.Logger
+	base     *slog.Logger
+	log      *slog.Logger // base with the request's uid, endpoint and mode; see logger
 	// set while handling, for the decision log line
 	kind       string
 	violations []validate.Violation
 	defaulted  mutate.Changes
+}
+
+// logger returns the per-request logger, carrying the request's uid,
+// endpoint and mode. It is built on first use: the allow path logs nothing
+// above debug and should not pay for a logger it does not use.
+func (req *request) logger() *slog.Logger {
+	if req.log == nil {
+		req.log = req.base.With("uid", req.UID, "endpoint", req.endpoint, "mode", string(req.mode))
+	}
+	return req.log
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string) {
@@ -97,9 +139,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 		AdmissionRequest: review.Request,
 		endpoint:         endpoint,
 		mode:             mode,
+		base:             h.Log,
 		kind:             metricKind(review.Request.Kind),
 	}
-	req.log = h.Log.With("uid", req.UID, "endpoint", endpoint, "mode", string(mode))
 
 	var resp *admissionv1.AdmissionResponse
 	if endpoint == EndpointMutate {
@@ -111,7 +153,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 	decision := decisionOf(resp)
 	took := time.Since(start)
 	h.Metrics.Request(endpoint, mode, req.kind, string(req.Operation), decision, took)
-	h.logDecision(req, decision, took)
+	h.logDecision(r.Context(), req, decision, took)
 	writeReview(w, review.APIVersion, resp)
 }
 
@@ -137,18 +179,37 @@ func metricKind(gvk metav1.GroupVersionKind) string {
 	return "other"
 }
 
-func (h *Handler) logDecision(req *request, decision string, took time.Duration) {
-	attrs := []any{
-		"decision", decision,
-		"namespace", req.Namespace,
-		"kind", req.Kind.Kind,
-		"name", req.Name,
-		"operation", string(req.Operation),
-		"user", req.UserInfo.Username,
-		"latency_ms", float64(took.Microseconds()) / 1000,
+// logDecision writes the decision line. A request admitted with nothing
+// to say — no violation, nothing defaulted — is logged at debug: it is
+// most of the traffic and the metrics count it. Anything else (denied,
+// warned, defaulted, an audit record with violations, an error) is logged
+// at info.
+func (h *Handler) logDecision(ctx context.Context, req *request, decision string, took time.Duration) {
+	level := slog.LevelInfo
+	if decision == DecisionAllowed && len(req.violations) == 0 && len(req.defaulted) == 0 {
+		level = slog.LevelDebug
 	}
+	if !h.Log.Enabled(ctx, level) {
+		return
+	}
+	// The request's uid, endpoint and mode are what req.logger() carries;
+	// they are written directly here rather than through a derived logger,
+	// which would format them once more per request.
+	attrs := make([]slog.Attr, 0, 14)
+	attrs = append(attrs,
+		slog.String("uid", string(req.UID)),
+		slog.String("endpoint", req.endpoint),
+		slog.String("mode", string(req.mode)),
+		slog.String("decision", decision),
+		slog.String("namespace", req.Namespace),
+		slog.String("kind", req.Kind.Kind),
+		slog.String("name", req.Name),
+		slog.String("operation", string(req.Operation)),
+		slog.String("user", req.UserInfo.Username),
+		slog.Float64("latency_ms", float64(took.Microseconds())/1000),
+	)
 	if req.SubResource != "" {
-		attrs = append(attrs, "subresource", req.SubResource)
+		attrs = append(attrs, slog.String("subresource", req.SubResource))
 	}
 	if len(req.violations) > 0 {
 		ids := make([]string, 0, len(req.violations))
@@ -157,27 +218,27 @@ func (h *Handler) logDecision(req *request, decision string, took time.Duration)
 				ids = append(ids, v.Rule.ID)
 			}
 		}
-		attrs = append(attrs, "rules", ids)
+		attrs = append(attrs, slog.Any("rules", ids))
 		if req.mode != Enforce {
 			var would []string
-			for _, v := range validate.Denied(req.violations) {
-				if !slices.Contains(would, v.Rule.ID) {
+			for _, v := range req.violations {
+				if v.Denies() && !slices.Contains(would, v.Rule.ID) {
 					would = append(would, v.Rule.ID)
 				}
 			}
 			if len(would) > 0 {
-				attrs = append(attrs, "would_deny", would)
+				attrs = append(attrs, slog.Any("would_deny", would))
 			}
 		}
 	}
 	if fams := req.defaulted.Families(); len(fams) > 0 {
-		attrs = append(attrs, "defaulted", fams)
+		attrs = append(attrs, slog.Any("defaulted", fams))
 	}
 	msg := "admission decision"
 	if req.mode == Audit {
 		msg = "audit record"
 	}
-	req.log.Info(msg, attrs...)
+	h.Log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // ---- mutate: Pods on CREATE ----
@@ -198,16 +259,15 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.Metrics.InternalError(EndpointMutate)
-			req.log.Error("defaulting failed; the Pod is admitted unchanged", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			req.logger().Error("defaulting failed; the Pod is admitted unchanged", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp = allowed(req.UID, "")
 			resp.Warnings = []string{"plimsoll could not apply its defaults (internal error); the Pod was admitted unchanged"}
 		}
 	}()
-	roundTrip, err := json.Marshal(pod)
-	if err != nil {
-		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
-	}
-	t, _ := workload.Find(pod)
+	// Default a copy: pod stays as decoded, the round trip the patch is
+	// measured against. A Pod with nothing to default is never encoded.
+	defaulted := pod.DeepCopy()
+	t, _ := workload.Find(defaulted)
 	p := h.Policy.Load()
 	changes := mutate.Template(t, p.Defaults)
 	req.defaulted = changes
@@ -222,21 +282,21 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 		resp.AuditAnnotations = map[string]string{"would-default": describeChanges(changes)}
 		return resp
 	}
-	mutate.Annotate(&pod.ObjectMeta, changes)
-	defaulted, err := json.Marshal(pod)
+	roundTrip, err := json.Marshal(pod)
+	if err != nil {
+		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
+	}
+	mutate.Annotate(&defaulted.ObjectMeta, changes)
+	after, err := json.Marshal(defaulted)
 	if err != nil {
 		panic(err)
 	}
-	ops, err := patchFor(req.Object.Raw, roundTrip, defaulted)
+	patch, err := patchFor(req.Object.Raw, roundTrip, after)
 	if err != nil {
 		panic(err)
 	}
 	resp = allowed(req.UID, "")
-	if len(ops) > 0 {
-		patch, err := json.Marshal(ops)
-		if err != nil {
-			panic(err)
-		}
+	if len(patch) > 0 {
 		pt := admissionv1.PatchTypeJSONPatch
 		resp.Patch, resp.PatchType = patch, &pt
 	}
@@ -285,12 +345,13 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 	defer func() {
 		if p := recover(); p != nil {
 			h.Metrics.InternalError(EndpointValidate)
-			req.log.Error("validation failed", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			req.logger().Error("validation failed", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp = h.internalError(req)
 		}
 	}()
 
-	res, err := pipeline.Evaluate(h.Rules, h.Policy.Load(), preq)
+	p := h.Policy.Load()
+	res, err := pipeline.Evaluate(h.rules(p), p, preq)
 	if err != nil {
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
@@ -324,16 +385,12 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 	if len(vs) == 0 {
 		return resp
 	}
-	where := t.Describe()
-	if req.Namespace != "" {
-		where += fmt.Sprintf(" in namespace %q", req.Namespace)
-	}
 	if req.mode == Audit {
 		resp.AuditAnnotations = auditAnnotations(vs)
 		return resp
 	}
-	denied := validate.Denied(vs)
-	if req.mode == Enforce && len(denied) > 0 {
+	if req.mode == Enforce && slices.ContainsFunc(vs, validate.Violation.Denies) {
+		denied := validate.Denied(vs)
 		lines := make([]string, 0, min(len(denied), maxDenialLines+1))
 		causes := make([]metav1.StatusCause, 0, min(len(denied), maxCauses))
 		for i, v := range denied {
@@ -346,6 +403,10 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 		}
 		if extra := len(denied) - maxDenialLines; extra > 0 {
 			lines = append(lines, fmt.Sprintf("… and %d more; run `plimsoll check -f <manifest>` to see them all", extra))
+		}
+		where := t.Describe()
+		if req.Namespace != "" {
+			where += fmt.Sprintf(" in namespace %q", req.Namespace)
 		}
 		noun := "violation"
 		if len(denied) > 1 {
@@ -362,8 +423,8 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 		}
 	}
 	resp.Warnings = warnings(req.mode, vs)
-	if ex := auditAnnotations(vs)["exempted"]; ex != "" {
-		resp.AuditAnnotations = map[string]string{"exempted": ex}
+	if ex := exempted(vs); len(ex) > 0 {
+		resp.AuditAnnotations = map[string]string{"exempted": strings.Join(bounded(ex), "; ")}
 	}
 	return resp
 }
@@ -429,7 +490,7 @@ func auditAnnotations(vs []validate.Violation) map[string]string {
 	for _, v := range vs {
 		switch {
 		case v.Waiver != nil:
-			exempt = append(exempt, fmt.Sprintf("[%s] %s: %s", v.Rule.ID, v.Path, v.Waiver))
+			exempt = append(exempt, exemptionEntry(v))
 		case v.Fixable:
 			fix = append(fix, v.ShortMessage())
 		case v.Denies():
@@ -463,4 +524,20 @@ func bounded(entries []string) []string {
 		return entries
 	}
 	return append(entries[:maxAuditEntries:maxAuditEntries], fmt.Sprintf("… and %d more", len(entries)-maxAuditEntries))
+}
+
+// exempted lists the violations an exemption lifted, as the audit
+// annotation "exempted" names them.
+func exempted(vs []validate.Violation) []string {
+	var out []string
+	for _, v := range vs {
+		if v.Waiver != nil {
+			out = append(out, exemptionEntry(v))
+		}
+	}
+	return out
+}
+
+func exemptionEntry(v validate.Violation) string {
+	return fmt.Sprintf("[%s] %s: %s", v.Rule.ID, v.Path, v.Waiver)
 }

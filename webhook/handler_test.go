@@ -915,8 +915,9 @@ func TestDecisionLogs(t *testing.T) {
 			object: load(t, "pod-secret-env.yaml"), oldObject: load(t, "pod-secret-env.yaml")}, map[string]any{
 			"operation": "UPDATE", "subresource": "ephemeralcontainers",
 		}},
+		// Admitted with nothing to say: logged, at debug.
 		{"uid-delete", "/validate/enforce", reviewOf{op: admissionv1.Delete, oldObject: load(t, "pod-secret-env.yaml")}, map[string]any{
-			"operation": "DELETE", "decision": "allowed", "name": "billing",
+			"operation": "DELETE", "decision": "allowed", "name": "billing", "level": "DEBUG",
 		}},
 	}
 	// A Pod that does not decode is refused, and logged like any other.
@@ -947,7 +948,7 @@ func TestDecisionLogs(t *testing.T) {
 			t.Errorf("line %d: uid %v, want %s", i, got["uid"], r.uid)
 			continue
 		}
-		if got["level"] != "INFO" {
+		if _, ok := r.want["level"]; !ok && got["level"] != "INFO" {
 			t.Errorf("%s: level %v, want INFO", r.uid, got["level"])
 		}
 		if _, ok := got["latency_ms"].(float64); !ok {
@@ -975,6 +976,27 @@ func TestDecisionLogs(t *testing.T) {
 		if strings.Contains(out, leak) {
 			t.Errorf("the log holds %q:\n%s", leak, out)
 		}
+	}
+}
+
+func TestAnAdmissionWithNothingToSayIsLoggedAtDebugOnly(t *testing.T) {
+	f := newFixture(t)
+	compliant := load(t, "deployment-compliant.yaml")
+	f.send(t, "/validate/enforce", seeded(create(compliant), "uid-quiet").body(t))
+	lines := withMsg(f.log.lines(t), "admission decision")
+	if len(lines) != 1 || lines[0]["level"] != "DEBUG" || lines[0]["uid"] != "uid-quiet" || lines[0]["decision"] != "allowed" {
+		t.Fatalf("want one DEBUG decision line for a clean admission, got:\n%s", f.log)
+	}
+
+	// At info, the level plimsoll serve runs at, it writes nothing; a
+	// warned request still is.
+	f.log.Reset()
+	f.h.Log = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f.send(t, "/validate/enforce", seeded(create(compliant), "uid-quiet").body(t))
+	f.send(t, "/validate/enforce", seeded(create(load(t, "pod-secret-env.yaml")), "uid-warned").body(t))
+	lines = withMsg(f.log.lines(t), "admission decision")
+	if len(lines) != 1 || lines[0]["uid"] != "uid-warned" || lines[0]["level"] != "INFO" {
+		t.Errorf("at info, want only the warned request's line, got:\n%s", f.log)
 	}
 }
 

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -44,21 +45,50 @@ func readReview(r *http.Request, limit int64) (*admissionv1.AdmissionReview, err
 	if r.Method != http.MethodPost {
 		return nil, &badRequest{code: http.StatusMethodNotAllowed, msg: fmt.Sprintf("plimsoll answers AdmissionReviews sent with POST, not %s", r.Method)}
 	}
-	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
-		return nil, &badRequest{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("plimsoll reads AdmissionReviews as Content-Type application/json, not %q", r.Header.Get("Content-Type"))}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" { // what the API server sends; else parse
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return nil, &badRequest{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("plimsoll reads AdmissionReviews as Content-Type application/json, not %q", ct)}
+		}
 	}
 	if r.ContentLength > limit {
 		return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview of %d bytes is over plimsoll's limit of %d bytes", r.ContentLength, limit)}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-	if err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, limit)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview is over plimsoll's limit of %d bytes", limit)}
 		}
 		return nil, &badRequest{code: http.StatusBadRequest, msg: "could not read the AdmissionReview: " + err.Error()}
 	}
-	return decodeReview(body)
+	// decodeReview copies out what it keeps (strings, the objects' raw
+	// bytes), so the buffer can serve the next request.
+	return decodeReview(buf.Bytes())
+}
+
+// Request bodies and answers are read and written through pooled buffers:
+// at thousands of requests a second, growing a fresh buffer for each is
+// garbage the collector has to chase. Buffers that grew past
+// maxPooledBuffer (a rare huge object) are left to the collector, so the
+// pool never pins much memory.
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 256 << 10
+
+func getBuffer() *bytes.Buffer {
+	b := bufferPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		bufferPool.Put(b)
+	}
 }
 
 // decodeReview decodes an AdmissionReview of admission.k8s.io/v1 or
@@ -120,8 +150,13 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp *admissionv1.Adm
 		TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "AdmissionReview"},
 		Response: resp,
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(&out)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	_ = json.NewEncoder(buf).Encode(&out)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // refusal answers an input error: not allowed, with the error's code.

@@ -24,6 +24,8 @@ func TestCommandLine(t *testing.T) {
 		{"check -o json prints the schema", []string{"check", "-o", "json", "-f", "../../examples/04-compliant-deployment.yaml"}, 0, `"summary": {`, ""},
 		{"serve without a certificate says what is missing", []string{"serve"}, 2, "", "--tls-cert-file and --tls-key-file are required"},
 		{"serve with a bad log format is refused", []string{"serve", "--log-format", "xml"}, 2, "", `--log-format "xml"`},
+		{"serve --tls-self-managed without a namespace says where to set it", []string{"serve", "--tls-self-managed", "--tls-cert-file", "/tmp/c/tls.crt", "--tls-key-file", "/tmp/c/tls.key", "--tls-secret-namespace", ""}, 2, "", "--tls-secret-namespace is required with --tls-self-managed"},
+		{"serve --tls-self-managed refuses a SAN that is no name", []string{"serve", "--tls-self-managed", "--tls-cert-file", "/tmp/c/tls.crt", "--tls-key-file", "/tmp/c/tls.key", "--tls-secret-namespace", "ns", "--tls-extra-san", "a b"}, 2, "", `--tls-extra-san "a b"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,5 +41,23 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr.String())
 			}
 		})
+	}
+}
+
+func TestServeHelpHidesTestingFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve", "-h"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("serve -h exited %d", code)
+	}
+	help := stderr.String()
+	for _, want := range []string{"-tls-self-managed", "-tls-secret-name", "-tls-secret-namespace", "-webhook-config-name", "-tls-service-name", "-tls-extra-san", "-kubeconfig", "-listen"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("serve -h lacks %s", want)
+		}
+	}
+	for _, hidden := range []string{"tls-ca-lifetime", "tls-cert-lifetime"} {
+		if strings.Contains(help, hidden) {
+			t.Errorf("serve -h shows the testing flag %s", hidden)
+		}
 	}
 }

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/test/harness"
+	"github.com/plimsoll/plimsoll/webhook"
+)
+
+// Webhook set-ups of the API-server-level table.
+const (
+	setupNone     = "none"
+	setupNoop     = "noop"
+	setupPlimsoll = "plimsoll"
+)
+
+// apiSeries are the creates of one set-up at one number of clients,
+// possibly over several rounds.
+type apiSeries struct {
+	setup     string
+	clients   int
+	requests  int64
+	errors    int64
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func (s *apiSeries) perSecond() float64 {
+	if s.elapsed == 0 {
+		return 0
+	}
+	return float64(s.requests) / s.elapsed.Seconds()
+}
+
+func (s *apiSeries) quantile(q float64) time.Duration {
+	if len(s.latencies) == 0 {
+		return 0
+	}
+	l := slices.Clone(s.latencies)
+	slices.Sort(l)
+	i := int(q*float64(len(l))+0.5) - 1
+	return l[max(0, min(i, len(l)-1))]
+}
+
+const benchNamespace = "bench"
+
+// apiServer measures server-side dry-run creates of a compliant Pod
+// through a real kube-apiserver: with plimsoll's webhooks, with the no-op
+// server registered as both a mutating and a validating webhook in their
+// place, and with none. The order is plimsoll, no-op, none, no-op,
+// plimsoll, so the two set-ups compared with each other are measured
+// twice, on both sides of the rest, and drift in the machine's load evens
+// out.
+func (r *report) apiServer(ctx context.Context) error {
+	logf("starting kube-apiserver, etcd and plimsoll (test/harness)")
+	env, err := harness.Start(ctx, harness.Options{
+		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: webhook.ScopeOptIn},
+		Log:          func(f string, a ...any) { logf(f, a...) },
+	})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	if err := env.CreateNamespace(ctx, benchNamespace, webhook.Enforce); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "plimsoll-bench-api-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	_, noopBin, err := r.buildBinaries(ctx, dir)
+	if err != nil {
+		return err
+	}
+	noop, err := startNoop(ctx, noopBin, env.Certs, filepath.Join(dir, "noop.log"))
+	if err != nil {
+		return err
+	}
+	defer noop.stop()
+	r.apiPID = env.Plimsoll.Cmd.Process.Pid
+
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limit: the loop is closed
+	cfg.WarningHandler = rest.NoWarnings{}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var pod corev1.Pod
+	if err := json.Unmarshal(fixtures.Get(fixtures.CompliantPod).JSON, &pod); err != nil {
+		return err
+	}
+	pod.Namespace = benchNamespace
+
+	series := map[string]*apiSeries{}
+	measure := func(setup string) error {
+		for _, c := range r.apiClients {
+			key := fmt.Sprintf("%s/%d", setup, c)
+			s := series[key]
+			if s == nil {
+				s = &apiSeries{setup: setup, clients: c}
+				series[key] = s
+				r.api = append(r.api, s)
+			}
+			before := s.requests
+			if err := r.creates(ctx, client, &pod, s); err != nil {
+				return fmt.Errorf("%s, %d clients: %w", setup, c, err)
+			}
+			logf("API server, %-8s %d clients: %d creates so far, %.0f/s, p50 %s, p99 %s (+%d this round)",
+				setup, c, s.requests, s.perSecond(), s.quantile(0.5).Round(time.Microsecond), s.quantile(0.99).Round(time.Microsecond), s.requests-before)
+		}
+		return nil
+	}
+	sw := &switcher{env: env, client: client, noop: noop}
+	for i, setup := range []string{setupPlimsoll, setupNoop, setupNone, setupNoop, setupPlimsoll} {
+		if err := sw.to(ctx, setup); err != nil {
+			return fmt.Errorf("registering %s: %w", setup, err)
+		}
+		logf("API server, step %d of 5: %s", i+1, setup)
+		if err := measure(setup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// creates runs a closed loop of s.clients clients creating pod (server-side
+// dry run) for r.duration after r.warmup, adding to s.
+func (r *report) creates(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, s *apiSeries) error {
+	var measuring, stopping atomic.Bool
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	var requests, errs atomic.Int64
+	lat := make([][]time.Duration, s.clients)
+	for i := range s.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := pod.DeepCopy()
+			p.Name = fmt.Sprintf("bench-%d", i)
+			for !stopping.Load() && ctx.Err() == nil {
+				m := measuring.Load()
+				start := time.Now()
+				_, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+				took := time.Since(start)
+				if !m || !measuring.Load() {
+					continue
+				}
+				if err != nil {
+					errs.Add(1)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				lat[i] = append(lat[i], took)
+				requests.Add(1)
+			}
+		}()
+	}
+	time.Sleep(r.warmup)
+	measuring.Store(true)
+	t0 := time.Now()
+	select {
+	case <-ctx.Done():
+	case <-time.After(r.duration):
+	}
+	measuring.Store(false)
+	elapsed := time.Since(t0)
+	stopping.Store(true)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if requests.Load() == 0 {
+		return fmt.Errorf("no create succeeded: %v", firstErr)
+	}
+	s.requests += requests.Load()
+	s.errors += errs.Load()
+	s.elapsed += elapsed
+	for _, l := range lat {
+		s.latencies = append(s.latencies, l...)
+	}
+	return nil
+}
+
+// switcher changes which webhooks the API server calls for the bench
+// namespace, and waits until it really does.
+type switcher struct {
+	env     *harness.Env
+	client  kubernetes.Interface
+	noop    *noopProcess
+	current string
+}
+
+const noopConfigName = "bench-noop"
+
+func (sw *switcher) to(ctx context.Context, setup string) error {
+	if sw.current == "" {
+		sw.current = setupPlimsoll // harness.Start registered plimsoll
+	}
+	if setup == sw.current {
+		return nil
+	}
+	adm := sw.env.Client.AdmissionregistrationV1()
+	switch sw.current {
+	case setupPlimsoll:
+		name := sw.env.Registration.Name
+		if err := errors.Join(
+			adm.MutatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}),
+			adm.ValidatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}),
+		); err != nil {
+			return err
+		}
+		if err := sw.waitUntil(ctx, "plimsoll is no longer called", func() (bool, error) {
+			defaulted, denied, err := sw.plimsollCalled(ctx)
+			return !defaulted && !denied, err
+		}); err != nil {
+			return err
+		}
+	case setupNoop:
+		if err := errors.Join(
+			adm.MutatingWebhookConfigurations().Delete(ctx, noopConfigName, metav1.DeleteOptions{}),
+			adm.ValidatingWebhookConfigurations().Delete(ctx, noopConfigName, metav1.DeleteOptions{}),
+		); err != nil {
+			return err
+		}
+		if err := sw.waitUntil(ctx, "the no-op server is no longer called", func() (bool, error) {
+			n, err := sw.noopCalls(ctx)
+			return n == 0, err
+		}); err != nil {
+			return err
+		}
+	}
+	switch setup {
+	case setupPlimsoll:
+		// Register installs plimsoll's configurations and waits until the
+		// API server defaults and judges through them.
+		if err := sw.env.Register(ctx); err != nil {
+			return err
+		}
+	case setupNoop:
+		mwc, vwc := noopConfigurations(sw.noop, sw.env.Certs.CAPEM)
+		if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if err := sw.waitUntil(ctx, "the no-op server is called as both webhooks", func() (bool, error) {
+			n, err := sw.noopCalls(ctx)
+			return n >= 2, err
+		}); err != nil {
+			return err
+		}
+	}
+	sw.current = setup
+	return nil
+}
+
+func (sw *switcher) waitUntil(ctx context.Context, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok && err == nil {
+			// The API server's informers may still be mid-update: see it twice.
+			if ok2, err2 := cond(); ok2 && err2 == nil {
+				return nil
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("waiting until %s: gave up after 60s (last: %v)", what, last)
+}
+
+// plimsollCalled creates, as dry runs, a bare Pod and a privileged one in
+// the bench namespace: whether the first came back defaulted and the second
+// was denied by plimsoll.
+func (sw *switcher) plimsollCalled(ctx context.Context) (defaulted, denied bool, err error) {
+	bare := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: benchNamespace},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+	}
+	got, err := sw.client.CoreV1().Pods(benchNamespace).Create(ctx, bare, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return false, false, err
+	}
+	priv := bare.DeepCopy()
+	yes := true
+	priv.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
+	_, err = sw.client.CoreV1().Pods(benchNamespace).Create(ctx, priv, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	denied = err != nil && strings.Contains(err.Error(), "plimsoll denied")
+	if err != nil && !denied && !apierrors.IsForbidden(err) {
+		return false, false, err
+	}
+	return got.Annotations["plimsoll.dev/mutations"] != "", denied, nil
+}
+
+// noopCalls is how many times the no-op server is called for one create
+// in the bench namespace.
+func (sw *switcher) noopCalls(ctx context.Context) (int64, error) {
+	before, err := sw.noop.count()
+	if err != nil {
+		return 0, err
+	}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: benchNamespace},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+	}
+	if _, err := sw.client.CoreV1().Pods(benchNamespace).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		return 0, err
+	}
+	after, err := sw.noop.count()
+	return after - before, err
+}
+
+// noopConfigurations register the no-op server exactly where plimsoll's
+// enforce entries sit: a mutating webhook for Pod CREATE and a validating
+// webhook for Pods and workloads, with the same settings, for the bench
+// namespace.
+func noopConfigurations(n *noopProcess, ca []byte) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": benchNamespace}}
+	cc := func(path string) admissionregistrationv1.WebhookClientConfig {
+		u := n.url(path)
+		return admissionregistrationv1.WebhookClientConfig{URL: &u, CABundle: ca}
+	}
+	fail := admissionregistrationv1.Fail
+	none := admissionregistrationv1.SideEffectClassNone
+	equivalent := admissionregistrationv1.Equivalent
+	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
+	timeout := int32(5)
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: noopConfigName},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{
+			Name: "mutate.noop.bench.plimsoll.dev", ClientConfig: cc("/mutate"), Rules: webhook.MutatedResources,
+			FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: sel, SideEffects: &none,
+			TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"}, ReinvocationPolicy: &ifNeeded,
+		}},
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: noopConfigName},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "validate.noop.bench.plimsoll.dev", ClientConfig: cc("/validate"), Rules: webhook.ValidatedResources,
+			FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: sel, SideEffects: &none,
+			TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	return mwc, vwc
+}

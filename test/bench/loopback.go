@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/test/bench/load"
+	"github.com/plimsoll/plimsoll/test/harness"
+)
+
+// point is one endpoint and object of the loopback table.
+type point struct {
+	path    string
+	fixture string
+}
+
+type loopResult struct {
+	point
+	concurrency    int
+	plimsoll, noop load.Result
+}
+
+// servers are plimsoll serve and the no-op baseline, side by side, on the
+// same throwaway certificate.
+type servers struct {
+	dir      string
+	certs    *harness.Certs
+	plimsoll *harness.Process
+	noop     *noopProcess
+}
+
+func (s *servers) stop() {
+	if s.plimsoll != nil {
+		_ = s.plimsoll.Stop()
+	}
+	if s.noop != nil {
+		s.noop.stop()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// buildBinaries builds plimsoll (as `make build` does) and the no-op
+// server into dir.
+func (r *report) buildBinaries(ctx context.Context, dir string) (plimsoll, noop string, err error) {
+	plimsoll, noop = filepath.Join(dir, "plimsoll"), filepath.Join(dir, "noop")
+	for bin, pkg := range map[string]string{plimsoll: "./cmd/plimsoll", noop: "./test/bench/noop"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, pkg)
+		cmd.Dir = r.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return plimsoll, noop, nil
+}
+
+func (r *report) startServers(ctx context.Context) (*servers, error) {
+	s := &servers{}
+	var err error
+	if s.dir, err = os.MkdirTemp("", "plimsoll-bench-"); err != nil {
+		return nil, err
+	}
+	logf("building plimsoll and the no-op server")
+	plimsollBin, noopBin, err := r.buildBinaries(ctx, s.dir)
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	if s.certs, err = harness.WriteCerts(s.dir); err != nil {
+		s.stop()
+		return nil, err
+	}
+	logf("starting plimsoll serve and the no-op server")
+	if s.plimsoll, err = harness.StartPlimsoll(ctx, plimsollBin, filepath.Join(s.dir, "plimsoll.log"),
+		"--tls-cert-file", s.certs.CertFile, "--tls-key-file", s.certs.KeyFile); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if s.noop, err = startNoop(ctx, noopBin, s.certs, filepath.Join(s.dir, "noop.log")); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *servers) plimsollURL(path string) string {
+	return fmt.Sprintf("https://127.0.0.1:%d%s", s.plimsoll.Port, path)
+}
+
+// loopback measures plimsoll and the no-op server point by point, the two
+// back to back (alternating which goes first), so both see the same
+// machine.
+func (r *report) loopback(ctx context.Context) error {
+	s, err := r.startServers(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	r.loopbackRSS = 0
+	flip := false
+	for _, c := range r.concurrencies {
+		for _, pt := range r.loopbackPoints {
+			body := fixtures.Get(pt.fixture).Review("3f6c1c9e-58a4-4d0b-9a57-0d1c6f0e7b21")
+			res := loopResult{point: pt, concurrency: c}
+			runs := []func() error{
+				func() (err error) {
+					res.plimsoll, err = load.Run(ctx, r.loadConfig(s.plimsollURL(pt.path), body, s.certs.CAPEM, c, s.plimsoll.Cmd.Process.Pid))
+					return err
+				},
+				func() (err error) {
+					res.noop, err = load.Run(ctx, r.loadConfig(s.noop.url(pt.path), body, s.certs.CAPEM, c, s.noop.cmd.Process.Pid))
+					return err
+				},
+			}
+			if flip {
+				runs[0], runs[1] = runs[1], runs[0]
+			}
+			flip = !flip
+			for _, run := range runs {
+				if err := run(); err != nil {
+					return fmt.Errorf("%s %s c=%d: %w", pt.path, pt.fixture, c, err)
+				}
+			}
+			r.loopbackRSS = max(r.loopbackRSS, res.plimsoll.MaxRSSKB)
+			r.noopRSS = max(r.noopRSS, res.noop.MaxRSSKB)
+			r.loop = append(r.loop, res)
+			logf("c=%-2d %-18s %-22s plimsoll %7.0f/s p99 %-9s cpu %-9s | noop %7.0f/s p99 %-9s cpu %-9s | %.2f× throughput (%s)",
+				c, pt.path, pt.fixture,
+				res.plimsoll.PerSecond, res.plimsoll.P99.Round(time.Microsecond), res.plimsoll.CPUPerRequest.Round(time.Microsecond),
+				res.noop.PerSecond, res.noop.P99.Round(time.Microsecond), res.noop.CPUPerRequest.Round(time.Microsecond),
+				res.plimsoll.PerSecond/res.noop.PerSecond, res.plimsoll.Answer)
+		}
+	}
+	if hwm, err := load.HWMKB(s.plimsoll.Cmd.Process.Pid); err == nil {
+		r.loopbackHWM = hwm
+	}
+	return nil
+}
+
+func (r *report) loadConfig(url string, body, ca []byte, c, pid int) load.Config {
+	return load.Config{URL: url, Body: body, CAPEM: ca, Concurrency: c, Warmup: r.warmup, Duration: r.duration, PID: pid}
+}
+
+// noopProcess is a running test/bench/noop.
+type noopProcess struct {
+	cmd  *exec.Cmd
+	port int
+	ca   []byte
+	done chan error
+}
+
+func startNoop(ctx context.Context, bin string, certs *harness.Certs, logFile string) (*noopProcess, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	out, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
+	n := &noopProcess{port: port, ca: certs.CAPEM, done: make(chan error, 1)}
+	n.cmd = exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--tls-cert-file", certs.CertFile, "--tls-key-file", certs.KeyFile)
+	n.cmd.Stdout, n.cmd.Stderr = out, out
+	if err := n.cmd.Start(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	go func() { n.done <- n.cmd.Wait(); out.Close() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := n.count(); err == nil {
+			return n, nil
+		}
+		select {
+		case err := <-n.done:
+			log, _ := os.ReadFile(logFile)
+			return nil, fmt.Errorf("the no-op server exited (%v):\n%s", err, log)
+		case <-ctx.Done():
+			n.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			n.stop()
+			return nil, errors.New("the no-op server did not answer within 30s")
+		}
+	}
+}
+
+func (n *noopProcess) url(path string) string {
+	return fmt.Sprintf("https://127.0.0.1:%d%s", n.port, path)
+}
+
+// count is how many AdmissionReviews the server has answered.
+func (n *noopProcess) count() (int64, error) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(n.ca)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(n.url("/count"))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v int64
+	_, err = fmt.Sscan(string(b), &v)
+	return v, err
+}
+
+func (n *noopProcess) stop() {
+	if n.cmd.ProcessState != nil {
+		return
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-n.done:
+		n.done <- err
+	case <-time.After(10 * time.Second):
+		_ = n.cmd.Process.Kill()
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

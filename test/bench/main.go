@@ -1,0 +1,208 @@
+// Command bench is `make bench`: it measures what plimsoll costs and
+// writes docs/performance.md.
+//
+//  1. Go benchmarks of the pipeline and the handler, per fixture
+//     (go test -bench, -benchmem, with CPU time per operation).
+//  2. A loopback HTTPS load test of `plimsoll serve` against the no-op
+//     webhook in test/bench/noop, interleaved in the same run, at
+//     concurrency 1, 8 and 32.
+//  3. Server-side dry-run Pod creates through a real kube-apiserver with no
+//     webhook, with the no-op server as both webhooks, and with plimsoll's.
+//  4. With BENCH_MEMORY=1: plimsoll's resident set after 10,000 and after
+//     1,000,000 requests.
+//
+// Environment (all optional):
+//
+//	BENCH_DURATION   measured time per load point (5s)
+//	BENCH_WARMUP     warm-up before each load point (1s)
+//	BENCH_PHASES     comma-separated phases: go,loopback,apiserver,memory
+//	                 (go,loopback,apiserver; memory is added by BENCH_MEMORY=1)
+//	BENCH_MEMORY     1: also run the memory phase
+//	BENCH_MEMORY_REQUESTS  requests of the memory phase (1000000)
+//	BENCH_GO_BENCHTIME     -benchtime of the Go benchmarks (1s)
+//	BENCH_GO_COUNT         -count of the Go benchmarks; the median is reported (3)
+//	BENCH_BEFORE     a git revision: also run the Go benchmarks on it,
+//	                 interleaved, for a before/after table
+//	BENCH_OUT        the report to write (docs/performance.md); "-" for none
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/plimsoll/plimsoll/test/harness"
+)
+
+type settings struct {
+	root           string
+	duration       time.Duration
+	warmup         time.Duration
+	phases         []string
+	memRequests    int64
+	goBenchtime    string
+	goCount        int
+	before         string
+	out            string
+	concurrencies  []int
+	apiClients     []int
+	loopbackPoints []point
+}
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctrllog.SetLogger(logr.Discard()) // envtest's progress lines; ours say enough
+	s, err := loadSettings()
+	if err != nil {
+		fail(err)
+	}
+	rep := &report{settings: s, machine: machine(), started: time.Now()}
+	for _, ph := range s.phases {
+		logf("== %s", ph)
+		var err error
+		switch ph {
+		case "go":
+			err = rep.goBenchmarks(ctx)
+		case "loopback":
+			err = rep.loopback(ctx)
+		case "apiserver":
+			err = rep.apiServer(ctx)
+		case "memory":
+			err = rep.memory(ctx)
+		default:
+			err = fmt.Errorf("unknown phase %q (go, loopback, apiserver, memory)", ph)
+		}
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", ph, err))
+		}
+	}
+	rep.finished = time.Now()
+	text := rep.markdown()
+	fmt.Println()
+	fmt.Println(text)
+	if s.out != "-" {
+		if err := writeReport(filepath.Join(s.root, s.out), text); err != nil {
+			fail(err)
+		}
+		logf("wrote %s", s.out)
+	}
+}
+
+func loadSettings() (*settings, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	s := &settings{
+		root:          root,
+		duration:      5 * time.Second,
+		warmup:        time.Second,
+		phases:        []string{"go", "loopback", "apiserver"},
+		memRequests:   1_000_000,
+		goBenchtime:   "1s",
+		goCount:       3,
+		out:           "docs/performance.md",
+		concurrencies: []int{1, 8, 32},
+		apiClients:    []int{1, 8},
+		loopbackPoints: []point{
+			{"/validate/enforce", "bare-pod"},
+			{"/validate/enforce", "deployment-3c-sidecar"},
+			{"/mutate/enforce", "bare-pod"},
+			{"/mutate/enforce", "deployment-3c-sidecar"},
+		},
+	}
+	for name, d := range map[string]*time.Duration{"BENCH_DURATION": &s.duration, "BENCH_WARMUP": &s.warmup} {
+		if v := os.Getenv(name); v != "" {
+			if *d, err = time.ParseDuration(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	if v := os.Getenv("BENCH_PHASES"); v != "" {
+		s.phases = strings.Split(v, ",")
+	}
+	if os.Getenv("BENCH_MEMORY") == "1" && !slices.Contains(s.phases, "memory") {
+		s.phases = append(s.phases, "memory")
+	}
+	if v := os.Getenv("BENCH_MEMORY_REQUESTS"); v != "" {
+		if s.memRequests, err = strconv.ParseInt(v, 10, 64); err != nil || s.memRequests < 20000 {
+			return nil, fmt.Errorf("BENCH_MEMORY_REQUESTS=%q: want a number of at least 20000", v)
+		}
+	}
+	if v := os.Getenv("BENCH_GO_BENCHTIME"); v != "" {
+		s.goBenchtime = v
+	}
+	if v := os.Getenv("BENCH_GO_COUNT"); v != "" {
+		if s.goCount, err = strconv.Atoi(v); err != nil || s.goCount < 1 {
+			return nil, fmt.Errorf("BENCH_GO_COUNT=%q: want a positive number", v)
+		}
+	}
+	s.before = os.Getenv("BENCH_BEFORE")
+	if v := os.Getenv("BENCH_OUT"); v != "" {
+		s.out = v
+	}
+	return s, nil
+}
+
+// machine describes where the numbers were taken.
+type machineInfo struct {
+	cpus, model, goVersion, kernel, date string
+	load                                 string
+}
+
+func machine() machineInfo {
+	m := machineInfo{cpus: strconv.Itoa(runtime.NumCPU()), goVersion: runtime.Version(), date: time.Now().UTC().Format("2006-01-02 15:04 MST")}
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		m.cpus = strings.TrimSpace(string(out))
+	}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.Command("go", "version").Output(); err == nil {
+		m.goVersion = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		m.kernel = strings.TrimSpace(string(out))
+	}
+	m.load = loadAverage()
+	return m
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// report collects every phase's results and renders them.
+type report struct {
+	*settings
+	machine           machineInfo
+	started, finished time.Time
+
+	goResults []goResult
+
+	loop                     []loopResult
+	loopbackRSS, loopbackHWM int64
+	noopRSS                  int64
+
+	api    []*apiSeries
+	apiPID int
+
+	mem                           []memSample
+	memIdleKB, memMaxKB, memHWMKB int64
+	memElapsed                    time.Duration
+}
+
+// Markers delimit what `make bench` rewrites in docs/performance.md; the
+// text around them is written by hand.
+const (
+	beginMarker = "<!-- BEGIN make bench: generated, do not edit by hand -->"
+	endMarker   = "<!-- END make bench -->"
+)
+
+func writeReport(path, generated string) error {
+	block := beginMarker + "\n" + generated + "\n" + endMarker
+	old, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(old), beginMarker) || !strings.Contains(string(old), endMarker) {
+		return os.WriteFile(path, []byte("# Performance\n\n"+block+"\n"), 0o644)
+	}
+	s := string(old)
+	i := strings.Index(s, beginMarker)
+	j := strings.Index(s, endMarker) + len(endMarker)
+	return os.WriteFile(path, []byte(s[:i]+block+s[j:]), 0o644)
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m := r.machine
+	w("## Results of the last run\n\n")
+	w("- **Machine:** %s CPUs (`nproc`), %s; %s; %s\n", m.cpus, m.model, m.kernel, m.goVersion)
+	w("- **Date:** %s; took %s; load average at the start %s (other work shares the cores: read the ratios, which compare runs taken back to back, rather than the absolute numbers)\n",
+		m.date, r.finished.Sub(r.started).Round(time.Second), m.load)
+	w("- **Command:** `make bench` (phases: %s; BENCH_DURATION=%s, BENCH_WARMUP=%s per load point", strings.Join(r.phases, ","), r.duration, r.warmup)
+	if r.before != "" {
+		w("; BENCH_BEFORE=%s", r.before)
+	}
+	w(")\n\n")
+
+	if len(r.goResults) > 0 {
+		w("### Go benchmarks\n\n")
+		w("`%s`, run %d times, median shown. The built-in policy and the whole rule catalogue; the handler benchmark goes from AdmissionReview bytes to answer bytes through the server's mux, with the Prometheus recorder and a JSON logger at info. `cpu-µs/op` is the process's CPU time per operation (garbage collection included), steadier than wall time on a shared machine.\n\n",
+			strings.Join(r.goCommand(), " "), r.goCount)
+		if r.before != "" {
+			w("| benchmark | µs/op | cpu-µs/op | allocs/op | B/op | before (%s): cpu-µs/op | allocs/op | B/op | CPU after/before |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n", r.before)
+		} else {
+			w("| benchmark | µs/op | cpu-µs/op | allocs/op | B/op |\n|---|--:|--:|--:|--:|\n")
+		}
+		for _, g := range r.goResults {
+			w("| %s | %.1f | %.1f | %.0f | %.0f |", g.name, g.nsOp/1e3, g.cpuNsOp/1e3, g.allocsOp, g.bytesOp)
+			if r.before != "" {
+				if g.before != nil {
+					w(" %.1f | %.0f | %.0f | %.2f× |", g.before.cpuNsOp/1e3, g.before.allocsOp, g.before.bytesOp, g.cpuNsOp/g.before.cpuNsOp)
+				} else {
+					w(" – | – | – | – |")
+				}
+			}
+			w("\n")
+		}
+		w("\n")
+	}
+
+	if len(r.loop) > 0 {
+		w("### Loopback HTTPS: plimsoll serve against the no-op webhook\n\n")
+		w("`plimsoll serve` (built as `make build` does, default flags, JSON logs at info) and `test/bench/noop` (decodes the AdmissionReview with encoding/json, answers allowed), on the same throwaway certificate over TLS on 127.0.0.1; the load generator (`test/bench/load`) keeps one HTTP/1.1 keep-alive connection per worker in a closed loop, warms up for %s, then measures for %s. Each point runs both servers back to back (alternating which goes first). Server CPU is utime+stime from `/proc/<pid>/stat` over the measurement, divided by the requests answered.\n\n", r.warmup, r.duration)
+		w("| endpoint | object (answer) | conc. | plimsoll req/s | no-op req/s | **throughput ratio** | plimsoll CPU/req | no-op CPU/req | **CPU ratio** |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, l := range r.loop {
+			w("| `%s` | %s (%s) | %d | %.0f | %.0f | **%.2f×** | %s | %s | **%.2f×** |\n", l.path, l.fixture, l.plimsoll.Answer, l.concurrency,
+				l.plimsoll.PerSecond, l.noop.PerSecond, l.plimsoll.PerSecond/l.noop.PerSecond,
+				us(l.plimsoll.CPUPerRequest), us(l.noop.CPUPerRequest), ratio(l.plimsoll.CPUPerRequest, l.noop.CPUPerRequest))
+		}
+		w("\nLatency seen by the client (ms):\n\n| endpoint | object | conc. | plimsoll p50 | p90 | p99 | max | no-op p50 | p90 | p99 | max |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, l := range r.loop {
+			w("| `%s` | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", l.path, l.fixture, l.concurrency,
+				ms(l.plimsoll.P50), ms(l.plimsoll.P90), ms(l.plimsoll.P99), ms(l.plimsoll.Max),
+				ms(l.noop.P50), ms(l.noop.P90), ms(l.noop.P99), ms(l.noop.Max))
+		}
+		w("\nplimsoll's resident set while serving these: at most %.1f MiB (VmRSS sampled every 250 ms), peak VmHWM %.1f MiB; the no-op server's at most %.1f MiB.\n\n", mib(r.loopbackRSS), mib(r.loopbackHWM), mib(r.noopRSS))
+	}
+
+	if len(r.api) > 0 {
+		w("### Through a real kube-apiserver: server-side dry-run Pod creates\n\n")
+		w("The test control plane (`test/harness`: envtest's kube-apiserver and etcd, plimsoll serve) on the same cores as everything else. Clients create a compliant Pod (`test/bench/fixtures/testdata/pod-compliant.yaml`, admitted unchanged) with `dryRun: All` in a namespace labelled `plimsoll.dev/mode: enforce`, in a closed loop (%s warm-up, %s measured per round). Set-ups: **none** (no webhook matches), **no-op** (`test/bench/noop` registered as a mutating webhook for Pod CREATE and a validating webhook for Pods and workloads, with the settings of plimsoll's enforce entries: the floor for two webhook calls), **plimsoll** (its mutating and validating configurations as the chart installs them). Order: plimsoll, no-op, none, no-op, plimsoll — no-op and plimsoll are each measured twice and pooled.\n\n", r.warmup, r.duration)
+		w("| clients | set-up | creates | creates/s | median ms | p99 ms | errors |\n|--:|---|--:|--:|--:|--:|--:|\n")
+		for _, c := range r.apiClients {
+			for _, setup := range []string{setupNone, setupNoop, setupPlimsoll} {
+				if s := r.apiFind(setup, c); s != nil {
+					w("| %d | %s | %d | %.0f | %s | %s | %d |\n", c, setup, s.requests, s.perSecond(), ms(s.quantile(0.5)), ms(s.quantile(0.99)), s.errors)
+				}
+			}
+		}
+		w("\n| clients | plimsoll / no-op (creates/s) | plimsoll / none | median added by plimsoll vs none | vs no-op |\n|--:|--:|--:|--:|--:|\n")
+		for _, c := range r.apiClients {
+			p, n, a := r.apiFind(setupPlimsoll, c), r.apiFind(setupNoop, c), r.apiFind(setupNone, c)
+			if p == nil || n == nil || a == nil {
+				continue
+			}
+			w("| %d | **%.2f×** | %.2f× | %s ms | %s ms |\n", c, p.perSecond()/n.perSecond(), p.perSecond()/a.perSecond(),
+				msSigned(p.quantile(0.5)-a.quantile(0.5)), msSigned(p.quantile(0.5)-n.quantile(0.5)))
+		}
+		w("\n")
+	}
+
+	if len(r.mem) > 0 {
+		w("### Memory\n\n")
+		w("A fresh `plimsoll serve`, %d requests (half a Deployment on `/validate/enforce`, half a bare Pod on `/mutate/enforce`, 4 connections each) in %s; VmRSS from `/proc/<pid>/status`.\n\n", r.memRequests, r.memElapsed.Round(time.Second))
+		w("| after requests | VmRSS MiB |\n|--:|--:|\n| 0 (idle, ready) | %.1f |\n", mib(r.memIdleKB))
+		for _, s := range r.mem {
+			w("| %d | %.1f |\n", s.requests, mib(s.rssKB))
+		}
+		w("\nLargest VmRSS sampled while serving: %.1f MiB; VmHWM at the end: %.1f MiB.\n\n", mib(r.memMaxKB), mib(r.memHWMKB))
+	}
+
+	w("### Targets\n\n| target | measured | |\n|---|---|---|\n")
+	for _, t := range r.targets() {
+		verdict := "met"
+		switch {
+		case t.unknown:
+			verdict = "not measured in this run"
+		case !t.met:
+			verdict = "**missed**"
+		}
+		w("| %s | %s | %s |\n", t.what, t.measured, verdict)
+	}
+	return b.String()
+}
+
+func (r *report) apiFind(setup string, clients int) *apiSeries {
+	for _, s := range r.api {
+		if s.setup == setup && s.clients == clients {
+			return s
+		}
+	}
+	return nil
+}
+
+type target struct {
+	what, measured string
+	met, unknown   bool
+}
+
+func (r *report) targets() []target {
+	var ts []target
+	// Loopback, at concurrency 1 and 8.
+	thr := target{what: "loopback throughput, `/validate/enforce` and `/mutate/enforce`, concurrency 1 and 8: ≥ 0.8× the no-op", met: true, unknown: true}
+	cpu := target{what: "server CPU per request: ≤ 1.3× the no-op's", met: true, unknown: true}
+	p99 := target{what: "p99 at concurrency 1: < 0.5 ms", met: true, unknown: true}
+	var thrs, cpus, p99s []string
+	for _, l := range r.loop {
+		if l.concurrency != 1 && l.concurrency != 8 {
+			continue
+		}
+		thr.unknown, cpu.unknown = false, false
+		tr := l.plimsoll.PerSecond / l.noop.PerSecond
+		cr := float64(l.plimsoll.CPUPerRequest) / float64(l.noop.CPUPerRequest)
+		thr.met = thr.met && tr >= 0.8
+		cpu.met = cpu.met && cr <= 1.3
+		thrs = append(thrs, fmt.Sprintf("%s %s c=%d: %.2f×", short(l.path), l.fixture, l.concurrency, tr))
+		cpus = append(cpus, fmt.Sprintf("%s %s c=%d: %.2f×", short(l.path), l.fixture, l.concurrency, cr))
+		if l.concurrency == 1 {
+			p99.unknown = false
+			p99.met = p99.met && l.plimsoll.P99 < 500*time.Microsecond
+			p99s = append(p99s, fmt.Sprintf("%s %s: %s ms", short(l.path), l.fixture, ms(l.plimsoll.P99)))
+		}
+	}
+	thr.measured, cpu.measured, p99.measured = strings.Join(thrs, "; "), strings.Join(cpus, "; "), strings.Join(p99s, "; ")
+	ts = append(ts, thr, cpu, p99)
+
+	api8 := target{what: "API server, 8 clients: plimsoll's creates/s ≥ 0.9× the no-op's as both webhooks", unknown: true}
+	if p, n := r.apiFind(setupPlimsoll, 8), r.apiFind(setupNoop, 8); p != nil && n != nil {
+		rt := p.perSecond() / n.perSecond()
+		api8 = target{what: api8.what, measured: fmt.Sprintf("%.2f× (%.0f vs %.0f creates/s)", rt, p.perSecond(), n.perSecond()), met: rt >= 0.9}
+	}
+	api1 := target{what: "API server, 1 client: < 1 ms added to the median create (plimsoll vs no webhook)", unknown: true}
+	if p, a := r.apiFind(setupPlimsoll, 1), r.apiFind(setupNone, 1); p != nil && a != nil {
+		d := p.quantile(0.5) - a.quantile(0.5)
+		api1 = target{what: api1.what, measured: fmt.Sprintf("%s ms (%s vs %s ms)", msSigned(d), ms(p.quantile(0.5)), ms(a.quantile(0.5))), met: d < time.Millisecond}
+		if n := r.apiFind(setupNoop, 1); n != nil {
+			api1.measured += fmt.Sprintf("; the no-op as both webhooks adds %s ms, plimsoll %s ms beyond it", msSigned(n.quantile(0.5)-a.quantile(0.5)), msSigned(p.quantile(0.5)-n.quantile(0.5)))
+		}
+	}
+	ts = append(ts, api8, api1)
+
+	rss := target{what: "resident set while serving < 50 MiB", unknown: true}
+	if peak := max(r.loopbackRSS, r.memMaxKB); peak > 0 {
+		rss = target{what: rss.what, measured: fmt.Sprintf("at most %.1f MiB", mib(peak)), met: peak < 50*1024}
+	}
+	growth := target{what: "VmRSS after 1,000,000 requests within 10% of after 10,000", unknown: true}
+	if len(r.mem) >= 2 {
+		var at10k, atEnd memSample
+		for _, s := range r.mem {
+			if s.requests == 10_000 {
+				at10k = s
+			}
+			if s.requests >= atEnd.requests {
+				atEnd = s
+			}
+		}
+		if at10k.rssKB > 0 {
+			g := float64(atEnd.rssKB)/float64(at10k.rssKB) - 1
+			growth = target{what: growth.what, measured: fmt.Sprintf("%.1f MiB after 10,000, %.1f MiB after %d: %+.1f%%", mib(at10k.rssKB), mib(atEnd.rssKB), atEnd.requests, g*100), met: g <= 0.10 && atEnd.requests >= 1_000_000}
+			if atEnd.requests < 1_000_000 {
+				growth.measured += " (fewer requests than the target asks: BENCH_MEMORY_REQUESTS)"
+			}
+		}
+	}
+	ts = append(ts, rss, growth)
+	return ts
+}
+
+func short(path string) string { return strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/enforce") }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+func msSigned(d time.Duration) string { return fmt.Sprintf("%+.3f", float64(d)/1e6) }
+
+func mib(kb int64) float64 { return float64(kb) / 1024 }
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
