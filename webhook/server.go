@@ -245,7 +245,14 @@ func (s *Server) Run(ctx context.Context) error {
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: s.getCertificate,
+			// TLS 1.2 with forward-secret AEAD suites only (TLS 1.3's are
+			// fixed and all modern); HTTP/1.1 only.
+			CipherSuites: ModernCipherSuites,
+			NextProtos:   []string{"http/1.1"},
 		},
+		// HTTP/2 is off: the API server speaks HTTP/1.1 to webhooks, and
+		// HTTP/2 brings the rapid-reset class of attacks.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: orDefault(s.opts.ReadHeaderTimeout, 5*time.Second),
 		ReadTimeout:       orDefault(s.opts.ReadTimeout, 15*time.Second),
 		WriteTimeout:      30 * time.Second,
@@ -406,4 +413,15 @@ func orDefault(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// ModernCipherSuites are the TLS 1.2 cipher suites the admission listener
+// accepts: ECDHE key exchange with AES-GCM or ChaCha20-Poly1305.
+var ModernCipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }

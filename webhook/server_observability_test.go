@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,3 +116,32 @@ func TestServerCutsOffSlowClients(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// The admission listener speaks HTTP/1.1 only and refuses TLS 1.2 suites
+// without forward secrecy or AEAD.
+func TestServerRefusesHTTP2AndWeakCiphers(t *testing.T) {
+	ts := startServer(t, nil)
+	conn, err := tls.Dial("tcp", ts.srv.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}) //nolint:gosec // a test client
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p == "h2" {
+		t.Errorf("negotiated %q: HTTP/2 must be off", p)
+	}
+	conn.Close()
+	_, err = tls.Dial("tcp", ts.srv.Addr().String(), &tls.Config{ //nolint:gosec // a deliberately weak client
+		InsecureSkipVerify: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA},
+	})
+	if err == nil {
+		t.Error("a TLS 1.2 client offering only CBC suites was accepted")
+	}
+	conn, err = tls.Dial("tcp", ts.srv.Addr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}) //nolint:gosec // a test client
+	if err != nil {
+		t.Fatalf("a modern TLS 1.2 client was refused: %v", err)
+	}
+	if !slices.Contains(webhook.ModernCipherSuites, conn.ConnectionState().CipherSuite) {
+		t.Errorf("negotiated %s", tls.CipherSuiteName(conn.ConnectionState().CipherSuite))
+	}
+	conn.Close()
+}
