@@ -252,7 +252,7 @@ func (s *Server) Run(ctx context.Context) error {
 		},
 		// HTTP/2 is off: the API server speaks HTTP/1.1 to webhooks, and
 		// HTTP/2 brings the rapid-reset class of attacks.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: orDefault(s.opts.ReadHeaderTimeout, 5*time.Second),
 		ReadTimeout:       orDefault(s.opts.ReadTimeout, 15*time.Second),
 		WriteTimeout:      30 * time.Second,
