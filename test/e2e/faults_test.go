@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -312,26 +310,14 @@ func reviewOf(t *testing.T, fixture string) []byte {
 	return b
 }
 
-// metric reads one counter from plimsoll's /metrics, parsed with
-// Prometheus' own text parser.
+// metric sums the counter name over the series whose label has value.
 func metric(t *testing.T, port int, name, label, value string) float64 {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	total := 0.0
-	for _, m := range families[name].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == label && l.GetValue() == value {
-				total += m.GetCounter().GetValue()
-			}
+	for key, v := range scrape(t, port) {
+		if strings.HasPrefix(key, name+"{") && (strings.Contains(key, "{"+label+"="+value+",") || strings.Contains(key, ","+label+"="+value+",") ||
+			strings.HasSuffix(key, "{"+label+"="+value+"}") || strings.HasSuffix(key, ","+label+"="+value+"}")) {
+			total += v
 		}
 	}
 	return total
