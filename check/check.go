@@ -255,29 +255,8 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*valida
 	ob := object{file: file, kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
 	r.Summary.Objects++
 	for _, v := range res.Violations {
-		sev := string(v.Severity)
-		if o.Mode == "warn" && v.Severity == policy.Error {
-			sev = string(policy.Warning)
-		}
-		res := Result{
-			File: file, Kind: ob.kind, Namespace: ob.namespace, Name: ob.name,
-			Container: v.Container, Rule: v.Rule.ID, Severity: sev, Path: v.Path,
-			Message: v.Message(), Remediation: v.Fix, Fixable: v.Fixable,
-			short: v.ShortMessage(),
-		}
-		if res.Remediation == "" {
-			res.Remediation = v.Rule.Remediation
-		}
-		if v.Waiver != nil {
-			res.Exemption = v.Waiver.String()
-		}
-		switch {
-		case v.Fixable || v.Waiver != nil:
-		case sev == string(policy.Error):
-			r.Summary.Errors++
-		default:
-			r.Summary.Warnings++
-		}
+		res := NewResult(file, t, v, o.Mode)
+		r.Summary.Count(res)
 		ob.results = append(ob.results, res)
 		r.Results = append(r.Results, res)
 	}
