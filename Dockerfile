@@ -3,7 +3,7 @@
 # shell. Build: docker build --build-arg VERSION=$(git describe --tags --always) -t plimsoll .
 # The builder runs the same command as `make build` (CGO off: a static binary).
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.27.3-bookworm AS build
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./

@@ -43,6 +43,10 @@ type Request struct {
 	Namespace string
 	// Now decides whether exemptions have expired (zero: time.Now()).
 	Now time.Time
+	// AroundDefault, if set, is handed the defaulting of the copy the
+	// object is judged on, to run it (once, and only when a rule needs the
+	// copy); the webhook traces it. Nil: defaulting simply runs.
+	AroundDefault func(run func())
 }
 
 // Result is the verdict before the mode decides what to do with it.
@@ -66,9 +70,12 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 	if t.Kind != "Pod" || (req.Operation == Create && req.Subresource == "") {
 		// Defaulted on first need: an object that breaks no rule is not.
 		in.Default = func() *workload.Template {
-			d, _ := workload.Find(req.Object.DeepCopyObject())
-			mutate.Template(d, p.Defaults)
-			return d
+			if req.AroundDefault != nil {
+				var d *workload.Template
+				req.AroundDefault(func() { d = defaulted(req.Object, p) })
+				return d
+			}
+			return defaulted(req.Object, p)
 		}
 	}
 	if req.Old != nil {
@@ -77,6 +84,13 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		}
 	}
 	return &Result{Template: t, Violations: validate.Evaluate(rules, p, in)}, nil
+}
+
+// defaulted is a copy of obj's pod template, defaulted under p.
+func defaulted(obj runtime.Object, p *policy.Policy) *workload.Template {
+	d, _ := workload.Find(obj.DeepCopyObject())
+	mutate.Template(d, p.Defaults)
+	return d
 }
 
 // Decode decodes raw JSON into a typed object of the kind gvk, refusing an

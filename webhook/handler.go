@@ -17,6 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
@@ -36,6 +39,11 @@ type Handler struct {
 	MaxRequestBytes int64
 	Log             *slog.Logger
 	Metrics         Recorder
+	// Tracer, when set, traces each request (see tracing.go); nil: off.
+	Tracer trace.Tracer
+	// Propagator reads the caller's trace context (W3C trace context if
+	// nil). Used only with Tracer.
+	Propagator propagation.TextMapPropagator
 
 	// ruleSet caches the rules the policy in force leaves on; see rules.
 	ruleSet atomic.Pointer[ruleSet]
@@ -92,6 +100,7 @@ type request struct {
 	mode     Mode
 	base     *slog.Logger
 	log      *slog.Logger // base with the request's uid, endpoint and mode; see logger
+	trace    *spans       // nil when tracing is off
 	// set while handling, for the decision log line
 	kind       string
 	violations []validate.Violation
@@ -104,6 +113,9 @@ type request struct {
 func (req *request) logger() *slog.Logger {
 	if req.log == nil {
 		req.log = req.base.With("uid", req.UID, "endpoint", req.endpoint, "mode", string(req.mode))
+		if id := req.trace.traceID(); id != "" {
+			req.log = req.log.With("trace_id", id)
+		}
 	}
 	return req.log
 }
@@ -114,6 +126,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 	if limit <= 0 {
 		limit = DefaultMaxRequestBytes
 	}
+	sp := h.startSpans(r, endpoint)
+	sp.begin(SpanDecode)
 	mode, modeErr := ParseMode(r.PathValue("mode"))
 	review, err := readReview(r, limit)
 	if err == nil && modeErr != nil {
@@ -129,7 +143,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 			mode = "unknown"
 		}
 		h.Metrics.Request(endpoint, mode, "unknown", "unknown", DecisionError, time.Since(start))
-		writeReview(w, br.apiVersion, refusal(br.uid, br.code, br.msg))
+		resp := refusal(br.uid, br.code, br.msg)
+		sp.fail(br.msg)
+		sp.begin(SpanEncode)
+		writeReview(w, br.apiVersion, resp)
+		sp.finish(nil, endpoint, mode, string(br.uid), resp, DecisionError)
 		return
 	}
 	if h.DryRun {
@@ -140,6 +158,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 		endpoint:         endpoint,
 		mode:             mode,
 		base:             h.Log,
+		trace:            sp,
 		kind:             metricKind(review.Request.Kind),
 	}
 
@@ -154,7 +173,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 	took := time.Since(start)
 	h.Metrics.Request(endpoint, mode, req.kind, string(req.Operation), decision, took)
 	h.logDecision(r.Context(), req, decision, took)
+	sp.begin(SpanEncode)
 	writeReview(w, review.APIVersion, resp)
+	sp.finish(req, endpoint, mode, string(req.UID), resp, decision)
 }
 
 func decisionOf(resp *admissionv1.AdmissionResponse) string {
@@ -234,6 +255,9 @@ func (h *Handler) logDecision(ctx context.Context, req *request, decision string
 	if fams := req.defaulted.Families(); len(fams) > 0 {
 		attrs = append(attrs, slog.Any("defaulted", fams))
 	}
+	if id := req.trace.traceID(); id != "" {
+		attrs = append(attrs, slog.String("trace_id", id))
+	}
 	msg := "admission decision"
 	if req.mode == Audit {
 		msg = "audit record"
@@ -252,12 +276,15 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	}
 	obj, err := pipeline.Decode(req.Object.Raw, schema.GroupVersionKind(req.Kind))
 	if err != nil {
+		req.trace.fail(err.Error())
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
 	pod := obj.(*corev1.Pod)
+	req.trace.begin(SpanDefault)
 	// A broken default must not stop deployments: admit unchanged.
 	defer func() {
 		if p := recover(); p != nil {
+			req.trace.fail("internal error while defaulting; the Pod is admitted unchanged")
 			h.Metrics.InternalError(EndpointMutate)
 			req.logger().Error("defaulting failed; the Pod is admitted unchanged", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp = allowed(req.UID, "")
@@ -291,9 +318,12 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	if err != nil {
 		panic(err)
 	}
-	patch, err := patchFor(req.Object.Raw, roundTrip, after)
+	patch, ops, err := patchFor(req.Object.Raw, roundTrip, after)
 	if err != nil {
 		panic(err)
+	}
+	if req.trace != nil {
+		req.trace.patchOps = ops
 	}
 	resp = allowed(req.UID, "")
 	if len(patch) > 0 {
@@ -334,16 +364,23 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 	preq := pipeline.Request{Operation: pipeline.Operation(req.Operation), Subresource: req.SubResource, Namespace: req.Namespace}
 	var err error
 	if preq.Object, err = pipeline.Decode(req.Object.Raw, gvk); err != nil {
+		req.trace.fail(err.Error())
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
 	if req.Operation == admissionv1.Update && len(req.OldObject.Raw) > 0 {
 		if preq.Old, err = pipeline.Decode(req.OldObject.Raw, gvk); err != nil {
+			req.trace.fail("oldObject: " + err.Error())
 			return refusal(req.UID, http.StatusBadRequest, "oldObject: "+err.Error())
 		}
+	}
+	if req.trace != nil {
+		req.trace.begin(SpanCheck)
+		preq.AroundDefault = req.trace.aroundDefault
 	}
 
 	defer func() {
 		if p := recover(); p != nil {
+			req.trace.fail("internal error while validating")
 			h.Metrics.InternalError(EndpointValidate)
 			req.logger().Error("validation failed", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp = h.internalError(req)
@@ -353,6 +390,7 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 	p := h.Policy.Load()
 	res, err := pipeline.Evaluate(h.rules(p), p, preq)
 	if err != nil {
+		req.trace.fail(err.Error())
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
 	}
 	req.violations = res.Violations

@@ -13,8 +13,8 @@ import (
 // patchFor returns the JSON patch (RFC 6902), encoded, that turns raw (the
 // object exactly as the request carried it) into defaulted (the typed
 // object after defaulting, encoded), keeping only the changes plimsoll
-// meant; nil when there are none. roundTrip is the typed object before
-// defaulting, encoded the same way.
+// meant, and the number of its operations; nil when there are none.
+// roundTrip is the typed object before defaulting, encoded the same way.
 //
 // Decoding raw into our Go types and encoding it again (the round trip)
 // loses fields our k8s.io/api does not know yet — a newer cluster's Pod
@@ -34,17 +34,17 @@ import (
 // defaulted come from the same encoder and the same Go types, so their
 // bytes are equal exactly when their values are, and an operation's value
 // is defaulted's own bytes.
-func patchFor(raw, roundTrip, defaulted []byte) ([]byte, error) {
+func patchFor(raw, roundTrip, defaulted []byte) ([]byte, int, error) {
 	w := &patchWriter{}
 	w.buf.Grow(1024)
 	if err := w.walk(trimSpace(raw), trimSpace(roundTrip), true, trimSpace(defaulted), ""); err != nil {
-		return nil, fmt.Errorf("computing the patch: %w", err)
+		return nil, 0, fmt.Errorf("computing the patch: %w", err)
 	}
 	if w.n == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	w.buf.WriteByte(']')
-	return w.buf.Bytes(), nil
+	return w.buf.Bytes(), w.n, nil
 }
 
 // patchWriter encodes the kept operations as they are found.

@@ -13,11 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/plimsoll/plimsoll/tracing"
 	"github.com/plimsoll/plimsoll/webhook"
 )
 
@@ -80,6 +82,10 @@ func serve(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "longest wait for in-flight requests at shutdown")
 	logFormat := fs.String("log-format", envOr("PLIMSOLL_LOG_FORMAT", "json"), "log format: json or text (env PLIMSOLL_LOG_FORMAT)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	to := tracing.DefaultOptions()
+	to.ServiceVersion = version
+	fs.StringVar(&to.Endpoint, "otlp-endpoint", to.Endpoint, "OpenTelemetry collector's OTLP/HTTP URL, e.g. http://otel-collector.observability:4318 (https:// for TLS; /v1/traces is appended); empty: tracing off unless OTEL_EXPORTER_OTLP_ENDPOINT is set")
+	fs.Float64Var(&to.SampleRatio, "trace-sample-ratio", to.SampleRatio, "share of new traces recorded, 0 to 1; a request carrying a traceparent follows the API server's sampling decision")
 	selfManaged := addSelfManagedFlags(fs)
 	fs.Usage = usageWithoutHidden(fs)
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +103,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "plimsoll serve:", err)
 		return 2
 	}
-	if err := errors.Join(o.Validate(), selfManaged.validate(o)); err != nil {
+	if err := errors.Join(o.Validate(), selfManaged.validate(o), to.Validate()); err != nil {
 		fmt.Fprintln(stderr, "plimsoll serve:", err)
 		return 2
 	}
@@ -107,6 +113,21 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	tr, err := tracing.Start(ctx, to, log)
+	if err != nil {
+		log.Error("cannot start", "error", err.Error())
+		return 1
+	}
+	// Runs after the server has finished its in-flight requests, so their
+	// spans are ended and exported.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("tracing: not every span could be exported at shutdown", "error", err.Error())
+		}
+	}()
+	o.TracerProvider, o.Propagator = tr.TracerProvider(), tr.Propagator()
 	srv, err := webhook.NewServer(o, log)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())

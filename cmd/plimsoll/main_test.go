@@ -24,6 +24,8 @@ func TestCommandLine(t *testing.T) {
 		{"check -o json prints the schema", []string{"check", "-o", "json", "-f", "../../examples/04-compliant-deployment.yaml"}, 0, `"summary": {`, ""},
 		{"serve without a certificate says what is missing", []string{"serve"}, 2, "", "--tls-cert-file and --tls-key-file are required"},
 		{"serve with a bad log format is refused", []string{"serve", "--log-format", "xml"}, 2, "", `--log-format "xml"`},
+		{"serve with an OTLP endpoint that is no URL is refused", []string{"serve", "--tls-cert-file", "c", "--tls-key-file", "k", "--otlp-endpoint", "otel-collector:4318"}, 2, "", "--otlp-endpoint"},
+		{"serve with a sample ratio above 1 is refused", []string{"serve", "--tls-cert-file", "c", "--tls-key-file", "k", "--trace-sample-ratio", "2"}, 2, "", "--trace-sample-ratio 2: must be between 0 and 1"},
 		{"serve --tls-self-managed without a namespace says where to set it", []string{"serve", "--tls-self-managed", "--tls-cert-file", "/tmp/c/tls.crt", "--tls-key-file", "/tmp/c/tls.key", "--tls-secret-namespace", ""}, 2, "", "--tls-secret-namespace is required with --tls-self-managed"},
 		{"serve --tls-self-managed refuses a SAN that is no name", []string{"serve", "--tls-self-managed", "--tls-cert-file", "/tmp/c/tls.crt", "--tls-key-file", "/tmp/c/tls.key", "--tls-secret-namespace", "ns", "--tls-extra-san", "a b"}, 2, "", `--tls-extra-san "a b"`},
 	}
@@ -50,7 +52,7 @@ func TestServeHelpHidesTestingFlags(t *testing.T) {
 		t.Fatalf("serve -h exited %d", code)
 	}
 	help := stderr.String()
-	for _, want := range []string{"-tls-self-managed", "-tls-secret-name", "-tls-secret-namespace", "-webhook-config-name", "-tls-service-name", "-tls-extra-san", "-kubeconfig", "-listen"} {
+	for _, want := range []string{"-tls-self-managed", "-tls-secret-name", "-tls-secret-namespace", "-webhook-config-name", "-tls-service-name", "-tls-extra-san", "-kubeconfig", "-listen", "-otlp-endpoint", "-trace-sample-ratio"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("serve -h lacks %s", want)
 		}

@@ -70,6 +70,9 @@ type Options struct {
 	Registration webhook.Registration
 	// ServeArgs are extra flags for plimsoll serve.
 	ServeArgs []string
+	// APIServerArgs are extra kube-apiserver flags, name to value (see
+	// APIServerTracing).
+	APIServerArgs map[string]string
 	// Log receives progress lines (may be nil).
 	Log func(format string, args ...any)
 }
@@ -108,6 +111,9 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 
 	logf("starting kube-apiserver and etcd")
 	e.testEnv = &envtest.Environment{BinaryAssetsDirectory: e.BinDir, ControlPlaneStartTimeout: 2 * time.Minute, ControlPlaneStopTimeout: 30 * time.Second}
+	for name, value := range o.APIServerArgs {
+		e.testEnv.ControlPlane.GetAPIServer().Configure().Set(name, value)
+	}
 	if e.Config, err = e.testEnv.Start(); err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
