@@ -76,9 +76,16 @@ helm: $(BIN)/helm
 $(BIN)/helm:
 	./test/controlplane/build.sh helm
 
-# test/chart (part of unit) and test/e2e run bin/helm.
-unit: $(BIN)/helm
-e2e: $(BIN)/helm
+## helm4: the Helm 4 CLI the chart tests also run, built once into bin/helm4
+.PHONY: helm4
+helm4: $(BIN)/helm4
+
+$(BIN)/helm4:
+	./test/controlplane/build.sh helm4
+
+# test/chart (part of unit) and test/e2e run bin/helm and bin/helm4.
+unit: $(BIN)/helm $(BIN)/helm4
+e2e: $(BIN)/helm $(BIN)/helm4
 
 ## bench: Go benchmarks, loopback HTTPS load against a no-op webhook, dry-run creates through the API server; prints a table and writes docs/performance.md (BENCH_DURATION, BENCH_MEMORY=1, ...: see test/bench/main.go)
 .PHONY: bench

@@ -44,24 +44,38 @@ func Dir() (string, error) {
 	return filepath.Join(root, "charts", "plimsoll"), err
 }
 
+// HelmMajors are the Helm major versions the chart supports and the tests
+// run: bin/helm is Helm 3, bin/helm4 Helm 4.
+var HelmMajors = []int{3, 4}
+
 // HelmBin is bin/helm; it fails with what to run when the binary is missing.
-func HelmBin() (string, error) {
+func HelmBin() (string, error) { return HelmBinOf(3) }
+
+// HelmBinOf is the helm CLI of a major version: bin/helm (3) or bin/helm4.
+func HelmBinOf(major int) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(root, "bin", "helm")
+	name := "helm"
+	if major != 3 {
+		name = fmt.Sprintf("helm%d", major)
+	}
+	bin := filepath.Join(root, "bin", name)
 	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("%s is missing: run `make helm` (test/controlplane/build.sh helm) first", bin)
+		return "", fmt.Errorf("%s is missing: run `make %s` (test/controlplane/build.sh %s) first", bin, name, name)
 	}
 	return bin, nil
 }
 
-// Helm runs bin/helm with args and an isolated configuration (no
-// repositories, no cache in $HOME) and returns its standard output; the
-// error carries standard error.
-func Helm(env []string, args ...string) ([]byte, error) {
-	bin, err := HelmBin()
+// Helm runs Helm 3 (bin/helm); see HelmOf.
+func Helm(env []string, args ...string) ([]byte, error) { return HelmOf(3, env, args...) }
+
+// HelmOf runs the helm CLI of a major version with args and an isolated
+// configuration (no repositories, no cache in $HOME) and returns its
+// standard output; the error carries standard error.
+func HelmOf(major int, env []string, args ...string) ([]byte, error) {
+	bin, err := HelmBinOf(major)
 	if err != nil {
 		return nil, err
 	}
@@ -80,19 +94,25 @@ func Helm(env []string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("helm %s: %v\n%s%s", strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
+		return stdout.Bytes(), fmt.Errorf("helm%d %s: %v\n%s%s", major, strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
 	}
 	return stdout.Bytes(), nil
 }
 
-// Template renders the chart as `helm template release charts/plimsoll -n
-// namespace`, hooks included, with extra flags (--set, -f ...).
+// Template renders the chart with Helm 3; see TemplateOf.
 func Template(release, namespace string, flags ...string) ([]byte, error) {
+	return TemplateOf(3, release, namespace, flags...)
+}
+
+// TemplateOf renders the chart as `helm template release charts/plimsoll
+// -n namespace`, hooks included, with extra flags (--set, -f ...), with
+// the helm CLI of a major version.
+func TemplateOf(major int, release, namespace string, flags ...string) ([]byte, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
 	}
-	return Helm(nil, append([]string{"template", release, dir, "--namespace", namespace}, flags...)...)
+	return HelmOf(major, nil, append([]string{"template", release, dir, "--namespace", namespace}, flags...)...)
 }
 
 // Object is one rendered document, decoded.
@@ -246,4 +266,45 @@ func Kustomize(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	return m.AsYaml()
+}
+
+// PointWebhooksAt returns the webhook configurations among objs with every
+// entry's clientConfig replaced by clientConfig(path), where path is the
+// path of the Service the chart points the entry at: the chart's entries,
+// selectors, rules and failure policies, calling a plimsoll that runs
+// outside the cluster. It fails unless there is exactly one configuration
+// of each kind and every entry calls a Service.
+func PointWebhooksAt(objs []Object, clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	var mwcs []*admissionregistrationv1.MutatingWebhookConfiguration
+	var vwcs []*admissionregistrationv1.ValidatingWebhookConfiguration
+	for _, o := range objs {
+		switch t := o.Typed.(type) {
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			mwcs = append(mwcs, t.DeepCopy())
+		case *admissionregistrationv1.ValidatingWebhookConfiguration:
+			vwcs = append(vwcs, t.DeepCopy())
+		}
+	}
+	if len(mwcs) != 1 || len(vwcs) != 1 {
+		return nil, nil, fmt.Errorf("the chart rendered %d MutatingWebhookConfigurations and %d ValidatingWebhookConfigurations, want one of each", len(mwcs), len(vwcs))
+	}
+	point := func(name string, cc *admissionregistrationv1.WebhookClientConfig) error {
+		if cc.Service == nil || cc.Service.Path == nil {
+			return fmt.Errorf("webhook %s does not call a Service path", name)
+		}
+		*cc = clientConfig(*cc.Service.Path)
+		return nil
+	}
+	mwc, vwc := mwcs[0], vwcs[0]
+	for i := range mwc.Webhooks {
+		if err := point(mwc.Webhooks[i].Name, &mwc.Webhooks[i].ClientConfig); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := range vwc.Webhooks {
+		if err := point(vwc.Webhooks[i].Name, &vwc.Webhooks[i].ClientConfig); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mwc, vwc, nil
 }

@@ -24,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -168,18 +169,59 @@ func TestHelmLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Helm(nil, "lint", "--strict", dir); err != nil {
-		t.Errorf("the chart with its default values: %v", err)
-	}
 	ci, _ := filepath.Glob(filepath.Join(dir, "ci", "*-values.yaml"))
 	if len(ci) == 0 {
 		t.Fatal("no ci/*-values.yaml")
 	}
+	for _, major := range HelmMajors {
+		t.Run(fmt.Sprintf("helm%d", major), func(t *testing.T) {
+			if _, err := HelmOf(major, nil, "lint", "--strict", dir); err != nil {
+				t.Errorf("the chart with its default values: %v", err)
+			}
+			for _, f := range ci {
+				t.Run(filepath.Base(f), func(t *testing.T) {
+					t.Parallel()
+					if _, err := HelmOf(major, nil, "lint", "--strict", dir, "-f", f); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// Helm 4 renders exactly the objects Helm 3 renders, with the default
+// values and with every ci/ values file: the chart means the same to both.
+func TestHelm4RendersLikeHelm3(t *testing.T) {
+	dir, _ := Dir()
+	ci, _ := filepath.Glob(filepath.Join(dir, "ci", "*-values.yaml"))
+	sets := map[string][]string{"defaults": nil}
 	for _, f := range ci {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		sets[filepath.Base(f)] = []string{"-f", f}
+	}
+	for name, flags := range sets {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := Helm(nil, "lint", "--strict", dir, "-f", f); err != nil {
-				t.Error(err)
+			objects := map[int]map[string]string{}
+			for _, major := range HelmMajors {
+				out, err := TemplateOf(major, "plimsoll", "plimsoll-system", flags...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				objs, err := Decode(out)
+				if err != nil {
+					t.Fatalf("helm%d: %v", major, err)
+				}
+				objects[major] = map[string]string{}
+				for _, o := range objs {
+					objects[major][o.Key()] = string(o.Raw)
+				}
+			}
+			if len(objects[3]) < 8 {
+				t.Fatalf("helm 3 rendered only %d objects", len(objects[3]))
+			}
+			if diff := cmp.Diff(objects[3], objects[4]); diff != "" {
+				t.Errorf("helm 4 renders differently from helm 3 (-helm3 +helm4):\n%s", diff)
 			}
 		})
 	}
@@ -550,6 +592,80 @@ func TestOptionalObjects(t *testing.T) {
 		if Find(render(t, "plimsoll", "plimsoll-system"), k, "plimsoll") != nil {
 			t.Errorf("%s is rendered by default; it must be off", k)
 		}
+	}
+}
+
+// audit.enabled adds the background audit: its own Deployment, read-only
+// ClusterRole, ServiceAccount and metrics Service, whose Pods the webhook's
+// Service, PodDisruptionBudget and topology spread never select.
+func TestAuditObjects(t *testing.T) {
+	auditObjects := []struct{ kind, name string }{
+		{"Deployment", "plimsoll-audit"}, {"ServiceAccount", "plimsoll-audit"}, {"ClusterRole", "plimsoll-audit"},
+		{"ClusterRoleBinding", "plimsoll-audit"}, {"Service", "plimsoll-audit-metrics"},
+	}
+	defaults := render(t, "plimsoll", "plimsoll-system")
+	for _, o := range auditObjects {
+		if Find(defaults, o.kind, o.name) != nil {
+			t.Errorf("%s/%s is rendered by default; audit.enabled must be off", o.kind, o.name)
+		}
+	}
+
+	objs := render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true", "--set", "serviceMonitor.enabled=true")
+	for _, o := range auditObjects {
+		if Find(objs, o.kind, o.name) == nil {
+			t.Fatalf("audit.enabled=true renders no %s/%s", o.kind, o.name)
+		}
+	}
+	audit := Find(objs, "Deployment", "plimsoll-audit").Typed.(*appsv1.Deployment)
+	auditPods := labels.Set(audit.Spec.Template.Labels)
+	server := Find(objs, "Deployment", "plimsoll").Typed.(*appsv1.Deployment)
+	selectors := map[string]map[string]string{
+		"the webhook's Service":             Find(objs, "Service", "plimsoll").Typed.(*corev1.Service).Spec.Selector,
+		"the webhook's Deployment":          server.Spec.Selector.MatchLabels,
+		"the webhook's topology spread":     server.Spec.Template.Spec.TopologySpreadConstraints[0].LabelSelector.MatchLabels,
+		"the webhook's PodDisruptionBudget": Find(objs, "PodDisruptionBudget", "plimsoll").Typed.(*policyv1.PodDisruptionBudget).Spec.Selector.MatchLabels,
+	}
+	for what, sel := range selectors {
+		if labels.SelectorFromSet(sel).Matches(auditPods) {
+			t.Errorf("%s selects the audit's Pods (%v)", what, auditPods)
+		}
+	}
+	if svc := Find(objs, "Service", "plimsoll-audit-metrics").Typed.(*corev1.Service); !labels.SelectorFromSet(svc.Spec.Selector).Matches(auditPods) ||
+		labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(server.Spec.Template.Labels)) {
+		t.Errorf("the audit's metrics Service selects %v: want the audit's Pods only", svc.Spec.Selector)
+	}
+	// The ServiceMonitor scrapes both Services.
+	sm := Find(objs, "ServiceMonitor", "plimsoll").Typed.(*ServiceMonitor)
+	smSel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"plimsoll", "plimsoll-audit-metrics"} {
+		if svc := Find(objs, "Service", name).Typed.(*corev1.Service); !smSel.Matches(labels.Set(svc.Labels)) {
+			t.Errorf("the ServiceMonitor does not select the Service %s (labels %v)", name, svc.Labels)
+		}
+	}
+
+	// Read-only, except PolicyReports.
+	role := Find(objs, "ClusterRole", "plimsoll-audit").Typed.(*rbacv1.ClusterRole)
+	for _, r := range role.Rules {
+		writes := slices.ContainsFunc(r.Verbs, func(v string) bool { return v != "get" && v != "list" && v != "watch" })
+		if writes && !slices.Equal(r.APIGroups, []string{"wgpolicyk8s.io"}) {
+			t.Errorf("the audit's ClusterRole may %v %v in %v: it must write nothing but PolicyReports", r.Verbs, r.Resources, r.APIGroups)
+		}
+		if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Verbs, "*") {
+			t.Errorf("the audit's ClusterRole grants %v on %v", r.Verbs, r.Resources)
+		}
+	}
+	off := render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true", "--set", "audit.policyReports=false")
+	for _, r := range Find(off, "ClusterRole", "plimsoll-audit").Typed.(*rbacv1.ClusterRole).Rules {
+		if slices.Contains(r.APIGroups, "wgpolicyk8s.io") {
+			t.Error("audit.policyReports=false still grants access to PolicyReports")
+		}
+	}
+	args := Find(off, "Deployment", "plimsoll-audit").Typed.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--policy-reports=false") {
+		t.Errorf("audit.policyReports=false is not passed on: %q", args)
 	}
 }
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the control plane the end-to-end tests and the demo run on:
-# kube-apiserver and etcd, and the helm CLI the chart tests run, from the Go
+# kube-apiserver and etcd, and the helm CLIs (3 and 4) the chart tests run, from the Go
 # module proxy at the versions pinned in the go.mod files beside this script,
 # into bin/ at the repository root.
 # A binary already in bin/ is kept: a cold build takes about 4 minutes on
 # 2 cores, a warm one nothing. `make clean` removes them.
-# With arguments (etcd, kube-apiserver, helm) only those are built.
+# With arguments (etcd, kube-apiserver, helm, helm4) only those are built.
 set -euo pipefail
 # Test tools, never shipped, listening on loopback only: built with the
 # machine's own Go, whose build cache is usually warm (plimsoll itself is
@@ -66,5 +66,16 @@ if want helm && [[ ! -x "$bin/helm" ]]; then
 		done
 		go build -trimpath -ldflags "$ldflags" -o "$bin/helm.tmp" helm.sh/helm/v3/cmd/helm
 		mv "$bin/helm.tmp" "$bin/helm"
+	)
+fi
+if want helm4 && [[ ! -x "$bin/helm4" ]]; then
+	echo "building helm 4 into $bin (first time only, about 3 minutes)" >&2
+	(
+		cd "$here/helm4"
+		# Helm 4 reads the Kubernetes version it assumes from the build's
+		# module information (client-go's); only its own version is stamped.
+		helm_version="$(go list -m -f '{{.Version}}' helm.sh/helm/v4)"
+		go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.metadata=" -o "$bin/helm4.tmp" helm.sh/helm/v4/cmd/helm
+		mv "$bin/helm4.tmp" "$bin/helm4"
 	)
 fi

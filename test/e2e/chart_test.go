@@ -164,11 +164,26 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 		"--set", "webhook.failurePolicy.audit=Ignore",
 		"--set", "webhook.timeoutSeconds=1",
 	}
-	for _, mode := range []string{"selfManaged", "certManager", "existingSecret"} {
-		t.Run(mode, func(t *testing.T) {
+	// Each TLS mode with Helm 3, and with Helm 4 the default TLS mode with
+	// the background audit and tracing turned on.
+	for _, c := range []struct {
+		name, mode string
+		helm       int
+		extra      []string
+		warned     float64 // Deployments plimsoll warns about
+	}{
+		{name: "selfManaged", mode: "selfManaged", helm: 3},
+		{name: "certManager", mode: "certManager", helm: 3},
+		{name: "existingSecret", mode: "existingSecret", helm: 3},
+		// The audit runs one replica by design: the replicas rule warns.
+		{name: "helm4", mode: "selfManaged", helm: 4, warned: 1,
+			extra: []string{"--set", "audit.enabled=true", "--set", "tracing.otlpEndpoint=http://otel-collector.monitoring:4318"}},
+	} {
+		mode := c.mode
+		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			release := "chart-" + strings.ToLower(mode)
+			release := "chart-" + strings.ToLower(c.name)
 			ns := release + "-system"
 			fullname := release + "-plimsoll"
 			if err := env.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
@@ -176,6 +191,7 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 			}
 			flags := append([]string{"--kubeconfig", kubeconfig, "--namespace", ns}, harmless...)
 			flags = append(flags, "--set", "tls.mode="+mode)
+			flags = append(flags, c.extra...)
 			if mode == "existingSecret" {
 				flags = append(flags, "--set", "tls.existingSecret.name=my-serving-cert", "--set-file", "tls.existingSecret.caBundle="+caFile)
 			}
@@ -185,14 +201,14 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 			}
 			before := chartAdmissions(t, "Deployment")
 			install := append([]string{"install", release, dir, "--timeout", "60s"}, flags...)
-			if out, err := chart.Helm(nil, install...); err != nil {
+			if out, err := chart.HelmOf(c.helm, nil, install...); err != nil {
 				t.Fatalf("helm install: %v", err)
 			} else if !strings.Contains(string(out), "kubectl label namespace <ns> plimsoll.dev/mode=") {
 				t.Errorf("helm install's NOTES do not say how to label a namespace:\n%s", out)
 			}
 
 			// Every object of the release is stored as rendered.
-			manifest, err := chart.Helm(nil, "get", "manifest", release, "--kubeconfig", kubeconfig, "--namespace", ns)
+			manifest, err := chart.HelmOf(c.helm, nil, "get", "manifest", release, "--kubeconfig", kubeconfig, "--namespace", ns)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +236,10 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 			}
 			// plimsoll judged the chart's Deployment in this enforce namespace
 			// and had nothing to say: no denial, no warning.
-			checkAllowed(t, "Deployment", before, chartAdmissions(t, "Deployment"))
+			checkAllowed(t, "Deployment", c.warned, before, chartAdmissions(t, "Deployment"))
+			if c.warned > 0 && !kinds["ClusterRole"] {
+				t.Errorf("audit.enabled installed no ClusterRole: %v", kinds)
+			}
 			mwc, err := env.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, fullname, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -235,13 +254,13 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 			// helm uninstall runs the pre-delete hook, then deletes the rest.
 			beforeJob := chartAdmissions(t, "Job")
 			hookDone := completeHookJob(ctx, t, ns, fullname+"-cleanup")
-			if _, err := chart.Helm(nil, "uninstall", release, "--kubeconfig", kubeconfig, "--namespace", ns, "--wait", "--timeout", "60s"); err != nil {
+			if _, err := chart.HelmOf(c.helm, nil, "uninstall", release, "--kubeconfig", kubeconfig, "--namespace", ns, "--wait", "--timeout", "60s"); err != nil {
 				t.Fatalf("helm uninstall: %v", err)
 			}
 			if !<-hookDone {
 				t.Error("the pre-delete hook Job never appeared")
 			}
-			checkAllowed(t, "Job", beforeJob, chartAdmissions(t, "Job"))
+			checkAllowed(t, "Job", 0, beforeJob, chartAdmissions(t, "Job"))
 			adm := env.Client.AdmissionregistrationV1()
 			if _, err := adm.MutatingWebhookConfigurations().Get(ctx, fullname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("MutatingWebhookConfiguration %s is still there after helm uninstall (%v)", fullname, err)
@@ -352,14 +371,54 @@ func chartAdmissions(t *testing.T, kind string) map[string]float64 {
 	return out
 }
 
-// checkAllowed wants at least one new allowed admission of kind and no new
-// warned, denied or failed one.
-func checkAllowed(t *testing.T, kind string, before, after map[string]float64) {
+// checkAllowed wants at least one new allowed admission of kind, exactly
+// warned new warned ones, and no new denied or failed one.
+func checkAllowed(t *testing.T, kind string, warned float64, before, after map[string]float64) {
 	t.Helper()
 	for _, d := range []string{"allowed", "warned", "denied", "error"} {
 		n := after[d] - before[d]
-		if d == "allowed" && n < 1 || d != "allowed" && n != 0 {
-			t.Errorf("plimsoll (enforce) answered %v new CREATEs of the chart's %s with %q; want only allowed ones", n, kind, d)
+		switch {
+		case d == "allowed" && n < 1, d == "warned" && n != warned, d != "allowed" && d != "warned" && n != 0:
+			t.Errorf("plimsoll (enforce) answered %v new CREATEs of the chart's %s with %q; want only allowed ones (and %v warned)", n, kind, d, warned)
 		}
+	}
+}
+
+// The suite judges through the chart's own webhook configurations (see
+// chartWebhooks): what the API server holds is the chart's rendering —
+// its labels, entries and selectors — with only the clientConfig pointed
+// at the plimsoll on loopback.
+func TestSuiteRunsOnTheChartsWebhooks(t *testing.T) {
+	ctx := context.Background()
+	adm := env.Client.AdmissionregistrationV1()
+	mwc, err := adm.MutatingWebhookConfigurations().Get(ctx, "plimsoll", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vwc, err := adm.ValidatingWebhookConfigurations().Get(ctx, "plimsoll", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("https://127.0.0.1:%d/", env.Plimsoll.Port)
+	for _, labels := range []map[string]string{mwc.Labels, vwc.Labels} {
+		if !strings.HasPrefix(labels["helm.sh/chart"], "plimsoll-") || labels["app.kubernetes.io/managed-by"] != "Helm" {
+			t.Errorf("the installed configuration is not the chart's rendering: labels %v", labels)
+		}
+	}
+	var names []string
+	for _, w := range mwc.Webhooks {
+		names = append(names, w.Name)
+		if w.ClientConfig.URL == nil || !strings.HasPrefix(*w.ClientConfig.URL, want+"mutate/") || w.ClientConfig.Service != nil {
+			t.Errorf("%s calls %+v, want %smutate/<mode>", w.Name, w.ClientConfig, want)
+		}
+	}
+	for _, w := range vwc.Webhooks {
+		names = append(names, w.Name)
+		if w.ClientConfig.URL == nil || !strings.HasPrefix(*w.ClientConfig.URL, want+"validate/") || w.ClientConfig.Service != nil {
+			t.Errorf("%s calls %+v, want %svalidate/<mode>", w.Name, w.ClientConfig, want)
+		}
+	}
+	if len(names) != 6 {
+		t.Errorf("the chart's default values render one entry per mode and endpoint (6), got %v", names)
 	}
 }

@@ -1,7 +1,8 @@
 // Package e2e tests plimsoll through a real kube-apiserver and etcd: what
-// the API server stores, refuses and tells its clients, with plimsoll's
-// webhook configurations installed one entry per mode as the chart
-// installs them.
+// the API server stores, refuses and tells its clients, with the webhook
+// configurations the chart renders (its default values: opt-in scope, one
+// entry per mode, its selectors, exclusions and failure policies) pointed
+// at a plimsoll serve on loopback.
 package e2e
 
 import (
@@ -10,6 +11,9 @@ import (
 	"os"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 	"github.com/plimsoll/plimsoll/webhook"
 )
@@ -33,6 +37,7 @@ func run(m *testing.M) int {
 	var err error
 	env, err = harness.Start(ctx, harness.Options{
 		Registration: webhook.Registration{Name: "plimsoll", Namespace: plimsollNS, Scope: webhook.ScopeOptIn},
+		Webhooks:     chartWebhooks,
 		Log:          func(f string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+f+"\n", a...) },
 	})
 	if err != nil {
@@ -51,4 +56,20 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: plimsoll's log:\n%s\n", env.Plimsoll.Log())
 	}
 	return code
+}
+
+// chartWebhooks renders the chart as `helm install plimsoll
+// charts/plimsoll -n plimsoll-system` would, with its default values, and
+// returns its two webhook configurations with each entry's Service replaced
+// by clientConfig: what the suite tests are the chart's own selectors.
+func chartWebhooks(clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	out, err := chart.Template("plimsoll", plimsollNS)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := chart.Decode(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return chart.PointWebhooksAt(objs, clientConfig)
 }

@@ -42,8 +42,11 @@ type Env struct {
 	Dir      string
 	BinDir   string
 	Plimsoll *Process
-	// Registration is what was installed.
+	// Registration is what was installed, unless Webhooks were.
 	Registration webhook.Registration
+	// Mutating and Validating are the webhook configurations installed.
+	Mutating   *admissionregistrationv1.MutatingWebhookConfiguration
+	Validating *admissionregistrationv1.ValidatingWebhookConfiguration
 
 	testEnv *envtest.Environment
 }
@@ -68,6 +71,11 @@ func RepoRoot() (string, error) {
 type Options struct {
 	// Registration is completed with a ClientConfig pointing at plimsoll.
 	Registration webhook.Registration
+	// Webhooks, if set, supplies the webhook configurations to install
+	// instead of Registration's (the e2e suite installs those the chart
+	// renders), given the ClientConfig of each path on the plimsoll that
+	// Start runs. Registration still names the mode of DryRun.
+	Webhooks func(clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error)
 	// ServeArgs are extra flags for plimsoll serve.
 	ServeArgs []string
 	// APIServerArgs are extra kube-apiserver flags, name to value (see
@@ -138,6 +146,14 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: e.Certs.CAPEM}
 	}
 	e.Registration = reg
+	if o.Webhooks != nil {
+		if e.Mutating, e.Validating, err = o.Webhooks(reg.ClientConfig); err != nil {
+			e.Stop()
+			return nil, err
+		}
+	} else {
+		e.Mutating, e.Validating = reg.Configurations()
+	}
 	logf("registering the webhooks")
 	if err := e.Register(ctx); err != nil {
 		e.Stop()
@@ -146,15 +162,14 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	return e, nil
 }
 
-// Register installs the webhook configurations of e.Registration and waits
-// until the API server calls plimsoll for a namespace in enforce mode.
+// Register installs e.Mutating and e.Validating and waits until the API
+// server calls plimsoll for a namespace in enforce mode.
 func (e *Env) Register(ctx context.Context) error {
-	mwc, vwc := e.Registration.Configurations()
 	adm := e.Client.AdmissionregistrationV1()
-	if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
+	if _, err := adm.MutatingWebhookConfigurations().Create(ctx, e.Mutating, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
+	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, e.Validating, metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	if e.Registration.DryRun {

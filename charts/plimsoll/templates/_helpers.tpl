@@ -39,6 +39,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: webhook
 {{- end }}
 
+{{/* Labels that select the background audit's Pods (audit.enabled). */}}
+{{- define "plimsoll.auditSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "plimsoll.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: audit
+{{- end }}
+
+{{/* Labels on the background audit's objects. */}}
+{{- define "plimsoll.auditLabels" -}}
+helm.sh/chart: {{ include "plimsoll.chart" . }}
+{{ include "plimsoll.auditSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: plimsoll
+{{- end }}
+
 {{/* The TLS Secret: plimsoll's own (selfManaged), cert-manager's or yours. */}}
 {{- define "plimsoll.tlsSecretName" -}}
 {{- if eq .Values.tls.mode "existingSecret" }}
