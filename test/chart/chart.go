@@ -48,10 +48,8 @@ func Dir() (string, error) {
 // run: bin/helm is Helm 3, bin/helm4 Helm 4.
 var HelmMajors = []int{3, 4}
 
-// HelmBin is bin/helm; it fails with what to run when the binary is missing.
-func HelmBin() (string, error) { return HelmBinOf(3) }
-
-// HelmBinOf is the helm CLI of a major version: bin/helm (3) or bin/helm4.
+// HelmBinOf is the helm CLI of a major version, bin/helm (3) or
+// bin/helm4; it fails with what to run when the binary is missing.
 func HelmBinOf(major int) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {

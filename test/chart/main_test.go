@@ -7,9 +7,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if _, err := HelmBin(); err != nil {
-		fmt.Fprintln(os.Stderr, "test/chart:", err)
-		os.Exit(1)
+	for _, major := range HelmMajors {
+		if _, err := HelmBinOf(major); err != nil {
+			fmt.Fprintln(os.Stderr, "test/chart:", err)
+			os.Exit(1)
+		}
 	}
 	os.Exit(m.Run())
 }

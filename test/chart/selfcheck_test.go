@@ -108,19 +108,12 @@ func TestChartPassesPlimsollCheck(t *testing.T) {
 	}
 }
 
-// Every flag the chart passes to `plimsoll serve` exists: the chart and the
-// command line cannot drift apart (for self-managed TLS above all, whose
-// flags live in another package).
+// Every flag the chart passes to `plimsoll serve` and `plimsoll audit`
+// exists: the chart and the command line cannot drift apart (for
+// self-managed TLS above all, whose flags live in another package).
 func TestChartFlagsExistInServe(t *testing.T) {
 	bin := buildPlimsoll(t)
-	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
-	known := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1) {
-		known[m[1]] = true
-	}
-	if !known["listen"] {
-		t.Fatalf("cannot read the flags of plimsoll serve -h:\n%s", out)
-	}
+	known := knownFlags(t, bin, "serve", "listen")
 	for _, mode := range []string{"selfManaged", "certManager", "existingSecret"} {
 		objs := render(t, "plimsoll", "plimsoll-system", "--set", "tls.mode="+mode, "--set", "dryRun=true",
 			"--set", "tls.existingSecret.name=x", "--set-file", "tls.existingSecret.caBundle="+testCAFile(t),
@@ -136,14 +129,7 @@ func TestChartFlagsExistInServe(t *testing.T) {
 	}
 
 	// The background audit's Deployment runs plimsoll audit --watch.
-	out, _ = exec.Command(bin, "audit", "-h").CombinedOutput()
-	knownAudit := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1) {
-		knownAudit[m[1]] = true
-	}
-	if !knownAudit["watch"] {
-		t.Fatalf("cannot read the flags of plimsoll audit -h:\n%s", out)
-	}
+	knownAudit := knownFlags(t, bin, "audit", "watch")
 	objs := render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true", "--set-json", `excludedNamespaces=["monitoring"]`)
 	args := Find(objs, "Deployment", "plimsoll-audit").Typed.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Args
 	if len(args) < 2 || args[0] != "audit" || args[1] != "--watch" {
@@ -155,6 +141,21 @@ func TestChartFlagsExistInServe(t *testing.T) {
 			t.Errorf("the audit is not started with %s: %q", want, args)
 		}
 	}
+}
+
+// knownFlags reads the flags of `plimsoll <command> -h`; sure is one of
+// them, to tell that the help text was read at all.
+func knownFlags(t *testing.T, bin, command, sure string) map[string]bool {
+	t.Helper()
+	out, _ := exec.Command(bin, command, "-h").CombinedOutput()
+	known := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllStringSubmatch(string(out), -1) {
+		known[m[1]] = true
+	}
+	if !known[sure] {
+		t.Fatalf("cannot read the flags of plimsoll %s -h:\n%s", command, out)
+	}
+	return known
 }
 
 // checkFlags reports each of args that is not a --flag the command knows.
