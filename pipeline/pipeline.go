@@ -9,13 +9,13 @@
 package pipeline
 
 import (
+	jsonv2 "encoding/json/v2"
 	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/policy"
@@ -103,7 +103,7 @@ func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
 	// Something is wrong, or the object does not say what it is: decode
 	// in two steps, which say what is wrong in the user's terms.
 	var tm metav1.TypeMeta
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &tm); err != nil {
+	if err := jsonv2.Unmarshal(raw, &tm); err != nil {
 		return nil, fmt.Errorf("the object is not valid JSON: %v", err)
 	}
 	if tm.Kind != "" && (tm.Kind != gvk.Kind || tm.APIVersion != gvk.GroupVersion().String()) {
@@ -113,7 +113,7 @@ func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj); err != nil {
+	if err := jsonv2.Unmarshal(raw, obj); err != nil {
 		return nil, fmt.Errorf("the object is not a valid %s: %v", gvk.Kind, err)
 	}
 	return obj, nil
@@ -134,7 +134,7 @@ func decodeOnce(raw []byte, gvk schema.GroupVersionKind) runtime.Object {
 		return nil
 	}
 	*tm = metav1.TypeMeta{}
-	if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj) != nil {
+	if jsonv2.Unmarshal(raw, obj) != nil {
 		return nil
 	}
 	if tm.Kind != gvk.Kind || tm.APIVersion != gvk.GroupVersion().String() {

@@ -200,16 +200,10 @@ func metricKind(gvk metav1.GroupVersionKind) string {
 	return "other"
 }
 
-// logDecision writes the decision line. A request admitted with nothing
-// to say — no violation, nothing defaulted — is logged at debug: it is
-// most of the traffic and the metrics count it. Anything else (denied,
-// warned, defaulted, an audit record with violations, an error) is logged
-// at info.
+// logDecision writes the decision line, at the level decisionLevel
+// gives.
 func (h *Handler) logDecision(ctx context.Context, req *request, decision string, took time.Duration) {
-	level := slog.LevelInfo
-	if decision == DecisionAllowed && len(req.violations) == 0 && len(req.defaulted) == 0 {
-		level = slog.LevelDebug
-	}
+	level := decisionLevel(req, decision)
 	if !h.Log.Enabled(ctx, level) {
 		return
 	}
@@ -263,6 +257,26 @@ func (h *Handler) logDecision(ctx context.Context, req *request, decision string
 		msg = "audit record"
 	}
 	h.Log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// decisionLevel is info for what an operator must be able to find in the
+// logs — a denial, an error, an audit record (of violations or of what
+// defaulting would write), a request
+// that warn mode admitted but enforce mode would deny — and debug for the
+// rest of the allow path: admitted as is, defaulted, or with warnings the
+// user has already been shown. That is most of the traffic, and the
+// metrics count it; the Pod's plimsoll.dev/mutations annotation says what
+// was defaulted.
+func decisionLevel(req *request, decision string) slog.Level {
+	switch {
+	case decision != DecisionAllowed && decision != DecisionWarned:
+		return slog.LevelInfo
+	case req.mode == Audit && (len(req.violations) > 0 || len(req.defaulted) > 0):
+		return slog.LevelInfo
+	case req.mode == Warn && slices.ContainsFunc(req.violations, validate.Violation.Denies):
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }
 
 // ---- mutate: Pods on CREATE ----

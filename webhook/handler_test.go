@@ -894,7 +894,7 @@ func TestDecisionLogs(t *testing.T) {
 		{"uid-mutate", "/mutate/enforce", create(load(t, "pod-secret-env.yaml")), map[string]any{
 			"msg": "admission decision", "endpoint": "mutate", "mode": "enforce", "namespace": "team-a", "kind": "Pod", "name": "billing",
 			"operation": "CREATE", "decision": "allowed", "user": "alice@example.com",
-			"defaulted": []any{"resources", "probes", "securityContext"},
+			"defaulted": []any{"resources", "probes", "securityContext"}, "level": "DEBUG",
 		}},
 		{"uid-deny", "/validate/enforce", create(load(t, "deployment-latest.yaml")), map[string]any{
 			"msg": "admission decision", "endpoint": "validate", "mode": "enforce", "namespace": "team-a", "kind": "Deployment", "name": "web",
@@ -904,18 +904,23 @@ func TestDecisionLogs(t *testing.T) {
 			"msg": "admission decision", "endpoint": "validate", "mode": "enforce", "namespace": "team-a", "kind": "Pod", "name": "billing",
 			"operation": "CREATE", "decision": "warned",
 			"rules": []any{"cpu-limits", "cpu-requests", "liveness-probe", "memory-limits", "memory-requests", "privilege-escalation", "readiness-probe", "run-as-non-root"},
+			"level": "DEBUG",
 		}},
 		{"uid-audit", "/validate/audit", create(load(t, "pod-secret-env.yaml")), map[string]any{
 			"msg": "audit record", "endpoint": "validate", "mode": "audit", "kind": "Pod", "name": "billing", "decision": "allowed",
 		}},
 		{"uid-update", "/validate/warn", update(load(t, "pod-secret-env.yaml"), load(t, "pod-secret-env.yaml")), map[string]any{
-			"msg": "admission decision", "mode": "warn", "operation": "UPDATE", "decision": "warned",
+			"msg": "admission decision", "mode": "warn", "operation": "UPDATE", "decision": "warned", "level": "DEBUG",
+		}},
+		// Admitted in warn mode, but enforce would deny: at info.
+		{"uid-would-deny", "/validate/warn", create(load(t, "deployment-latest.yaml")), map[string]any{
+			"msg": "admission decision", "mode": "warn", "decision": "warned", "would_deny": []any{"image-tag"},
 		}},
 		{"uid-ephemeral", "/validate/enforce", reviewOf{op: admissionv1.Update, subResource: "ephemeralcontainers",
 			object: load(t, "pod-secret-env.yaml"), oldObject: load(t, "pod-secret-env.yaml")}, map[string]any{
-			"operation": "UPDATE", "subresource": "ephemeralcontainers",
+			"operation": "UPDATE", "subresource": "ephemeralcontainers", "level": "DEBUG",
 		}},
-		// Admitted with nothing to say: logged, at debug.
+		// Admitted with nothing to say: at debug.
 		{"uid-delete", "/validate/enforce", reviewOf{op: admissionv1.Delete, oldObject: load(t, "pod-secret-env.yaml")}, map[string]any{
 			"operation": "DELETE", "decision": "allowed", "name": "billing", "level": "DEBUG",
 		}},
@@ -988,15 +993,17 @@ func TestAnAdmissionWithNothingToSayIsLoggedAtDebugOnly(t *testing.T) {
 		t.Fatalf("want one DEBUG decision line for a clean admission, got:\n%s", f.log)
 	}
 
-	// At info, the level plimsoll serve runs at, it writes nothing; a
-	// warned request still is.
+	// At info, the level plimsoll serve runs at, the allow path writes
+	// nothing — admitted, defaulted or warned — and a denial still is.
 	f.log.Reset()
 	f.h.Log = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	f.send(t, "/validate/enforce", seeded(create(compliant), "uid-quiet").body(t))
 	f.send(t, "/validate/enforce", seeded(create(load(t, "pod-secret-env.yaml")), "uid-warned").body(t))
+	f.send(t, "/mutate/enforce", seeded(create(load(t, "pod-secret-env.yaml")), "uid-defaulted").body(t))
+	f.send(t, "/validate/enforce", seeded(create(load(t, "deployment-latest.yaml")), "uid-denied").body(t))
 	lines = withMsg(f.log.lines(t), "admission decision")
-	if len(lines) != 1 || lines[0]["uid"] != "uid-warned" || lines[0]["level"] != "INFO" {
-		t.Errorf("at info, want only the warned request's line, got:\n%s", f.log)
+	if len(lines) != 1 || lines[0]["uid"] != "uid-denied" || lines[0]["level"] != "INFO" {
+		t.Errorf("at info, want only the denied request's line, got:\n%s", f.log)
 	}
 }
 

@@ -239,6 +239,24 @@ func TestHostileInput(t *testing.T) {
 			wantMessage: "plimsoll: the request body is not valid UTF-8",
 		},
 		{
+			// The API server never sends one; a body that does is not
+			// from it, and no reading of it is safe to judge.
+			name: "a field given twice is refused, not read either way",
+			request: post("/validate/enforce", bytes.Replace(create(deployment).body(t),
+				[]byte(`"image":"example.com/web:1.4.2"`), []byte(`"image":"example.com/web:1.4.2","image":"nginx"`), 1)),
+			wantCode:    400,
+			wantUID:     testUID,
+			wantMessage: "plimsoll: the request body is not a valid AdmissionReview: ",
+		},
+		{
+			// As the API server reads it: "Privileged" is not a field.
+			name: "field names are matched case-sensitively",
+			request: post("/validate/enforce", bytes.Replace(create(deployment).body(t),
+				[]byte(`"securityContext":{`), []byte(`"securityContext":{"Privileged":true,`), 2)),
+			wantAllowed: true,
+			wantUID:     testUID,
+		},
+		{
 			name: "JSON nested 100000 deep inside the object is refused",
 			request: post("/validate/enforce", bytes.Replace(create(load(t, "pod-bare-nginx.yaml")).body(t),
 				[]byte(`"spec":{`), []byte(`"spec":{"futureField":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`,`), 1)),

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
+	jsonv2 "encoding/json/v2"
 	"errors"
 	"fmt"
 	"mime"
@@ -14,7 +15,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	sigsjson "sigs.k8s.io/json"
 )
 
 // DefaultMaxRequestBytes bounds an AdmissionReview body. The API server
@@ -103,7 +103,7 @@ func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not valid UTF-8, as JSON must be"})
 	}
 	review := &admissionv1.AdmissionReview{}
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, review); err != nil {
+	if err := jsonv2.Unmarshal(body, review); err != nil {
 		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not a valid AdmissionReview: " + err.Error()})
 	}
 	switch review.APIVersion {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,10 @@ type Options struct {
 	TLSKeyFile  string
 	// MetricsListen serves /metrics over plain HTTP (":8080"; "0" turns it off).
 	MetricsListen string
+	// Profiling also serves Go's profiles (net/http/pprof, /debug/pprof/)
+	// on the metrics listener. Off by default: a profile shows the
+	// program's internals, and taking one costs CPU.
+	Profiling bool
 	// HealthListen serves /healthz and /readyz over plain HTTP (":8081").
 	HealthListen string
 	// ConfigFile is the policy file ("": the built-in policy). It is
@@ -100,6 +105,9 @@ func (o Options) Validate() error {
 	}
 	if o.HealthListen == "" {
 		errs = append(errs, errors.New("--health-listen must not be empty"))
+	}
+	if o.Profiling && (o.MetricsListen == "" || o.MetricsListen == "0") {
+		errs = append(errs, errors.New("--profiling serves on the metrics listener: set --metrics-listen"))
 	}
 	if o.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-bytes must be positive"))
@@ -282,6 +290,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.metrics != nil {
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+		if s.opts.Profiling {
+			mm.HandleFunc("/debug/pprof/", pprof.Index)
+			mm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		metrics = &http.Server{Handler: mm, ReadHeaderTimeout: 5 * time.Second}
 		go func() { errc <- serveErr(metrics.Serve(s.metrics)) }()
 	}

@@ -73,6 +73,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", envOr("PLIMSOLL_TLS_CERT_FILE", ""), "serving certificate (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_CERT_FILE)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", envOr("PLIMSOLL_TLS_KEY_FILE", ""), "serving key (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_KEY_FILE)")
 	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, `address of /metrics (plain HTTP); "0" turns it off`)
+	fs.BoolVar(&o.Profiling, "profiling", false, "also serve Go's CPU and memory profiles at /debug/pprof/ on the metrics listener (for performance work; off in production)")
 	fs.StringVar(&o.HealthListen, "health-listen", o.HealthListen, "address of /healthz and /readyz (plain HTTP)")
 	fs.StringVar(&o.ConfigFile, "config", envOr("PLIMSOLL_CONFIG", ""), "policy file (YAML); reloaded when it changes; empty: the built-in policy (env PLIMSOLL_CONFIG)")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the policy file is checked for changes")

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,8 +86,11 @@ func (r *report) startServers(ctx context.Context) (*servers, error) {
 		return nil, err
 	}
 	logf("starting plimsoll serve and the no-op server")
-	if s.plimsoll, err = harness.StartPlimsoll(ctx, plimsollBin, filepath.Join(s.dir, "plimsoll.log"),
-		"--tls-cert-file", s.certs.CertFile, "--tls-key-file", s.certs.KeyFile); err != nil {
+	args := []string{"--tls-cert-file", s.certs.CertFile, "--tls-key-file", s.certs.KeyFile}
+	if r.profileDir != "" {
+		args = append(args, "--profiling")
+	}
+	if s.plimsoll, err = harness.StartPlimsoll(ctx, plimsollBin, filepath.Join(s.dir, "plimsoll.log"), args...); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -117,7 +122,11 @@ func (r *report) loopback(ctx context.Context) error {
 			res := loopResult{point: pt, concurrency: c}
 			runs := []func() error{
 				func() (err error) {
+					profiled := r.profile(ctx, s, pt, c)
 					res.plimsoll, err = load.Run(ctx, r.loadConfig(s.plimsollURL(pt.path), body, s.certs.CAPEM, c, s.plimsoll.Cmd.Process.Pid))
+					if perr := <-profiled; perr != nil && err == nil {
+						err = perr
+					}
 					return err
 				},
 				func() (err error) {
@@ -148,6 +157,43 @@ func (r *report) loopback(ctx context.Context) error {
 		r.loopbackHWM = hwm
 	}
 	return nil
+}
+
+// profile, with BENCH_PROFILE=dir, takes a CPU profile of plimsoll serve
+// over the warm-up and measurement of one point, into
+// dir/<endpoint>-<fixture>-c<N>.pprof (read it with `go tool pprof -top
+// -cum dir/plimsoll dir/<file>`). It reports on the channel when done.
+func (r *report) profile(ctx context.Context, s *servers, pt point, c int) <-chan error {
+	done := make(chan error, 1)
+	if r.profileDir == "" {
+		done <- nil
+		return done
+	}
+	seconds := int(math.Ceil((r.warmup + r.duration).Seconds()))
+	name := fmt.Sprintf("%s-%s-c%d.pprof", strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c)
+	go func() {
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", s.plimsoll.MetricsPort, seconds)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- fmt.Errorf("profiling plimsoll: %w", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("profiling plimsoll: %s: %s", resp.Status, data)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(r.profileDir, name), data, 0o644)
+		}
+		done <- err
+	}()
+	return done
 }
 
 func (r *report) loadConfig(url string, body, ca []byte, c, pid int) load.Config {

@@ -55,6 +55,7 @@ type settings struct {
 	goBenchtime    string
 	goCount        int
 	before         string
+	profileDir     string // BENCH_PROFILE: CPU profiles of plimsoll serve, per loopback point
 	out            string
 	concurrencies  []int
 	apiClients     []int
@@ -151,6 +152,22 @@ func loadSettings() (*settings, error) {
 		}
 	}
 	s.before = os.Getenv("BENCH_BEFORE")
+	s.profileDir = os.Getenv("BENCH_PROFILE")
+	if s.profileDir != "" {
+		if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("BENCH_PROFILE: %w", err)
+		}
+	}
+	if v := os.Getenv("BENCH_CONCURRENCY"); v != "" {
+		s.concurrencies = nil
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || c < 1 {
+				return nil, fmt.Errorf("BENCH_CONCURRENCY=%q: want positive numbers, comma-separated", v)
+			}
+			s.concurrencies = append(s.concurrencies, c)
+		}
+	}
 	if v := os.Getenv("BENCH_OUT"); v != "" {
 		s.out = v
 	}
