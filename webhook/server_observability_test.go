@@ -145,3 +145,26 @@ func TestServerRefusesHTTP2AndWeakCiphers(t *testing.T) {
 	}
 	conn.Close()
 }
+
+func TestProfilesAreServedOnlyWhenAskedFor(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ts := startServer(t, func(o *webhook.Options) { o.Profiling = on })
+		resp, err := http.Get(ts.metrics + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case on && (resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile")):
+			t.Errorf("--profiling: /debug/pprof/heap answered %s %.100q, want a heap profile", resp.Status, body)
+		case !on && resp.StatusCode != http.StatusNotFound:
+			t.Errorf("without --profiling: /debug/pprof/heap answered %s, want 404", resp.Status)
+		}
+	}
+	o := webhook.DefaultOptions()
+	o.TLSCertFile, o.TLSKeyFile, o.Profiling, o.MetricsListen = "c", "k", true, "0"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "--profiling") {
+		t.Errorf("--profiling with the metrics listener off: %v, want an error naming --profiling", err)
+	}
+}
