@@ -1,8 +1,6 @@
 package validate
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/workload"
@@ -21,13 +19,12 @@ func checkProbe(t *workload.Template, field string, get func(*corev1.Container) 
 		if c.Type != workload.Regular || get(c.Container) != nil {
 			continue
 		}
-		fix := fmt.Sprintf("add a %s, e.g. an httpGet on the container's health endpoint", field)
 		out = append(out, Finding{
 			Container:     c.Name,
 			ContainerType: c.Type,
-			Path:          c.Path.Child(field).String(),
+			Path:          workload.Under(c.Path, field),
 			Problem:       "has no " + field,
-			Fix:           fix,
+			Fix:           "add a " + field + ", e.g. an httpGet on the container's health endpoint",
 		})
 	}
 	return out

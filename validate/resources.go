@@ -1,8 +1,6 @@
 package validate
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/plimsoll/plimsoll/workload"
@@ -45,9 +43,9 @@ func checkResource(t *workload.Template, name corev1.ResourceName, limit bool, e
 		out = append(out, Finding{
 			Container:     c.Name,
 			ContainerType: c.Type,
-			Path:          c.Path.Child("resources", field, string(name)).String(),
-			Problem:       fmt.Sprintf("has no %s %s", name, kind),
-			Fix:           fmt.Sprintf("set resources.%s.%s, e.g. %s", field, name, example),
+			Path:          workload.Under(c.Path, "resources", field, string(name)),
+			Problem:       "has no " + string(name) + " " + kind,
+			Fix:           "set resources." + field + "." + string(name) + ", e.g. " + example,
 		})
 	}
 	return out

@@ -34,7 +34,7 @@ var apparmor = &Rule{
 		var out []Finding
 		if sc := t.Spec.SecurityContext; sc != nil && sc.AppArmorProfile != nil && !allowedAppArmor(sc.AppArmorProfile.Type) {
 			out = append(out, Finding{
-				Path:    t.SpecPath.Child("securityContext", "appArmorProfile", "type").String(),
+				Path:    workload.Under(t.SpecPath, "securityContext", "appArmorProfile", "type"),
 				Problem: fmt.Sprintf("runs every container without AppArmor confinement (appArmorProfile.type: %s)", sc.AppArmorProfile.Type),
 				Fix:     "set appArmorProfile.type: RuntimeDefault, or remove appArmorProfile",
 			})
@@ -48,7 +48,7 @@ var apparmor = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("securityContext", "appArmorProfile", "type").String(),
+				Path:          workload.Under(c.Path, "securityContext", "appArmorProfile", "type"),
 				Problem:       fmt.Sprintf("runs without AppArmor confinement (appArmorProfile.type: %s)", sc.AppArmorProfile.Type),
 				Fix:           "set appArmorProfile.type: RuntimeDefault, or remove appArmorProfile to inherit the Pod's",
 			})

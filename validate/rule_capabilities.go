@@ -60,7 +60,7 @@ var capabilities = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          capsPath.Child("drop").String(),
+					Path:          workload.Under(capsPath, "drop"),
 					Problem:       problem,
 					Fix:           fix,
 				})
@@ -75,7 +75,7 @@ var capabilities = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          capsPath.Child("add").String(),
+					Path:          workload.Under(capsPath, "add"),
 					Problem:       "adds the capabilities " + quoteCaps(forbidden),
 					Fix:           fmt.Sprintf("remove %s from securityContext.capabilities.add: only NET_BIND_SERVICE may be added", quoteCaps(forbidden)),
 				})

@@ -29,7 +29,7 @@ var hostNamespaces = &Rule{
 		} {
 			if ns.set {
 				out = append(out, Finding{
-					Path:    t.SpecPath.Child(ns.field).String(),
+					Path:    workload.Under(t.SpecPath, ns.field),
 					Problem: ns.what,
 					Fix:     "remove " + ns.field + ": true",
 				})

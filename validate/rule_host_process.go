@@ -24,7 +24,7 @@ var hostProcess = &Rule{
 		var out []Finding
 		if sc := t.Spec.SecurityContext; sc != nil && isHostProcess(sc.WindowsOptions) {
 			out = append(out, Finding{
-				Path:    t.SpecPath.Child("securityContext", "windowsOptions", "hostProcess").String(),
+				Path:    workload.Under(t.SpecPath, "securityContext", "windowsOptions", "hostProcess"),
 				Problem: "runs every container as a process of the Windows node (windowsOptions.hostProcess: true)",
 				Fix:     "remove windowsOptions.hostProcess: true",
 			})
@@ -36,7 +36,7 @@ var hostProcess = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("securityContext", "windowsOptions", "hostProcess").String(),
+				Path:          workload.Under(c.Path, "securityContext", "windowsOptions", "hostProcess"),
 				Problem:       "runs as a process of the Windows node (windowsOptions.hostProcess: true)",
 				Fix:           "remove windowsOptions.hostProcess: true",
 			})

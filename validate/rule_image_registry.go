@@ -34,7 +34,7 @@ var imageRegistry = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("image").String(),
+				Path:          workload.Under(c.Path, "image"),
 				Problem:       fmt.Sprintf("pulls image %q from %s (as %s/%s), which allowedRegistries does not list", c.Image, registry, registry, repository),
 				Fix:           fmt.Sprintf("mirror the image to an allowed registry (%s) and name it there, e.g. image: %s/%s", strings.Join(p.AllowedRegistries, ", "), strings.TrimSuffix(p.AllowedRegistries[0], "/"), lastPathElement(c.Image)),
 			})

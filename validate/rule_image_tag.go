@@ -36,7 +36,7 @@ var imageTag = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("image").String(),
+				Path:          workload.Under(c.Path, "image"),
 				Problem:       problem,
 				Fix:           fmt.Sprintf("pin a version: image: %s:<version> or %s@sha256:<digest>", name, name),
 			})

@@ -40,7 +40,7 @@ var privilegeEscalation = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("securityContext", "allowPrivilegeEscalation").String(),
+				Path:          workload.Under(c.Path, "securityContext", "allowPrivilegeEscalation"),
 				Problem:       problem,
 				Fix:           "set securityContext.allowPrivilegeEscalation: false",
 			})

@@ -23,7 +23,7 @@ var privileged = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          c.Path.Child("securityContext", "privileged").String(),
+					Path:          workload.Under(c.Path, "securityContext", "privileged"),
 					Problem:       "runs privileged",
 					Fix:           "remove privileged: true; if it needs one kernel feature, add just that capability under securityContext.capabilities.add",
 				})

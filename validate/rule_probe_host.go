@@ -55,7 +55,7 @@ var probeHost = &Rule{
 					out = append(out, Finding{
 						Container:     c.Name,
 						ContainerType: c.Type,
-						Path:          h.path.Child("httpGet", "host").String(),
+						Path:          workload.Under(h.path, "httpGet", "host"),
 						Problem:       fmt.Sprintf("has a %s that calls host %q instead of the Pod", h.what, h.httpGet.Host),
 						Fix:           "remove httpGet.host so the kubelet calls the Pod's own IP; to send a virtual host name, add httpHeaders: [{name: Host, value: " + h.httpGet.Host + "}]",
 					})
@@ -64,7 +64,7 @@ var probeHost = &Rule{
 					out = append(out, Finding{
 						Container:     c.Name,
 						ContainerType: c.Type,
-						Path:          h.path.Child("tcpSocket", "host").String(),
+						Path:          workload.Under(h.path, "tcpSocket", "host"),
 						Problem:       fmt.Sprintf("has a %s that connects to host %q instead of the Pod", h.what, h.tcp.Host),
 						Fix:           "remove tcpSocket.host so the kubelet connects to the Pod's own IP",
 					})

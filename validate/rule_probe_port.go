@@ -40,7 +40,7 @@ var probePort = &Rule{
 					out = append(out, Finding{
 						Container:     c.Name,
 						ContainerType: c.Type,
-						Path:          c.Path.Child(pr.field, h.handler, "port").String(),
+						Path:          workload.Under(c.Path, pr.field, h.handler, "port"),
 						Problem:       fmt.Sprintf("has a %s aimed at %s", pr.field, problem),
 						Fix:           fix,
 					})

@@ -33,7 +33,7 @@ var probesIdentical = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("livenessProbe").String(),
+				Path:          workload.Under(c.Path, "livenessProbe"),
 				Problem:       "has a livenessProbe identical to its readinessProbe, so whatever takes it out of rotation also restarts it",
 				Fix:           "make the livenessProbe more tolerant: a higher failureThreshold (e.g. 6) or a cheaper endpoint that only says the process is alive",
 			})

@@ -31,7 +31,7 @@ var procMount = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("securityContext", "procMount").String(),
+				Path:          workload.Under(c.Path, "securityContext", "procMount"),
 				Problem:       fmt.Sprintf("sees the node's /proc without masks (procMount: %s)", *sc.ProcMount),
 				Fix:           "remove procMount, or set procMount: Default",
 			})

@@ -40,7 +40,7 @@ var readOnlyRootFilesystem = &Rule{
 			out = append(out, Finding{
 				Container:     c.Name,
 				ContainerType: c.Type,
-				Path:          c.Path.Child("securityContext", "readOnlyRootFilesystem").String(),
+				Path:          workload.Under(c.Path, "securityContext", "readOnlyRootFilesystem"),
 				Problem:       problem,
 				Fix:           "set securityContext.readOnlyRootFilesystem: true and mount an emptyDir volume where the program writes (e.g. /tmp)",
 			})

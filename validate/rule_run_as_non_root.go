@@ -32,14 +32,14 @@ var runAsNonRoot = &Rule{
 		podFalse := pod.RunAsNonRoot != nil && !*pod.RunAsNonRoot
 		if podFalse {
 			out = append(out, Finding{
-				Path:    t.SpecPath.Child("securityContext", "runAsNonRoot").String(),
+				Path:    workload.Under(t.SpecPath, "securityContext", "runAsNonRoot"),
 				Problem: "allows every container to run as root (runAsNonRoot: false)",
 				Fix:     "set securityContext.runAsNonRoot: true and use images that run as a non-root USER",
 			})
 		}
 		if pod.RunAsUser != nil && *pod.RunAsUser == 0 {
 			out = append(out, Finding{
-				Path:    t.SpecPath.Child("securityContext", "runAsUser").String(),
+				Path:    workload.Under(t.SpecPath, "securityContext", "runAsUser"),
 				Problem: "runs as root (runAsUser: 0)",
 				Fix:     "set runAsUser to a non-zero UID, e.g. 10001",
 			})
@@ -53,7 +53,7 @@ var runAsNonRoot = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          c.Path.Child("securityContext", "runAsUser").String(),
+					Path:          workload.Under(c.Path, "securityContext", "runAsUser"),
 					Problem:       "runs as root (runAsUser: 0)",
 					Fix:           "set runAsUser to a non-zero UID, e.g. 10001",
 				})
@@ -74,7 +74,7 @@ var runAsNonRoot = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          c.Path.Child("securityContext", "runAsNonRoot").String(),
+					Path:          workload.Under(c.Path, "securityContext", "runAsNonRoot"),
 					Problem:       problem,
 					Fix:           "set securityContext.runAsNonRoot: true and use an image that runs as a non-root USER",
 				})

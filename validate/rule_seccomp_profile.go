@@ -41,7 +41,7 @@ var seccompProfile = &Rule{
 		}
 		if pod != nil && !allowedSeccomp(pod.Type) {
 			out = append(out, Finding{
-				Path:     t.SpecPath.Child("securityContext", "seccompProfile", "type").String(),
+				Path:     workload.Under(t.SpecPath, "securityContext", "seccompProfile", "type"),
 				Problem:  fmt.Sprintf("turns off the seccomp filter of every container (seccompProfile.type: %s)", pod.Type),
 				Fix:      "set securityContext.seccompProfile.type: RuntimeDefault",
 				Severity: policy.Error,
@@ -57,7 +57,7 @@ var seccompProfile = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          c.Path.Child("securityContext", "seccompProfile", "type").String(),
+					Path:          workload.Under(c.Path, "securityContext", "seccompProfile", "type"),
 					Problem:       fmt.Sprintf("turns off its seccomp filter (seccompProfile.type: %s)", own.Type),
 					Fix:           "set securityContext.seccompProfile.type: RuntimeDefault, or remove it to inherit the Pod's",
 					Severity:      policy.Error,
@@ -66,7 +66,7 @@ var seccompProfile = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          c.Path.Child("securityContext", "seccompProfile").String(),
+					Path:          workload.Under(c.Path, "securityContext", "seccompProfile"),
 					Problem:       "has no seccomp profile (neither it nor the Pod sets securityContext.seccompProfile)",
 					Fix:           "set spec.securityContext.seccompProfile.type: RuntimeDefault on the Pod",
 				})

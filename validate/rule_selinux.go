@@ -38,7 +38,7 @@ var selinux = &Rule{
 			}
 			path := base.Child("securityContext", "seLinuxOptions")
 			if !slices.Contains(seLinuxTypes, opts.Type) {
-				f.Path = path.Child("type").String()
+				f.Path = workload.Under(path, "type")
 				f.Problem = fmt.Sprintf("runs with the SELinux type %q, which escapes the container policy", opts.Type)
 				f.Fix = "remove seLinuxOptions.type, or set it to container_t"
 				out = append(out, f)
@@ -47,7 +47,7 @@ var selinux = &Rule{
 				if o.value == "" {
 					continue
 				}
-				f.Path = path.Child(o.field).String()
+				f.Path = workload.Under(path, o.field)
 				f.Problem = fmt.Sprintf("sets the SELinux %s %q", o.field, o.value)
 				f.Fix = "remove seLinuxOptions." + o.field
 				out = append(out, f)

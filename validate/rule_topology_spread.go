@@ -34,7 +34,7 @@ var topologySpread = &Rule{
 			return nil
 		}
 		return []Finding{{
-			Path:    t.SpecPath.Child("topologySpreadConstraints").String(),
+			Path:    workload.Under(t.SpecPath, "topologySpreadConstraints"),
 			Problem: fmt.Sprintf("does not spread its %d replicas (neither topologySpreadConstraints nor podAntiAffinity is set), so they may all land on one node", *t.Replicas),
 			Fix:     "add topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: " + flowMap(t.PodMeta.Labels) + "}}]",
 		}}
