@@ -91,7 +91,7 @@ func (r *report) apiServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	noop, err := startNoop(ctx, noopBin, env.Certs, filepath.Join(dir, "noop.log"))
+	noop, err := startNoop(ctx, noopBin, env.Certs, filepath.Join(dir, "noop.log"), false)
 	if err != nil {
 		return err
 	}

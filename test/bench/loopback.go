@@ -94,7 +94,7 @@ func (r *report) startServers(ctx context.Context) (*servers, error) {
 		s.stop()
 		return nil, err
 	}
-	if s.noop, err = startNoop(ctx, noopBin, s.certs, filepath.Join(s.dir, "noop.log")); err != nil {
+	if s.noop, err = startNoop(ctx, noopBin, s.certs, filepath.Join(s.dir, "noop.log"), r.profileDir != ""); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (r *report) loopback(ctx context.Context) error {
 			res := loopResult{point: pt, concurrency: c}
 			runs := []func() error{
 				func() (err error) {
-					profiled := r.profile(ctx, s, pt, c)
+					profiled := r.profile(ctx, s.plimsoll.MetricsPort, "plimsoll", pt, c)
 					res.plimsoll, err = load.Run(ctx, r.loadConfig(s.plimsollURL(pt.path), body, s.certs.CAPEM, c, s.plimsoll.Cmd.Process.Pid))
 					if perr := <-profiled; perr != nil && err == nil {
 						err = perr
@@ -130,7 +130,11 @@ func (r *report) loopback(ctx context.Context) error {
 					return err
 				},
 				func() (err error) {
+					profiled := r.profile(ctx, s.noop.pprofPort, "noop", pt, c)
 					res.noop, err = load.Run(ctx, r.loadConfig(s.noop.url(pt.path), body, s.certs.CAPEM, c, s.noop.cmd.Process.Pid))
+					if perr := <-profiled; perr != nil && err == nil {
+						err = perr
+					}
 					return err
 				},
 			}
@@ -159,20 +163,21 @@ func (r *report) loopback(ctx context.Context) error {
 	return nil
 }
 
-// profile, with BENCH_PROFILE=dir, takes a CPU profile of plimsoll serve
-// over the warm-up and measurement of one point, into
-// dir/<endpoint>-<fixture>-c<N>.pprof (read it with `go tool pprof -top
-// -cum dir/plimsoll dir/<file>`). It reports on the channel when done.
-func (r *report) profile(ctx context.Context, s *servers, pt point, c int) <-chan error {
+// profile, with BENCH_PROFILE=dir, takes a CPU profile of a server (plimsoll
+// serve or the no-op, from its pprof port) over the warm-up and
+// measurement of one point, into dir/<server>-<endpoint>-<fixture>-c<N>.pprof
+// (read it with `go tool pprof -top -cum <file>`). It reports on the
+// channel when done.
+func (r *report) profile(ctx context.Context, port int, server string, pt point, c int) <-chan error {
 	done := make(chan error, 1)
 	if r.profileDir == "" {
 		done <- nil
 		return done
 	}
 	seconds := int(math.Ceil((r.warmup + r.duration).Seconds()))
-	name := fmt.Sprintf("%s-%s-c%d.pprof", strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c)
+	name := fmt.Sprintf("%s-%s-%s-c%d.pprof", server, strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c)
 	go func() {
-		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", s.plimsoll.MetricsPort, seconds)
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, seconds)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			done <- err
@@ -202,23 +207,32 @@ func (r *report) loadConfig(url string, body, ca []byte, c, pid int) load.Config
 
 // noopProcess is a running test/bench/noop.
 type noopProcess struct {
-	cmd  *exec.Cmd
-	port int
-	ca   []byte
-	done chan error
+	cmd       *exec.Cmd
+	port      int
+	pprofPort int // 0: not profiled
+	ca        []byte
+	done      chan error
 }
 
-func startNoop(ctx context.Context, bin string, certs *harness.Certs, logFile string) (*noopProcess, error) {
+func startNoop(ctx context.Context, bin string, certs *harness.Certs, logFile string, profiling bool) (*noopProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	args := []string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--tls-cert-file", certs.CertFile, "--tls-key-file", certs.KeyFile}
+	pprofPort := 0
+	if profiling {
+		if pprofPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--pprof-listen", fmt.Sprintf("127.0.0.1:%d", pprofPort))
 	}
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
-	n := &noopProcess{port: port, ca: certs.CAPEM, done: make(chan error, 1)}
-	n.cmd = exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--tls-cert-file", certs.CertFile, "--tls-key-file", certs.KeyFile)
+	n := &noopProcess{port: port, pprofPort: pprofPort, ca: certs.CAPEM, done: make(chan error, 1)}
+	n.cmd = exec.Command(bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = out, out
 	if err := n.cmd.Start(); err != nil {
 		out.Close()

@@ -119,8 +119,10 @@ func loadSettings() (*settings, error) {
 		concurrencies: []int{1, 8, 32},
 		apiClients:    []int{1, 8},
 		loopbackPoints: []point{
+			{"/validate/enforce", "compliant-pod"},
 			{"/validate/enforce", "bare-pod"},
 			{"/validate/enforce", "deployment-3c-sidecar"},
+			{"/mutate/enforce", "compliant-pod"},
 			{"/mutate/enforce", "bare-pod"},
 			{"/mutate/enforce", "deployment-3c-sidecar"},
 		},
@@ -157,6 +159,17 @@ func loadSettings() (*settings, error) {
 		if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
 			return nil, fmt.Errorf("BENCH_PROFILE: %w", err)
 		}
+	}
+	if v := os.Getenv("BENCH_POINTS"); v != "" {
+		var pts []point
+		for _, f := range strings.Split(v, ",") {
+			path, fixture, ok := strings.Cut(strings.TrimSpace(f), ":")
+			if !ok || !slices.Contains(s.loopbackPoints, point{"/" + strings.TrimPrefix(path, "/"), fixture}) {
+				return nil, fmt.Errorf("BENCH_POINTS=%q: want endpoint:fixture pairs among %v", v, s.loopbackPoints)
+			}
+			pts = append(pts, point{"/" + strings.TrimPrefix(path, "/"), fixture})
+		}
+		s.loopbackPoints = pts
 	}
 	if v := os.Getenv("BENCH_CONCURRENCY"); v != "" {
 		s.concurrencies = nil

@@ -20,6 +20,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -33,6 +34,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:9444", "HTTPS address")
 	certFile := flag.String("tls-cert-file", "", "serving certificate (PEM)")
 	keyFile := flag.String("tls-key-file", "", "its key (PEM)")
+	pprofListen := flag.String("pprof-listen", "", "if set, serve net/http/pprof here (plain HTTP), to compare profiles with plimsoll's")
 	flag.Parse()
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	if err != nil {
@@ -73,6 +75,11 @@ func main() {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+	}
+	if *pprofListen != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go func() { log.Print(http.ListenAndServe(*pprofListen, pm)) }() //nolint:gosec // a benchmark tool on loopback
 	}
 	go func() {
 		sig := make(chan os.Signal, 1)
