@@ -171,7 +171,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 	resp.UID = req.UID
 	decision := decisionOf(resp)
 	took := time.Since(start)
-	h.Metrics.Request(endpoint, mode, req.kind, string(req.Operation), decision, took)
+	h.Metrics.Request(endpoint, mode, req.kind, metricOperation(req.Operation), decision, took)
 	h.logDecision(r.Context(), req, decision, took)
 	sp.begin(SpanEncode)
 	writeReview(w, review.APIVersion, resp)
@@ -196,6 +196,16 @@ func decisionOf(resp *admissionv1.AdmissionResponse) string {
 func metricKind(gvk metav1.GroupVersionKind) string {
 	if workload.Supported(schema.GroupVersionKind(gvk)) {
 		return gvk.Kind
+	}
+	return "other"
+}
+
+// metricOperation bounds the operation label to the four operations
+// there are: a request that names another is counted as "other".
+func metricOperation(op admissionv1.Operation) string {
+	switch op {
+	case admissionv1.Create, admissionv1.Update, admissionv1.Delete, admissionv1.Connect:
+		return string(op)
 	}
 	return "other"
 }

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -847,6 +848,14 @@ func TestMetrics(t *testing.T) {
 			path: "/validate/enforce",
 			body: func(t *testing.T) []byte { return create(load(t, "widget.yaml")).body(t) },
 			want: want{requests: []requestCall{{"validate", webhook.Enforce, "other", "CREATE", webhook.DecisionAllowed}}},
+		},
+		{
+			name: "an operation that does not exist is recorded as other, to bound the label",
+			path: "/validate/enforce",
+			body: func(t *testing.T) []byte {
+				return bytes.Replace(create(load(t, "deployment-compliant.yaml")).body(t), []byte(`"operation":"CREATE"`), []byte(`"operation":"EXPLODE-1234"`), 1)
+			},
+			want: want{requests: []requestCall{{"validate", webhook.Enforce, "Deployment", "other", webhook.DecisionError}}},
 		},
 		{
 			name: "malformed input is recorded as an error of unknown kind and operation",

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,23 @@ type PrometheusRecorder struct {
 	reloads    *prometheus.CounterVec
 	exemptions *prometheus.CounterVec
 	policy     *prometheus.GaugeVec
+
+	// The series each request and violation counts into, looked up once
+	// per label set: WithLabelValues hashes every label value on every
+	// call, which is a cost on each admission. The label sets are bounded,
+	// and so are these.
+	requestSeries   sync.Map // requestKey → requestSeries
+	violationSeries sync.Map // violationKey → prometheus.Counter
 }
+
+type requestKey struct{ endpoint, mode, kind, operation, decision string }
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+type violationKey struct{ rule, severity, mode string }
 
 // NewPrometheusRecorder creates the collectors and registers them with reg.
 func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
@@ -128,12 +145,26 @@ func RegisterCertificateExpiry(reg prometheus.Registerer, notAfter func() time.T
 }
 
 func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration) {
-	r.requests.WithLabelValues(endpoint, string(mode), kind, operation, decision).Inc()
-	r.latency.WithLabelValues(endpoint, string(mode)).Observe(took.Seconds())
+	k := requestKey{endpoint, string(mode), kind, operation, decision}
+	s, ok := r.requestSeries.Load(k)
+	if !ok {
+		s, _ = r.requestSeries.LoadOrStore(k, requestSeries{
+			count:   r.requests.WithLabelValues(endpoint, string(mode), kind, operation, decision),
+			latency: r.latency.WithLabelValues(endpoint, string(mode)),
+		})
+	}
+	rs := s.(requestSeries)
+	rs.count.Inc()
+	rs.latency.Observe(took.Seconds())
 }
 
 func (r *PrometheusRecorder) Violation(rule, severity string, mode Mode) {
-	r.violations.WithLabelValues(rule, severity, string(mode)).Inc()
+	k := violationKey{rule, severity, string(mode)}
+	c, ok := r.violationSeries.Load(k)
+	if !ok {
+		c, _ = r.violationSeries.LoadOrStore(k, r.violations.WithLabelValues(rule, severity, string(mode)))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 func (r *PrometheusRecorder) Defaulted(family string, mode Mode) {

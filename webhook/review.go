@@ -97,13 +97,15 @@ func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &badRequest{code: http.StatusBadRequest, msg: "the request body is empty: expected an AdmissionReview"}
 	}
-	// JSON is UTF-8 (RFC 8259). encoding/json would quietly turn invalid
-	// bytes into U+FFFD and judge an object other than the one sent.
-	if !utf8.Valid(body) {
-		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not valid UTF-8, as JSON must be"})
-	}
+	// encoding/json/v2 matches field names case-sensitively, as the API
+	// server does, refuses a name given twice (the API server never sends
+	// one) and refuses invalid UTF-8 (RFC 8259), which encoding/json would
+	// quietly turn into U+FFFD, judging an object other than the one sent.
 	review := &admissionv1.AdmissionReview{}
 	if err := jsonv2.Unmarshal(body, review); err != nil {
+		if !utf8.Valid(body) {
+			return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not valid UTF-8, as JSON must be"})
+		}
 		return nil, withUID(body, &badRequest{code: http.StatusBadRequest, msg: "the request body is not a valid AdmissionReview: " + err.Error()})
 	}
 	switch review.APIVersion {
