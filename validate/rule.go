@@ -1,7 +1,7 @@
 package validate
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/plimsoll/plimsoll/policy"
@@ -93,27 +93,39 @@ func (v Violation) Subject() string {
 		}
 		return "pod spec"
 	}
-	return fmt.Sprintf("%s %q", v.ContainerType, v.Container)
+	return v.ContainerType.String() + " " + strconv.Quote(v.Container)
 }
 
 // Message is the full sentence for the person at kubectl apply:
 // [rule] Object: container "x" <problem> (field): <fix>.
-func (v Violation) Message() string {
+func (v Violation) Message() string { return v.message(true) }
+
+// ShortMessage is Message without the object, for admission warnings and
+// denial lists, where the object is already named once.
+func (v Violation) ShortMessage() string { return v.message(false) }
+
+// message writes the sentence directly: denials and warnings write one
+// per violation, on the admission path.
+func (v Violation) message(withObject bool) string {
+	subject := v.Subject()
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] %s: %s %s (%s)", v.Rule.ID, v.Object, v.Subject(), v.Problem, v.Path)
+	b.Grow(len(v.Rule.ID) + len(v.Object) + len(subject) + len(v.Problem) + len(v.Path) + len(v.Fix) + 12)
+	b.WriteByte('[')
+	b.WriteString(v.Rule.ID)
+	b.WriteString("] ")
+	if withObject {
+		b.WriteString(v.Object)
+		b.WriteString(": ")
+	}
+	b.WriteString(subject)
+	b.WriteByte(' ')
+	b.WriteString(v.Problem)
+	b.WriteString(" (")
+	b.WriteString(v.Path)
+	b.WriteByte(')')
 	if v.Fix != "" {
 		b.WriteString(": ")
 		b.WriteString(v.Fix)
 	}
 	return b.String()
-}
-
-// ShortMessage is Message without the object, for admission warnings and
-// denial lists, where the object is already named once.
-func (v Violation) ShortMessage() string {
-	s := fmt.Sprintf("[%s] %s %s (%s)", v.Rule.ID, v.Subject(), v.Problem, v.Path)
-	if v.Fix != "" {
-		s += ": " + v.Fix
-	}
-	return s
 }
