@@ -316,9 +316,11 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 		}
 	}()
 	// Default a copy: pod stays as decoded, the round trip the patch is
-	// measured against. A Pod with nothing to default is never encoded.
-	defaulted := pod.DeepCopy()
-	t, _ := workload.Find(defaulted)
+	// measured against. Defaulting writes only the PodSpec, so only the
+	// PodSpec is copied to find out whether there is anything to do; a
+	// Pod with nothing to default is never copied further or encoded.
+	t, _ := workload.Find(pod)
+	t.Spec = pod.Spec.DeepCopy()
 	p := h.Policy.Load()
 	changes := mutate.Template(t, p.Defaults)
 	req.defaulted = changes
@@ -337,6 +339,8 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	if err != nil {
 		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
 	}
+	defaulted := &corev1.Pod{TypeMeta: pod.TypeMeta, Spec: *t.Spec, Status: pod.Status}
+	pod.ObjectMeta.DeepCopyInto(&defaulted.ObjectMeta)
 	mutate.Annotate(&defaulted.ObjectMeta, changes)
 	after, err := json.Marshal(defaulted)
 	if err != nil {
