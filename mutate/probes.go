@@ -29,7 +29,7 @@ func defaultProbes(t *workload.Template, d policy.ProbeDefaults) Changes {
 		return nil
 	}
 	var cs Changes
-	for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+	for _, c := range t.Containers() {
 		if !c.LongRunning() {
 			continue
 		}

@@ -24,7 +24,7 @@ var defaultedResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.Resour
 
 func defaultResources(t *workload.Template, d policy.ResourceDefaults) Changes {
 	var cs Changes
-	for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+	for _, c := range t.Containers() {
 		if c.Type == workload.Ephemeral {
 			continue
 		}

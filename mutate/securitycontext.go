@@ -40,7 +40,7 @@ func defaultSecurityContext(t *workload.Template, d policy.SecurityDefaults) Cha
 	restricted := d.Profile != policy.Baseline
 	spec := t.Spec
 	windows := t.Windows()
-	containers := workload.Containers(spec, t.SpecPath)
+	containers := t.Containers()
 	for _, c := range containers {
 		if c.Type == workload.Ephemeral {
 			continue

@@ -77,7 +77,7 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 		ns = in.Template.Meta.Namespace
 	}
 	images := map[string]string{}
-	for _, c := range workload.Containers(in.Template.Spec, in.Template.SpecPath) {
+	for _, c := range in.Template.Containers() {
 		images[c.Name] = c.Image
 	}
 	subject := policy.Subject{Namespace: ns, Identities: in.Template.Identities(), PodAnnotations: in.Template.PodMeta.Annotations}

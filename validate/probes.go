@@ -15,7 +15,7 @@ func checkProbe(t *workload.Template, field string, get func(*corev1.Container) 
 		return nil
 	}
 	var out []Finding
-	for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+	for _, c := range t.Containers() {
 		if c.Type != workload.Regular || get(c.Container) != nil {
 			continue
 		}

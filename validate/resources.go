@@ -27,7 +27,7 @@ func checkResource(t *workload.Template, name corev1.ResourceName, limit bool, e
 		}
 	}
 	var out []Finding
-	for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+	for _, c := range t.Containers() {
 		if c.Type == workload.Ephemeral {
 			continue
 		}

@@ -39,7 +39,7 @@ var apparmor = &Rule{
 				Fix:     "set appArmorProfile.type: RuntimeDefault, or remove appArmorProfile",
 			})
 		}
-		containers := workload.Containers(t.Spec, t.SpecPath)
+		containers := t.Containers()
 		for _, c := range containers {
 			sc := c.SecurityContext
 			if sc == nil || sc.AppArmorProfile == nil || allowedAppArmor(sc.AppArmorProfile.Type) {

@@ -37,7 +37,7 @@ var capabilities = &Rule{
 			return nil
 		}
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			sc := c.SecurityContext
 			if sc != nil && sc.Privileged != nil && *sc.Privileged {
 				continue

@@ -22,7 +22,7 @@ var hostPort = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			for i, p := range c.Ports {
 				if p.HostPort == 0 {
 					continue

@@ -29,7 +29,7 @@ var hostProcess = &Rule{
 				Fix:     "remove windowsOptions.hostProcess: true",
 			})
 		}
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if c.SecurityContext == nil || !isHostProcess(c.SecurityContext.WindowsOptions) {
 				continue
 			}

@@ -26,7 +26,7 @@ var imageRegistry = &Rule{
 			return nil
 		}
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if c.Image == "" || RegistryAllowed(c.Image, p.AllowedRegistries) {
 				continue
 			}

@@ -21,7 +21,7 @@ var imageTag = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			name, tag, digest := ParseImage(c.Image)
 			if digest != "" || (tag != "" && tag != "latest") {
 				continue

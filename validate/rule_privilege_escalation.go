@@ -25,7 +25,7 @@ var privilegeEscalation = &Rule{
 			return nil
 		}
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			sc := c.SecurityContext
 			if sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 				continue

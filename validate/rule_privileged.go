@@ -18,7 +18,7 @@ var privileged = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if sc := c.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
 				out = append(out, Finding{
 					Container:     c.Name,

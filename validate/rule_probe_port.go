@@ -27,7 +27,7 @@ var probePort = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			for _, pr := range containerProbes(c.Container) {
 				if pr.probe == nil {
 					continue

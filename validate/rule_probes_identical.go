@@ -23,7 +23,7 @@ var probesIdentical = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if c.LivenessProbe == nil || c.ReadinessProbe == nil {
 				continue
 			}

@@ -23,7 +23,7 @@ var procMount = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			sc := c.SecurityContext
 			if sc == nil || sc.ProcMount == nil || *sc.ProcMount == corev1.DefaultProcMount {
 				continue

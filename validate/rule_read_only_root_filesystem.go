@@ -25,7 +25,7 @@ var readOnlyRootFilesystem = &Rule{
 			return nil
 		}
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if c.Type == workload.Ephemeral {
 				continue
 			}

@@ -44,7 +44,7 @@ var runAsNonRoot = &Rule{
 				Fix:     "set runAsUser to a non-zero UID, e.g. 10001",
 			})
 		}
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			sc := c.SecurityContext
 			if sc == nil {
 				sc = &corev1.SecurityContext{}

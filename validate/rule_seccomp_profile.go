@@ -47,7 +47,7 @@ var seccompProfile = &Rule{
 				Severity: policy.Error,
 			})
 		}
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			var own *corev1.SeccompProfile
 			if c.SecurityContext != nil {
 				own = c.SecurityContext.SeccompProfile

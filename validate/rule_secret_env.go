@@ -30,7 +30,7 @@ var secretEnv = &Rule{
 	Defaulted:   "no",
 	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
 		var out []Finding
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			for i, e := range c.Env {
 				if e.Value == "" || e.ValueFrom != nil || !looksSecret(e.Name) {
 					continue

@@ -56,7 +56,7 @@ var selinux = &Rule{
 		if sc := t.Spec.SecurityContext; sc != nil {
 			check(Finding{}, sc.SELinuxOptions, t.SpecPath)
 		}
-		for _, c := range workload.Containers(t.Spec, t.SpecPath) {
+		for _, c := range t.Containers() {
 			if c.SecurityContext != nil {
 				check(Finding{Container: c.Name, ContainerType: c.Type}, c.SecurityContext.SELinuxOptions, c.Path)
 			}

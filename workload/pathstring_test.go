@@ -3,6 +3,7 @@ package workload
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -35,5 +36,33 @@ func TestUnderAllocatesOnce(t *testing.T) {
 	base := templateContainerPaths.regular.at(2)
 	if n := testing.AllocsPerRun(100, func() { _ = Under(base, "resources", "limits", "cpu") }); n != 1 {
 		t.Errorf("Under allocates %v times, want 1", n)
+	}
+}
+
+func TestTemplateContainersFollowsItsSpec(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	tmpl, err := Find(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tmpl.Containers()
+	if len(first) != 1 || first[0].Container != &pod.Spec.Containers[0] {
+		t.Fatalf("Containers() = %v, want the Pod's one container", first)
+	}
+	if again := tmpl.Containers(); &again[0] != &first[0] {
+		t.Errorf("Containers() was worked out twice for the same Spec")
+	}
+
+	// A copy of the template with its own Spec sees its own containers.
+	cp := *tmpl
+	cp.Spec = pod.Spec.DeepCopy()
+	if got := cp.Containers(); got[0].Container != &cp.Spec.Containers[0] {
+		t.Errorf("a copy with its own Spec got the original's containers")
+	}
+
+	// A container added to the Spec is seen.
+	pod.Spec.InitContainers = append(pod.Spec.InitContainers, corev1.Container{Name: "init"})
+	if got := tmpl.Containers(); len(got) != 2 || got[0].Name != "init" || got[0].Path.String() != "spec.initContainers[0]" {
+		t.Errorf("after adding an init container, Containers() = %v", got)
 	}
 }

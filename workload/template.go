@@ -32,6 +32,24 @@ type Template struct {
 	// Replicas is the desired replica count for kinds that have one
 	// (Deployment, StatefulSet, ReplicaSet, ReplicationController), else nil.
 	Replicas *int32
+
+	// containers caches Containers() for the Spec and list lengths it was
+	// worked out for.
+	containers     []Container
+	containersOf   *corev1.PodSpec
+	containersLens [3]int
+}
+
+// Containers is Containers(t.Spec, t.SpecPath), worked out once and kept:
+// every rule and default family walks the containers. It is worked out
+// again if Spec is replaced (a copy of the template with its own Spec) or
+// a container list changes length. Not safe for concurrent use.
+func (t *Template) Containers() []Container {
+	lens := [3]int{len(t.Spec.InitContainers), len(t.Spec.Containers), len(t.Spec.EphemeralContainers)}
+	if t.containersOf != t.Spec || t.containersLens != lens {
+		t.containers, t.containersOf, t.containersLens = Containers(t.Spec, t.SpecPath), t.Spec, lens
+	}
+	return t.containers
 }
 
 // Kinds lists the kinds that carry a pod template, by API group and version
