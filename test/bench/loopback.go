@@ -148,6 +148,7 @@ func (r *report) loopback(ctx context.Context) error {
 				}
 			}
 			r.loopbackRSS = max(r.loopbackRSS, res.plimsoll.MaxRSSKB)
+			r.loopbackAnon = max(r.loopbackAnon, res.plimsoll.MaxAnonKB)
 			r.noopRSS = max(r.noopRSS, res.noop.MaxRSSKB)
 			r.loop = append(r.loop, res)
 			logf("c=%-2d %-18s %-22s plimsoll %7.0f/s p99 %-9s cpu %-9s | noop %7.0f/s p99 %-9s cpu %-9s | %.2f× throughput (%s)",

@@ -65,8 +65,11 @@ type Result struct {
 	// CPUPerRequest divides it by Requests.
 	ServerCPU     time.Duration
 	CPUPerRequest time.Duration
-	// MaxRSSKB is the largest VmRSS seen while measuring, in KiB.
-	MaxRSSKB int64
+	// MaxRSSKB is the largest VmRSS seen while measuring, in KiB, and
+	// MaxAnonKB the largest RssAnon: the memory the process allocated, as
+	// opposed to the pages of its binary it has mapped (RssFile), which
+	// are shared and which the kernel can drop and read again.
+	MaxRSSKB, MaxAnonKB int64
 	// Answer describes the server's answer to the first request:
 	// "allowed", "allowed+patch", "denied: ...".
 	Answer string
@@ -168,10 +171,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	cpu0, _ := ProcessCPU(cfg.PID)
 	t0 := time.Now()
 	phase.Store(measuring)
-	var maxRSS int64
+	var maxRSS, maxAnon int64
 	sample := func() {
 		if rss, err := RSSKB(cfg.PID); err == nil && rss > maxRSS {
 			maxRSS = rss
+		}
+		if anon, err := AnonKB(cfg.PID); err == nil && anon > maxAnon {
+			maxAnon = anon
 		}
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -213,7 +219,7 @@ wait:
 	slices.Sort(all)
 	r := Result{
 		Requests: int64(len(all)), Errors: errs.Load(), Elapsed: elapsed,
-		ServerCPU: cpu1 - cpu0, MaxRSSKB: maxRSS, Answer: answer,
+		ServerCPU: cpu1 - cpu0, MaxRSSKB: maxRSS, MaxAnonKB: maxAnon, Answer: answer,
 	}
 	if r.Errors > 0 && r.Requests == 0 {
 		return r, fmt.Errorf("load: every request failed: %v", firstErr)
@@ -308,6 +314,12 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // RSSKB returns VmRSS of process pid in KiB, from /proc/<pid>/status.
 func RSSKB(pid int) (int64, error) {
 	return statusField(pid, "VmRSS:")
+}
+
+// AnonKB returns RssAnon of process pid in KiB: the anonymous part of its
+// resident set (heap, stacks), without the mapped pages of its binary.
+func AnonKB(pid int) (int64, error) {
+	return statusField(pid, "RssAnon:")
 }
 
 // HWMKB returns VmHWM (the peak resident set) of process pid in KiB.
