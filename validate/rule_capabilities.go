@@ -46,7 +46,6 @@ var capabilities = &Rule{
 			if sc != nil && sc.Capabilities != nil {
 				caps = sc.Capabilities
 			}
-			capsPath := c.Path.Child("securityContext", "capabilities")
 			if !slices.Contains(caps.Drop, "ALL") {
 				problem := "keeps the runtime's default capabilities (capabilities.drop is not set)"
 				if len(caps.Drop) > 0 {
@@ -60,7 +59,7 @@ var capabilities = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          workload.Under(capsPath, "drop"),
+					Path:          workload.Under(c.Path, "securityContext", "capabilities", "drop"),
 					Problem:       problem,
 					Fix:           fix,
 				})
@@ -75,7 +74,7 @@ var capabilities = &Rule{
 				out = append(out, Finding{
 					Container:     c.Name,
 					ContainerType: c.Type,
-					Path:          workload.Under(capsPath, "add"),
+					Path:          workload.Under(c.Path, "securityContext", "capabilities", "add"),
 					Problem:       "adds the capabilities " + quoteCaps(forbidden),
 					Fix:           fmt.Sprintf("remove %s from securityContext.capabilities.add: only NET_BIND_SERVICE may be added", quoteCaps(forbidden)),
 				})

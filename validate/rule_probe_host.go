@@ -12,7 +12,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
@@ -29,15 +28,17 @@ var probeHost = &Rule{
 		var out []Finding
 		for _, c := range t.Containers() {
 			type hook struct {
-				path    *field.Path
-				what    string
-				httpGet *corev1.HTTPGetAction
-				tcp     *corev1.TCPSocketAction
+				// field, under lifecycle if lifecycle is set
+				field     string
+				lifecycle bool
+				what      string
+				httpGet   *corev1.HTTPGetAction
+				tcp       *corev1.TCPSocketAction
 			}
-			var hooks []hook
+			hooks := make([]hook, 0, 5) // three probes, two lifecycle hooks: on the stack
 			for _, pr := range containerProbes(c.Container) {
 				if pr.probe != nil {
-					hooks = append(hooks, hook{c.Path.Child(pr.field), pr.field, pr.probe.HTTPGet, pr.probe.TCPSocket})
+					hooks = append(hooks, hook{pr.field, false, pr.field, pr.probe.HTTPGet, pr.probe.TCPSocket})
 				}
 			}
 			if lc := c.Lifecycle; lc != nil {
@@ -46,16 +47,22 @@ var probeHost = &Rule{
 					handler *corev1.LifecycleHandler
 				}{{"postStart", lc.PostStart}, {"preStop", lc.PreStop}} {
 					if h.handler != nil {
-						hooks = append(hooks, hook{c.Path.Child("lifecycle", h.name), h.name + " hook", h.handler.HTTPGet, h.handler.TCPSocket})
+						hooks = append(hooks, hook{h.name, true, h.name + " hook", h.handler.HTTPGet, h.handler.TCPSocket})
 					}
 				}
 			}
 			for _, h := range hooks {
+				path := func(handler, field string) string {
+					if h.lifecycle {
+						return workload.Under(c.Path, "lifecycle", h.field, handler, field)
+					}
+					return workload.Under(c.Path, h.field, handler, field)
+				}
 				if h.httpGet != nil && h.httpGet.Host != "" {
 					out = append(out, Finding{
 						Container:     c.Name,
 						ContainerType: c.Type,
-						Path:          workload.Under(h.path, "httpGet", "host"),
+						Path:          path("httpGet", "host"),
 						Problem:       fmt.Sprintf("has a %s that calls host %q instead of the Pod", h.what, h.httpGet.Host),
 						Fix:           "remove httpGet.host so the kubelet calls the Pod's own IP; to send a virtual host name, add httpHeaders: [{name: Host, value: " + h.httpGet.Host + "}]",
 					})
@@ -64,7 +71,7 @@ var probeHost = &Rule{
 					out = append(out, Finding{
 						Container:     c.Name,
 						ContainerType: c.Type,
-						Path:          workload.Under(h.path, "tcpSocket", "host"),
+						Path:          path("tcpSocket", "host"),
 						Problem:       fmt.Sprintf("has a %s that connects to host %q instead of the Pod", h.what, h.tcp.Host),
 						Fix:           "remove tcpSocket.host so the kubelet connects to the Pod's own IP",
 					})

@@ -32,7 +32,8 @@ var probePort = &Rule{
 				if pr.probe == nil {
 					continue
 				}
-				for _, h := range probePorts(pr.probe) {
+				ports, n := probePorts(pr.probe)
+				for _, h := range ports[:n] {
 					problem, fix := checkProbePort(c.Container, h.port)
 					if problem == "" {
 						continue
@@ -57,8 +58,8 @@ type namedProbe struct {
 }
 
 // containerProbes lists the three probes of a container by field name.
-func containerProbes(c *corev1.Container) []namedProbe {
-	return []namedProbe{
+func containerProbes(c *corev1.Container) [3]namedProbe {
+	return [3]namedProbe{
 		{"livenessProbe", c.LivenessProbe},
 		{"readinessProbe", c.ReadinessProbe},
 		{"startupProbe", c.StartupProbe},
@@ -70,18 +71,20 @@ type probeHandlerPort struct {
 	port    intstr.IntOrString
 }
 
-func probePorts(p *corev1.Probe) []probeHandlerPort {
-	var out []probeHandlerPort
+func probePorts(p *corev1.Probe) (out [3]probeHandlerPort, n int) {
 	if p.TCPSocket != nil {
-		out = append(out, probeHandlerPort{"tcpSocket", p.TCPSocket.Port})
+		out[n] = probeHandlerPort{"tcpSocket", p.TCPSocket.Port}
+		n++
 	}
 	if p.HTTPGet != nil {
-		out = append(out, probeHandlerPort{"httpGet", p.HTTPGet.Port})
+		out[n] = probeHandlerPort{"httpGet", p.HTTPGet.Port}
+		n++
 	}
 	if p.GRPC != nil {
-		out = append(out, probeHandlerPort{"grpc", intstr.FromInt32(p.GRPC.Port)})
+		out[n] = probeHandlerPort{"grpc", intstr.FromInt32(p.GRPC.Port)}
+		n++
 	}
-	return out
+	return out, n
 }
 
 // checkProbePort says what is wrong with a probe's port, and how to fix
