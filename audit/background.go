@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -24,12 +25,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 )
@@ -87,12 +87,11 @@ func DefaultBackgroundOptions() BackgroundOptions {
 type Background struct {
 	o       BackgroundOptions
 	log     *slog.Logger
-	client  kubernetes.Interface
+	client  kube.Interface
 	dyn     dynamic.Interface
 	scope   scope
 	rules   []*validate.Rule
 	cats    map[string]string
-	factory informers.SharedInformerFactory
 	nsInf   cache.SharedIndexInformer // nil with --namespace
 	inf     map[string]cache.SharedIndexInformer
 	queue   workqueue.TypedRateLimitingInterface[string]
@@ -229,13 +228,9 @@ func (b *Background) closeListeners() {
 // what judging needs is cached: managed fields and Pod status are
 // dropped on the way in.
 func (b *Background) setupInformers() {
-	opts := []informers.SharedInformerOption{informers.WithTransform(strip)}
-	if b.o.Namespace != "" {
-		opts = append(opts, informers.WithNamespace(b.o.Namespace))
-	}
-	b.factory = informers.NewSharedInformerFactoryWithOptions(b.client, 0, opts...)
+	opts := kube.InformerOptions{Transform: strip}
 	if b.o.Namespace == "" {
-		b.nsInf = b.factory.Core().V1().Namespaces().Informer()
+		b.nsInf = kube.NewInformer(b.client, b.client.Namespaces(), opts)
 		_, _ = b.nsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { b.enqueue(nameOf(obj)) },
 			UpdateFunc: func(_, obj any) { b.enqueue(nameOf(obj)) },
@@ -243,7 +238,7 @@ func (b *Background) setupInformers() {
 		})
 	}
 	for _, k := range kinds {
-		inf := informerFor(b.factory, k.gvk.Kind)
+		inf := k.informer(b.client, b.o.Namespace, opts)
 		b.inf[k.gvk.Kind] = inf
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { b.enqueue(namespaceOf(obj)) },
@@ -256,6 +251,15 @@ func (b *Background) setupInformers() {
 			DeleteFunc: func(obj any) { b.enqueue(namespaceOf(obj)) },
 		})
 	}
+}
+
+// informers are the informers of Run, by kind.
+func (b *Background) informers() map[string]cache.SharedIndexInformer {
+	all := maps.Clone(b.inf)
+	if b.nsInf != nil {
+		all["Namespace"] = b.nsInf
+	}
+	return all
 }
 
 // strip drops what judging never reads from cached objects.
@@ -443,18 +447,22 @@ func (b *Background) Run(ctx context.Context) error {
 		go b.watcher.Run(ctx)
 	}
 	began := time.Now()
-	b.factory.Start(ctx.Done())
+	informers := b.informers()
+	var running sync.WaitGroup
+	for _, inf := range informers {
+		running.Go(func() { inf.RunWithContext(ctx) })
+	}
 	defer func() {
 		cancel() // the informers stop with ctx, whatever ended Run
-		b.factory.Shutdown()
+		running.Wait()
 	}()
 	b.log.Info("background audit starting", "scope", string(b.o.Scope), "namespace", b.o.Namespace, "mode", b.o.Mode, "reports", b.o.Reports)
-	for kind, ok := range b.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
+	for kind, inf := range informers {
+		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("the informer of %v did not sync", kind)
+			return fmt.Errorf("the informer of %s did not sync", kind)
 		}
 	}
 	b.log.Info("informers synced", "took", time.Since(began).String())

@@ -10,9 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/plimsoll/plimsoll/kube"
 )
 
 // kind is one kind of object the audit lists.
@@ -24,7 +24,10 @@ type kind struct {
 	// kind is reported when its controller exists: the owner is judged on
 	// the template the object was made from.
 	ownedBy []string
-	list    func(ctx context.Context, c kubernetes.Interface, ns string, opts metav1.ListOptions) (page, error)
+	list    func(ctx context.Context, c kube.Interface, ns string, opts metav1.ListOptions) (page, error)
+	// informer returns an informer of the kind in namespace ns ("" for
+	// all).
+	informer func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer
 }
 
 // page is one List answer.
@@ -37,65 +40,57 @@ type page struct {
 // audit lists them: each owner before what it owns, so that when an
 // object comes up, whether its controller exists is already known.
 var kinds = []kind{
-	{gvk: batchv1.SchemeGroupVersion.WithKind("CronJob"), resource: "cronjobs",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.BatchV1().CronJobs(ns).List(ctx, o)
-			return pageOf(l, err, func(l *batchv1.CronJobList) ([]batchv1.CronJob, string) { return l.Items, l.Continue })
-		}},
-	{gvk: batchv1.SchemeGroupVersion.WithKind("Job"), resource: "jobs", ownedBy: []string{"CronJob"},
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.BatchV1().Jobs(ns).List(ctx, o)
-			return pageOf(l, err, func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue })
-		}},
-	{gvk: appsv1.SchemeGroupVersion.WithKind("Deployment"), resource: "deployments",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().Deployments(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue })
-		}},
-	{gvk: appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), resource: "replicasets", ownedBy: []string{"Deployment"},
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().ReplicaSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.ReplicaSetList) ([]appsv1.ReplicaSet, string) { return l.Items, l.Continue })
-		}},
-	{gvk: appsv1.SchemeGroupVersion.WithKind("StatefulSet"), resource: "statefulsets",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().StatefulSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue })
-		}},
-	{gvk: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), resource: "daemonsets",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.AppsV1().DaemonSets(ns).List(ctx, o)
-			return pageOf(l, err, func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue })
-		}},
-	{gvk: corev1.SchemeGroupVersion.WithKind("ReplicationController"), resource: "replicationcontrollers",
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.CoreV1().ReplicationControllers(ns).List(ctx, o)
-			return pageOf(l, err, func(l *corev1.ReplicationControllerList) ([]corev1.ReplicationController, string) {
-				return l.Items, l.Continue
-			})
-		}},
-	{gvk: corev1.SchemeGroupVersion.WithKind("Pod"), resource: "pods",
-		ownedBy: []string{"ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"},
-		list: func(ctx context.Context, c kubernetes.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := c.CoreV1().Pods(ns).List(ctx, o)
-			return pageOf(l, err, func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue })
-		}},
+	newKind(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", nil, kube.Interface.CronJobs,
+		func(l *batchv1.CronJobList) ([]batchv1.CronJob, string) { return l.Items, l.Continue }),
+	newKind(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs", []string{"CronJob"}, kube.Interface.Jobs,
+		func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue }),
+	newKind(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", nil, kube.Interface.Deployments,
+		func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue }),
+	newKind(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets", []string{"Deployment"}, kube.Interface.ReplicaSets,
+		func(l *appsv1.ReplicaSetList) ([]appsv1.ReplicaSet, string) { return l.Items, l.Continue }),
+	newKind(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets", nil, kube.Interface.StatefulSets,
+		func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue }),
+	newKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets", nil, kube.Interface.DaemonSets,
+		func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue }),
+	newKind(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers", nil, kube.Interface.ReplicationControllers,
+		func(l *corev1.ReplicationControllerList) ([]corev1.ReplicationController, string) {
+			return l.Items, l.Continue
+		}),
+	newKind(corev1.SchemeGroupVersion.WithKind("Pod"), "pods", []string{"ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"},
+		kube.Interface.Pods, func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue }),
 }
 
-// pageOf turns a typed list into a page of pointers into its items.
-func pageOf[L any, T any, P interface {
-	*T
+// newKind returns the kind whose objects of type T, in lists of type L,
+// res reaches; items gives a list's items and continue token.
+func newKind[E any, T interface {
+	*E
 	runtime.Object
-}](l *L, err error, items func(*L) ([]T, string)) (page, error) {
-	if err != nil {
-		return page{}, err
+}, L runtime.Object](gvk schema.GroupVersionKind, resource string, ownedBy []string,
+	res func(c kube.Interface, ns string) kube.Resource[T, L], items func(L) ([]E, string)) kind {
+	return kind{gvk: gvk, resource: resource, ownedBy: ownedBy,
+		list: func(ctx context.Context, c kube.Interface, ns string, o metav1.ListOptions) (page, error) {
+			l, err := res(c, ns).List(ctx, o)
+			if err != nil {
+				return page{}, err
+			}
+			return pageOf[E, T](items(l)), nil
+		},
+		informer: func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer {
+			return kube.NewInformer(c, res(c, ns), o)
+		},
 	}
-	list, cont := items(l)
-	p := page{items: make([]runtime.Object, len(list)), next: cont}
+}
+
+// pageOf turns a typed list's items into a page of pointers into them.
+func pageOf[E any, T interface {
+	*E
+	runtime.Object
+}](list []E, next string) page {
+	p := page{items: make([]runtime.Object, len(list)), next: next}
 	for i := range list {
-		p.items[i] = P(&list[i])
+		p.items[i] = T(&list[i])
 	}
-	return p, nil
+	return p
 }
 
 // kindOf returns the kind named k.
@@ -121,27 +116,4 @@ func throughOwner(meta metav1.Object, ownedBy []string, exists func(ref *metav1.
 		return false
 	}
 	return exists(ref)
-}
-
-// informerFor returns the shared informer of the kind named k.
-func informerFor(f informers.SharedInformerFactory, k string) cache.SharedIndexInformer {
-	switch k {
-	case "CronJob":
-		return f.Batch().V1().CronJobs().Informer()
-	case "Job":
-		return f.Batch().V1().Jobs().Informer()
-	case "Deployment":
-		return f.Apps().V1().Deployments().Informer()
-	case "ReplicaSet":
-		return f.Apps().V1().ReplicaSets().Informer()
-	case "StatefulSet":
-		return f.Apps().V1().StatefulSets().Informer()
-	case "DaemonSet":
-		return f.Apps().V1().DaemonSets().Informer()
-	case "ReplicationController":
-		return f.Core().V1().ReplicationControllers().Informer()
-	case "Pod":
-		return f.Core().V1().Pods().Informer()
-	}
-	panic("audit: no informer for kind " + k)
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/webhook"
 )
@@ -23,8 +23,8 @@ type Options struct {
 	// the protobuf content type on the copy.
 	Config *rest.Config
 	// Client, when set, is used instead of a client built from Config
-	// (tests hand in a fake clientset).
-	Client kubernetes.Interface
+	// (tests hand in client-go's fake clientset, through kube/kubefake).
+	Client kube.Interface
 	// QPS and Burst bound the request rate (client-go's token bucket):
 	// 20 requests a second, bursts of 40. An audit of ten thousand objects
 	// needs about 20 list requests, so the bound costs nothing there and
@@ -136,10 +136,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// client returns the clientset to list with: o.Client, or one built from
+// client returns the client to list with: o.Client, or one built from
 // o.Config with the rate bound and protobuf (the cheapest encoding to
 // decode ten thousand objects).
-func (o Options) client() (kubernetes.Interface, error) {
+func (o Options) client() (kube.Interface, error) {
 	if o.Client != nil {
 		return o.Client, nil
 	}
@@ -150,5 +150,5 @@ func (o Options) client() (kubernetes.Interface, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "plimsoll-audit"
 	}
-	return kubernetes.NewForConfig(cfg)
+	return kube.NewForConfig(cfg)
 }

@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/validate"
 )
 
@@ -86,7 +86,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 type auditor struct {
 	o        Options
-	c        kubernetes.Interface
+	c        kube.Interface
 	rules    []*validate.Rule
 	scope    scope
 	selected map[string]bool
@@ -98,7 +98,7 @@ type auditor struct {
 // namespaces returns the namespaces in scope, each with its mode.
 func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
 	if a.o.Namespace != "" {
-		ns, err := a.c.CoreV1().Namespaces().Get(ctx, a.o.Namespace, metav1.GetOptions{})
+		ns, err := a.c.Namespaces().Get(ctx, a.o.Namespace, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil, fmt.Errorf("namespace %s not found", a.o.Namespace)
@@ -114,7 +114,7 @@ func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
 	opts := metav1.ListOptions{Limit: a.o.PageSize}
 	for {
 		a.progress.listing("namespaces")
-		l, err := a.c.CoreV1().Namespaces().List(ctx, opts)
+		l, err := a.c.Namespaces().List(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/audit"
 	"github.com/plimsoll/plimsoll/check"
+	"github.com/plimsoll/plimsoll/kube/kubefake"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
@@ -233,7 +234,7 @@ func TestOptionsAreValidated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.options
-			o.Client = c
+			o.Client = kubefake.Wrap(c)
 			_, err := audit.Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want it to say %q", err, tt.want)

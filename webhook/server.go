@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -125,7 +124,7 @@ type Server struct {
 	log      *slog.Logger
 	policy   atomic.Pointer[policy.Policy]
 	handler  *Handler
-	certs    atomic.Pointer[certwatcher.CertWatcher] // nil until the files exist
+	certs    atomic.Pointer[CertWatcher] // nil until the files exist
 	registry *prometheus.Registry
 	rec      *PrometheusRecorder
 
@@ -160,7 +159,7 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 
 	// A TLSProvider writes the files after the start; Run loads them then.
 	if o.TLSProvider == nil {
-		certs, err := certwatcher.New(o.TLSCertFile, o.TLSKeyFile)
+		certs, err := NewCertWatcher(o.TLSCertFile, o.TLSKeyFile, log)
 		if err != nil {
 			return nil, fmt.Errorf("loading the TLS certificate: %w", err)
 		}
@@ -331,12 +330,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 // watchCerts returns the certificate watcher, first waiting for a
 // TLSProvider to write the files.
-func (s *Server) watchCerts(ctx context.Context) (*certwatcher.CertWatcher, error) {
+func (s *Server) watchCerts(ctx context.Context) (*CertWatcher, error) {
 	for {
 		if certs := s.certs.Load(); certs != nil {
 			return certs, nil
 		}
-		if certs, err := certwatcher.New(s.opts.TLSCertFile, s.opts.TLSKeyFile); err == nil {
+		if certs, err := NewCertWatcher(s.opts.TLSCertFile, s.opts.TLSKeyFile, s.log); err == nil {
 			s.certs.Store(certs)
 			continue
 		}

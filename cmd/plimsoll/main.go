@@ -15,9 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plimsoll/plimsoll/tracing"
 	"github.com/plimsoll/plimsoll/webhook"
@@ -157,8 +155,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-format %q: use json or text", format)
 	}
 	log := slog.New(h).With("version", version)
-	// controller-runtime's certificate watcher logs through logr.
-	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
 	// client-go (self-managed TLS) logs through klog.
 	klog.SetSlogLogger(log)
 	return log, nil

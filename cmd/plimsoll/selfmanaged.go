@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
 )
@@ -72,7 +72,7 @@ func (f *selfManagedFlags) provider(log *slog.Logger) (webhook.TLSProvider, erro
 		return nil, fmt.Errorf("--tls-self-managed needs the API server: %w", err)
 	}
 	cfg.UserAgent = "plimsoll/" + version
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := kube.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,6 @@
 // the old certificate fail calls until their volume catches up; and it
 // needs a controller-runtime manager with a cache that lists and watches
 // every webhook configuration of the cluster. This package is the small
-// part of it we need (crypto/x509 and client-go), with those four points
+// part of it we need (crypto/x509 and package kube), with those four points
 // done the other way.
 package selfmanaged

@@ -5,21 +5,20 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher/metrics"
+	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // TestTheCertificateWatcherReadsEveryNewPairWhole replaces the pair under
-// controller-runtime's certificate watcher, as the server runs it: it must
-// pick up every pair and never read a new certificate with an old key.
+// the server's certificate watcher (webhook.CertWatcher), as the server
+// runs it: it must pick up every pair and never read a new certificate
+// with an old key.
 func TestTheCertificateWatcherReadsEveryNewPairWhole(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
@@ -31,11 +30,11 @@ func TestTheCertificateWatcherReadsEveryNewPairWhole(t *testing.T) {
 	if err := writePair(certFile, pairs[0].certPEM, keyFile, pairs[0].keyPEM); err != nil {
 		t.Fatal(err)
 	}
-	cw, err := certwatcher.New(certFile, keyFile)
+	cw, err := webhook.NewCertWatcher(certFile, keyFile, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cw = cw.WithWatchInterval(time.Hour) // changes are seen through events alone
+	cw.WatchInterval = time.Hour // changes are seen through events alone
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cw.Start(ctx) }()
@@ -45,7 +44,7 @@ func TestTheCertificateWatcherReadsEveryNewPairWhole(t *testing.T) {
 	}()
 	time.Sleep(200 * time.Millisecond) // the watches are in place
 
-	errorsBefore := counterValue(metrics.ReadCertificateErrors)
+	errorsBefore := cw.ReadErrors()
 	// A rotation comes seconds after the last: the watcher has long done
 	// with the events of one when the next begins.
 	for i := 1; i <= 15; i++ {
@@ -59,7 +58,7 @@ func TestTheCertificateWatcherReadsEveryNewPairWhole(t *testing.T) {
 			return c != nil && bytes.Equal(c.Certificate[0], kp.cert.Raw)
 		})
 	}
-	if n := counterValue(metrics.ReadCertificateErrors) - errorsBefore; n != 0 {
+	if n := cw.ReadErrors() - errorsBefore; n != 0 {
 		t.Errorf("the watcher failed to read the pair %v times", n)
 	}
 
@@ -107,10 +106,4 @@ func TestWritePairReplacesRegularFilesAndWorksAcrossDirectories(t *testing.T) {
 	if info, err := os.Lstat(keyFile); err != nil || info.Mode().Perm() != 0o600 || strings.Contains(info.Mode().String(), "L") {
 		t.Errorf("key file across directories: %v %v", err, info.Mode())
 	}
-}
-
-func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	_ = c.Write(&m)
-	return m.GetCounter().GetValue()
 }

@@ -20,9 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/plimsoll/plimsoll/kube"
 )
 
 // Options configure self-managed TLS. Each field's default is the flag's.
@@ -113,7 +113,7 @@ func (o Options) SANs() []string {
 // replicas at once.
 type Manager struct {
 	opts    Options
-	client  kubernetes.Interface
+	client  kube.Interface
 	log     *slog.Logger
 	now     func() time.Time
 	trigger chan struct{}
@@ -124,7 +124,7 @@ type Manager struct {
 }
 
 // New returns a Manager; nothing happens until Run.
-func New(o Options, client kubernetes.Interface, log *slog.Logger) (*Manager, error) {
+func New(o Options, client kube.Interface, log *slog.Logger) (*Manager, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -220,19 +220,20 @@ func (m *Manager) watch(ctx context.Context) {
 		UpdateFunc: func(any, any) { kick() },
 		DeleteFunc: func(any) { kick() },
 	}
-	byName := func(name string) informers.SharedInformerOption {
-		return informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+	byName := func(name string) kube.InformerOptions {
+		return kube.InformerOptions{Resync: m.opts.ResyncInterval, Tweak: func(lo *metav1.ListOptions) {
 			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
-		})
+		}}
 	}
-	secrets := informers.NewSharedInformerFactoryWithOptions(m.client, m.opts.ResyncInterval,
-		informers.WithNamespace(m.opts.SecretNamespace), byName(m.opts.SecretName))
-	configs := informers.NewSharedInformerFactoryWithOptions(m.client, m.opts.ResyncInterval, byName(m.opts.WebhookConfigName))
-	_, _ = secrets.Core().V1().Secrets().Informer().AddEventHandler(handler)
-	_, _ = configs.Admissionregistration().V1().MutatingWebhookConfigurations().Informer().AddEventHandler(handler)
-	_, _ = configs.Admissionregistration().V1().ValidatingWebhookConfigurations().Informer().AddEventHandler(handler)
-	secrets.Start(ctx.Done())
-	configs.Start(ctx.Done())
+	c := m.client
+	for _, inf := range []cache.SharedIndexInformer{
+		kube.NewInformer(c, c.Secrets(m.opts.SecretNamespace), byName(m.opts.SecretName)),
+		kube.NewInformer(c, c.MutatingWebhookConfigurations(), byName(m.opts.WebhookConfigName)),
+		kube.NewInformer(c, c.ValidatingWebhookConfigurations(), byName(m.opts.WebhookConfigName)),
+	} {
+		_, _ = inf.AddEventHandler(handler)
+		go inf.RunWithContext(ctx)
+	}
 }
 
 // reconcile runs one check; whoever loses a race for the Secret or a
@@ -252,18 +253,17 @@ func (m *Manager) reconcile(ctx context.Context) (time.Time, error) {
 
 func (m *Manager) reconcileOnce(ctx context.Context) (time.Time, error) {
 	o := m.opts
-	adm := m.client.AdmissionregistrationV1()
 	// The webhook configurations are read before the Secret: a replica
 	// that read an older Secret then fails to write its older bundle (a
 	// conflict) instead of undoing a newer one.
-	mwc, err := adm.MutatingWebhookConfigurations().Get(ctx, o.WebhookConfigName, metav1.GetOptions{})
+	mwc, err := m.client.MutatingWebhookConfigurations().Get(ctx, o.WebhookConfigName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		mwc, err = nil, nil
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading MutatingWebhookConfiguration %s: %w", o.WebhookConfigName, err)
 	}
-	vwc, err := adm.ValidatingWebhookConfigurations().Get(ctx, o.WebhookConfigName, metav1.GetOptions{})
+	vwc, err := m.client.ValidatingWebhookConfigurations().Get(ctx, o.WebhookConfigName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		vwc, err = nil, nil
 	}
@@ -271,7 +271,7 @@ func (m *Manager) reconcileOnce(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("reading ValidatingWebhookConfiguration %s: %w", o.WebhookConfigName, err)
 	}
 
-	secrets := m.client.CoreV1().Secrets(o.SecretNamespace)
+	secrets := m.client.Secrets(o.SecretNamespace)
 	secret, err := secrets.Get(ctx, o.SecretName, metav1.GetOptions{})
 	exists := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -367,7 +367,6 @@ func trusts(mwc *admissionregistrationv1.MutatingWebhookConfiguration, vwc *admi
 // inject writes bundle into every webhook of the configurations that
 // exist, with the resourceVersion they were read at.
 func (m *Manager) inject(ctx context.Context, mwc *admissionregistrationv1.MutatingWebhookConfiguration, vwc *admissionregistrationv1.ValidatingWebhookConfiguration, bundle []byte) error {
-	adm := m.client.AdmissionregistrationV1()
 	if mwc != nil {
 		changed := false
 		for i := range mwc.Webhooks {
@@ -377,7 +376,7 @@ func (m *Manager) inject(ctx context.Context, mwc *admissionregistrationv1.Mutat
 			}
 		}
 		if changed {
-			if _, err := adm.MutatingWebhookConfigurations().Update(ctx, mwc, metav1.UpdateOptions{}); err != nil {
+			if _, err := m.client.MutatingWebhookConfigurations().Update(ctx, mwc, metav1.UpdateOptions{}); err != nil {
 				return fmt.Errorf("writing the caBundle of MutatingWebhookConfiguration %s: %w", mwc.Name, err)
 			}
 			m.log.Info("wrote the caBundle", "mutatingWebhookConfiguration", mwc.Name, "cas", len(parseCerts(bundle)))
@@ -392,7 +391,7 @@ func (m *Manager) inject(ctx context.Context, mwc *admissionregistrationv1.Mutat
 			}
 		}
 		if changed {
-			if _, err := adm.ValidatingWebhookConfigurations().Update(ctx, vwc, metav1.UpdateOptions{}); err != nil {
+			if _, err := m.client.ValidatingWebhookConfigurations().Update(ctx, vwc, metav1.UpdateOptions{}); err != nil {
 				return fmt.Errorf("writing the caBundle of ValidatingWebhookConfiguration %s: %w", vwc.Name, err)
 			}
 			m.log.Info("wrote the caBundle", "validatingWebhookConfiguration", vwc.Name, "cas", len(parseCerts(bundle)))

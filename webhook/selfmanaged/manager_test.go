@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/plimsoll/plimsoll/kube/kubefake"
 )
 
 const ns = "plimsoll-system"
@@ -81,7 +83,7 @@ func testOptions(t *testing.T) Options {
 
 func newManager(t *testing.T, c *fake.Clientset, o Options, now time.Time) *Manager {
 	t.Helper()
-	m, err := New(o, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m, err := New(o, kubefake.Wrap(c), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,67 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/plimsoll/plimsoll/audit"
+)
+
+// TestRunListsInProtobuf audits an API server of one opted-in namespace
+// through Config, as `plimsoll audit` does: every List asks for protobuf
+// (JSON as the fallback), page by page, as plimsoll-audit.
+func TestRunListsInProtobuf(t *testing.T) {
+	lists := map[string]string{ // resource: its List's apiVersion and kind
+		"namespaces": "v1 NamespaceList", "pods": "v1 PodList", "replicationcontrollers": "v1 ReplicationControllerList",
+		"deployments": "apps/v1 DeploymentList", "replicasets": "apps/v1 ReplicaSetList", "statefulsets": "apps/v1 StatefulSetList",
+		"daemonsets": "apps/v1 DaemonSetList", "jobs": "batch/v1 JobList", "cronjobs": "batch/v1 CronJobList",
+	}
+	var mu sync.Mutex
+	var requests []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, fmt.Sprintf("%s %s?%s accept=%s agent=%s", r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Accept"), r.Header.Get("User-Agent")))
+		mu.Unlock()
+		av, kind, ok := strings.Cut(lists[path.Base(r.URL.Path)], " ")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		items := "[]"
+		if kind == "NamespaceList" {
+			items = `[{"metadata":{"name":"team-a","labels":{"plimsoll.dev/mode":"enforce"}}}]`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"apiVersion":%q,"kind":%q,"metadata":{},"items":%s}`, av, kind, items)
+	}))
+	defer srv.Close()
+
+	r, err := audit.Run(context.Background(), audit.Options{Config: &rest.Config{Host: srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Namespaces) != 1 {
+		t.Errorf("audited %d namespaces, want team-a", len(r.Namespaces))
+	}
+	const tail = " accept=application/vnd.kubernetes.protobuf,application/json agent=plimsoll-audit"
+	want := []string{"GET /api/v1/namespaces?limit=500" + tail}
+	for _, res := range []string{"batch/v1/namespaces/team-a/cronjobs", "batch/v1/namespaces/team-a/jobs", "apps/v1/namespaces/team-a/deployments",
+		"apps/v1/namespaces/team-a/replicasets", "apps/v1/namespaces/team-a/statefulsets", "apps/v1/namespaces/team-a/daemonsets"} {
+		want = append(want, "GET /apis/"+res+"?limit=500"+tail)
+	}
+	for _, res := range []string{"replicationcontrollers", "pods"} {
+		want = append(want, "GET /api/v1/namespaces/team-a/"+res+"?limit=500"+tail)
+	}
+	if !slices.Equal(requests, want) {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(requests, "\n"), strings.Join(want, "\n"))
+	}
+}
