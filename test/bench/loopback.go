@@ -90,7 +90,20 @@ func (r *report) startServers(ctx context.Context) (*servers, error) {
 	if r.profileDir != "" {
 		args = append(args, "--profiling")
 	}
-	if s.plimsoll, err = harness.StartPlimsoll(ctx, plimsollBin, filepath.Join(s.dir, "plimsoll.log"), args...); err != nil {
+	// BENCH_PLIMSOLL_ENV="GOGC=100 ..." sets variables for plimsoll only
+	// (the no-op server starts after they are unset), e.g. to compare
+	// runtime settings.
+	var extraEnv []string
+	for _, kv := range strings.Fields(os.Getenv("BENCH_PLIMSOLL_ENV")) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+		extraEnv = append(extraEnv, k)
+	}
+	s.plimsoll, err = harness.StartPlimsoll(ctx, plimsollBin, filepath.Join(s.dir, "plimsoll.log"), args...)
+	for _, k := range extraEnv {
+		os.Unsetenv(k)
+	}
+	if err != nil {
 		s.stop()
 		return nil, err
 	}
