@@ -92,24 +92,41 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 }
 
 func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
-	var out []Violation
-	var object string // t.Describe(), once, when a rule finds something
+	// Findings are gathered first and turned into violations in one
+	// allocation of the right size: a Violation is large, and a workload
+	// that breaks many rules grew the slice several times.
+	type found struct {
+		rule     *Rule
+		sev      policy.Severity
+		override bool
+		findings []Finding
+	}
+	var byRuleArr [40]found
+	byRule := byRuleArr[:0]
+	n := 0
 	for _, r := range rules {
 		sev := p.Severity(r.ID, r.Severity)
 		if sev == policy.Off {
 			continue
 		}
-		_, overridden := p.Rules[r.ID]
-		for _, f := range r.Check(t, p) {
-			fsev := sev
-			if f.Severity != "" && !overridden {
-				fsev = f.Severity
+		if fs := r.Check(t, p); len(fs) > 0 {
+			_, overridden := p.Rules[r.ID]
+			byRule = append(byRule, found{r, sev, overridden, fs})
+			n += len(fs)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	object := t.Describe()
+	out := make([]Violation, 0, n)
+	for _, f := range byRule {
+		for _, fi := range f.findings {
+			fsev := f.sev
+			if fi.Severity != "" && !f.override {
+				fsev = fi.Severity
 			}
-			if object == "" {
-				object = t.Describe()
-				out = make([]Violation, 0, 8) // a Violation is large: skip the first doublings
-			}
-			out = append(out, Violation{Rule: r, Severity: fsev, Finding: f, Object: object})
+			out = append(out, Violation{Rule: f.rule, Severity: fsev, Finding: fi, Object: object})
 		}
 	}
 	return out
