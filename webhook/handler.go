@@ -335,17 +335,22 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 		resp.AuditAnnotations = map[string]string{"would-default": describeChanges(changes)}
 		return resp
 	}
-	roundTrip, err := json.Marshal(pod)
-	if err != nil {
+	// Both encodings go into pooled buffers: they live only until the
+	// patch is written.
+	rtBuf, afterBuf := getBuffer(), getBuffer()
+	defer putBuffer(rtBuf)
+	defer putBuffer(afterBuf)
+	if err := json.NewEncoder(rtBuf).Encode(pod); err != nil {
 		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
 	}
+	roundTrip := rtBuf.Bytes()
 	defaulted := &corev1.Pod{TypeMeta: pod.TypeMeta, Spec: *t.Spec, Status: pod.Status}
 	pod.ObjectMeta.DeepCopyInto(&defaulted.ObjectMeta)
 	mutate.Annotate(&defaulted.ObjectMeta, changes)
-	after, err := json.Marshal(defaulted)
-	if err != nil {
+	if err := json.NewEncoder(afterBuf).Encode(defaulted); err != nil {
 		panic(err)
 	}
+	after := afterBuf.Bytes()
 	patch, ops, err := patchFor(req.Object.Raw, roundTrip, after)
 	if err != nil {
 		panic(err)
