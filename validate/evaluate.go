@@ -95,14 +95,14 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 	// Findings are gathered first and turned into violations in one
 	// allocation of the right size: a Violation is large, and a workload
 	// that breaks many rules grew the slice several times.
-	type found struct {
+	type ruleFindings struct {
 		rule     *Rule
 		sev      policy.Severity
 		override bool
 		findings []Finding
 	}
-	var byRuleArr [40]found
-	byRule := byRuleArr[:0]
+	var onStack [40]ruleFindings // more than the catalogue has rules: no allocation
+	byRule := onStack[:0]
 	n := 0
 	for _, r := range rules {
 		sev := p.Severity(r.ID, r.Severity)
@@ -111,7 +111,7 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 		}
 		if fs := r.Check(t, p); len(fs) > 0 {
 			_, overridden := p.Rules[r.ID]
-			byRule = append(byRule, found{r, sev, overridden, fs})
+			byRule = append(byRule, ruleFindings{r, sev, overridden, fs})
 			n += len(fs)
 		}
 	}

@@ -271,12 +271,11 @@ func (h *Handler) logDecision(ctx context.Context, req *request, decision string
 
 // decisionLevel is info for what an operator must be able to find in the
 // logs — a denial, an error, an audit record (of violations or of what
-// defaulting would write), a request
-// that warn mode admitted but enforce mode would deny — and debug for the
-// rest of the allow path: admitted as is, defaulted, or with warnings the
-// user has already been shown. That is most of the traffic, and the
-// metrics count it; the Pod's plimsoll.dev/mutations annotation says what
-// was defaulted.
+// defaulting would write), a request that warn mode admitted but enforce
+// mode would deny — and debug for the rest of the allow path: admitted as
+// is, defaulted, or with warnings the user has already been shown. That is
+// most of the traffic, and the metrics count it; the Pod's
+// plimsoll.dev/mutations annotation says what was defaulted.
 func decisionLevel(req *request, decision string) slog.Level {
 	switch {
 	case decision != DecisionAllowed && decision != DecisionWarned:

@@ -106,7 +106,7 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("--health-listen must not be empty"))
 	}
 	if o.Profiling && (o.MetricsListen == "" || o.MetricsListen == "0") {
-		errs = append(errs, errors.New("--profiling serves on the metrics listener: set --metrics-listen"))
+		errs = append(errs, errors.New(`--profiling serves /debug/pprof/ on the metrics listener, which --metrics-listen "0" turns off: set --metrics-listen to an address, e.g. 127.0.0.1:8080`))
 	}
 	if o.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-bytes must be positive"))
