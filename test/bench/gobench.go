@@ -72,9 +72,9 @@ func (r *report) goBenchmarks(ctx context.Context) error {
 		}
 	}
 	for _, name := range order {
-		res := median(after[name])
+		res := medianRun(after[name])
 		if b, ok := before[name]; ok {
-			m := median(b)
+			m := medianRun(b)
 			res.before = &m
 		}
 		r.goResults = append(r.goResults, res)
@@ -153,17 +153,14 @@ func runGoBench(ctx context.Context, dir string, args []string) ([]goResult, err
 	return results, nil
 }
 
-func median(rs []goResult) goResult {
+// medianRun is the median of each figure over the runs of one benchmark.
+func medianRun(rs []goResult) goResult {
 	pick := func(get func(goResult) float64) float64 {
 		vs := make([]float64, len(rs))
 		for i, r := range rs {
 			vs[i] = get(r)
 		}
-		slices.Sort(vs)
-		if len(vs)%2 == 1 {
-			return vs[len(vs)/2]
-		}
-		return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+		return median(vs)
 	}
 	return goResult{
 		name:     rs[0].name,

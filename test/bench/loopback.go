@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,8 +31,28 @@ type point struct {
 
 type loopResult struct {
 	point
-	concurrency    int
+	concurrency int
+	// plimsoll and noop pool the rounds.
 	plimsoll, noop load.Result
+	// throughput and cpu are plimsoll/no-op per round, in round order.
+	throughput, cpu []float64
+}
+
+// throughputRatio and cpuRatio are the medians of the rounds' ratios: each
+// round compares the two servers measured back to back, so a machine that
+// slows down or speeds up between rounds moves both.
+func (l loopResult) throughputRatio() float64 { return median(l.throughput) }
+func (l loopResult) cpuRatio() float64        { return median(l.cpu) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // servers are plimsoll serve and the no-op baseline, side by side, on the
@@ -120,7 +141,7 @@ func (s *servers) plimsollURL(path string) string {
 
 // loopback measures plimsoll and the no-op server point by point, the two
 // back to back (alternating which goes first), so both see the same
-// machine.
+// machine, in r.rounds rounds of r.duration/r.rounds each.
 func (r *report) loopback(ctx context.Context) error {
 	s, err := r.startServers(ctx)
 	if err != nil {
@@ -133,42 +154,53 @@ func (r *report) loopback(ctx context.Context) error {
 		for _, pt := range r.loopbackPoints {
 			body := fixtures.Get(pt.fixture).Review("3f6c1c9e-58a4-4d0b-9a57-0d1c6f0e7b21")
 			res := loopResult{point: pt, concurrency: c}
-			runs := []func() error{
-				func() (err error) {
-					profiled := r.profile(ctx, s.plimsoll.MetricsPort, "plimsoll", pt, c)
-					res.plimsoll, err = load.Run(ctx, r.loadConfig(s.plimsollURL(pt.path), body, s.certs.CAPEM, c, s.plimsoll.Cmd.Process.Pid))
-					if perr := <-profiled; perr != nil && err == nil {
-						err = perr
-					}
-					return err
-				},
-				func() (err error) {
-					profiled := r.profile(ctx, s.noop.pprofPort, "noop", pt, c)
-					res.noop, err = load.Run(ctx, r.loadConfig(s.noop.url(pt.path), body, s.certs.CAPEM, c, s.noop.cmd.Process.Pid))
-					if perr := <-profiled; perr != nil && err == nil {
-						err = perr
-					}
-					return err
-				},
-			}
-			if flip {
-				runs[0], runs[1] = runs[1], runs[0]
-			}
-			flip = !flip
-			for _, run := range runs {
-				if err := run(); err != nil {
-					return fmt.Errorf("%s %s c=%d: %w", pt.path, pt.fixture, c, err)
+			var ours, theirs []load.Result
+			for round := range r.rounds {
+				var p, n load.Result
+				runs := []func() error{
+					func() (err error) {
+						profiled := r.profile(ctx, s.plimsoll.MetricsPort, "plimsoll", pt, c, round)
+						p, err = load.Run(ctx, r.roundConfig(s.plimsollURL(pt.path), body, s.certs.CAPEM, c, s.plimsoll.Cmd.Process.Pid))
+						if perr := <-profiled; perr != nil && err == nil {
+							err = perr
+						}
+						return err
+					},
+					func() (err error) {
+						profiled := r.profile(ctx, s.noop.pprofPort, "noop", pt, c, round)
+						n, err = load.Run(ctx, r.roundConfig(s.noop.url(pt.path), body, s.certs.CAPEM, c, s.noop.cmd.Process.Pid))
+						if perr := <-profiled; perr != nil && err == nil {
+							err = perr
+						}
+						return err
+					},
 				}
+				if flip {
+					runs[0], runs[1] = runs[1], runs[0]
+				}
+				flip = !flip
+				for _, run := range runs {
+					if err := run(); err != nil {
+						return fmt.Errorf("%s %s c=%d: %w", pt.path, pt.fixture, c, err)
+					}
+				}
+				ours, theirs = append(ours, p), append(theirs, n)
+				res.throughput = append(res.throughput, p.PerSecond/n.PerSecond)
+				res.cpu = append(res.cpu, ratio(p.CPUPerRequest, n.CPUPerRequest))
 			}
+			res.plimsoll, res.noop = load.Pool(ours...), load.Pool(theirs...)
+			// Keep only the summaries: the latencies of every request of
+			// every point would add up.
+			res.plimsoll.Latencies, res.noop.Latencies = nil, nil
 			r.loopbackRSS = max(r.loopbackRSS, res.plimsoll.MaxRSSKB)
 			r.loopbackAnon = max(r.loopbackAnon, res.plimsoll.MaxAnonKB)
 			r.noopRSS = max(r.noopRSS, res.noop.MaxRSSKB)
 			r.loop = append(r.loop, res)
-			logf("c=%-2d %-18s %-22s plimsoll %7.0f/s p99 %-9s cpu %-9s | noop %7.0f/s p99 %-9s cpu %-9s | %.2f× throughput (%s)",
+			logf("c=%-2d %-18s %-22s plimsoll %7.0f/s p99 %-9s cpu %-9s | noop %7.0f/s p99 %-9s cpu %-9s | %s× throughput, %s× CPU (%s)",
 				c, pt.path, pt.fixture,
 				res.plimsoll.PerSecond, res.plimsoll.P99.Round(time.Microsecond), res.plimsoll.CPUPerRequest.Round(time.Microsecond),
 				res.noop.PerSecond, res.noop.P99.Round(time.Microsecond), res.noop.CPUPerRequest.Round(time.Microsecond),
-				res.plimsoll.PerSecond/res.noop.PerSecond, res.plimsoll.Answer)
+				spread(res.throughput), spread(res.cpu), res.plimsoll.Answer)
 		}
 	}
 	if hwm, err := load.HWMKB(s.plimsoll.Cmd.Process.Pid); err == nil {
@@ -182,14 +214,15 @@ func (r *report) loopback(ctx context.Context) error {
 // measurement of one point, into dir/<server>-<endpoint>-<fixture>-c<N>.pprof
 // (read it with `go tool pprof -top -cum <file>`). It reports on the
 // channel when done.
-func (r *report) profile(ctx context.Context, port int, server string, pt point, c int) <-chan error {
+func (r *report) profile(ctx context.Context, port int, server string, pt point, c, round int) <-chan error {
 	done := make(chan error, 1)
 	if r.profileDir == "" {
 		done <- nil
 		return done
 	}
-	seconds := int(math.Ceil((r.warmup + r.duration).Seconds()))
-	name := fmt.Sprintf("%s-%s-%s-c%d.pprof", server, strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c)
+	cfg := r.roundConfig("", nil, nil, c, 0)
+	seconds := int(math.Ceil((cfg.Warmup + cfg.Duration).Seconds()))
+	name := fmt.Sprintf("%s-%s-%s-c%d-r%d.pprof", server, strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c, round+1)
 	go func() {
 		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, seconds)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -217,6 +250,25 @@ func (r *report) profile(ctx context.Context, port int, server string, pt point,
 
 func (r *report) loadConfig(url string, body, ca []byte, c, pid int) load.Config {
 	return load.Config{URL: url, Body: body, CAPEM: ca, Concurrency: c, Warmup: r.warmup, Duration: r.duration, PID: pid}
+}
+
+// roundConfig is one round of a loopback point: a share of the measured
+// time, after its own warm-up (new connections, a new TLS handshake each)
+// of half the point's.
+func (r *report) roundConfig(url string, body, ca []byte, c, pid int) load.Config {
+	cfg := r.loadConfig(url, body, ca, c, pid)
+	cfg.Warmup /= 2
+	cfg.Duration /= time.Duration(r.rounds)
+	return cfg
+}
+
+// spread writes the median of a point's round ratios and, over several
+// rounds, their range: "0.83 (0.79–0.88)".
+func spread(xs []float64) string {
+	if len(xs) < 2 {
+		return fmt.Sprintf("%.2f", median(xs))
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", median(xs), slices.Min(xs), slices.Max(xs))
 }
 
 // noopProcess is a running test/bench/noop.

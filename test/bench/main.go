@@ -13,8 +13,12 @@
 //
 // Environment (all optional):
 //
-//	BENCH_DURATION   measured time per load point (5s)
-//	BENCH_WARMUP     warm-up before each load point (1s)
+//	BENCH_DURATION   measured time per load point (5s); a loopback point
+//	                 splits it over its rounds
+//	BENCH_WARMUP     warm-up before each load point (1s); half of it before
+//	                 each loopback round
+//	BENCH_ROUNDS     rounds of each loopback point, plimsoll and the no-op
+//	                 back to back in each; the ratios are the rounds' median (3)
 //	BENCH_PHASES     comma-separated phases: go,loopback,apiserver,memory
 //	                 (go,loopback,apiserver; memory is added by BENCH_MEMORY=1)
 //	BENCH_MEMORY     1: also run the memory phase
@@ -50,6 +54,7 @@ type settings struct {
 	root           string
 	duration       time.Duration
 	warmup         time.Duration
+	rounds         int
 	phases         []string
 	memRequests    int64
 	goBenchtime    string
@@ -95,7 +100,11 @@ func main() {
 	fmt.Println()
 	fmt.Println(text)
 	if s.out != "-" {
-		if err := writeReport(filepath.Join(s.root, s.out), text); err != nil {
+		out := s.out
+		if !filepath.IsAbs(out) {
+			out = filepath.Join(s.root, out)
+		}
+		if err := writeReport(out, text); err != nil {
 			fail(err)
 		}
 		logf("wrote %s", s.out)
@@ -111,6 +120,7 @@ func loadSettings() (*settings, error) {
 		root:          root,
 		duration:      5 * time.Second,
 		warmup:        time.Second,
+		rounds:        3,
 		phases:        []string{"go", "loopback", "apiserver"},
 		memRequests:   1_000_000,
 		goBenchtime:   "1s",
@@ -132,6 +142,11 @@ func loadSettings() (*settings, error) {
 			if *d, err = time.ParseDuration(v); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
+		}
+	}
+	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
+		if s.rounds, err = strconv.Atoi(v); err != nil || s.rounds < 1 {
+			return nil, fmt.Errorf("BENCH_ROUNDS: want a whole number ≥ 1, got %q", v)
 		}
 	}
 	if v := os.Getenv("BENCH_PHASES"); v != "" {

@@ -55,7 +55,7 @@ func (r *report) markdown() string {
 	w("- **Machine:** %s CPUs (`nproc`), %s; %s; %s\n", m.cpus, m.model, m.kernel, m.goVersion)
 	w("- **Date:** %s; took %s; load average at the start %s (other work shares the cores: read the ratios, which compare runs taken back to back, rather than the absolute numbers)\n",
 		m.date, r.finished.Sub(r.started).Round(time.Second), m.load)
-	w("- **Command:** `make bench` (phases: %s; BENCH_DURATION=%s, BENCH_WARMUP=%s per load point", strings.Join(r.phases, ","), r.duration, r.warmup)
+	w("- **Command:** `make bench` (phases: %s; BENCH_DURATION=%s, BENCH_WARMUP=%s per load point; BENCH_ROUNDS=%d", strings.Join(r.phases, ","), r.duration, r.warmup, r.rounds)
 	if r.before != "" {
 		w("; BENCH_BEFORE=%s", r.before)
 	}
@@ -86,12 +86,12 @@ func (r *report) markdown() string {
 
 	if len(r.loop) > 0 {
 		w("### Loopback HTTPS: plimsoll serve against the no-op webhook\n\n")
-		w("`plimsoll serve` (built as `make build` does, default flags, JSON logs at info) and `test/bench/noop` (decodes the AdmissionReview with encoding/json, answers allowed), on the same throwaway certificate over TLS on 127.0.0.1; the load generator (`test/bench/load`) keeps one HTTP/1.1 keep-alive connection per worker in a closed loop, warms up for %s, then measures for %s. Each point runs both servers back to back (alternating which goes first). Server CPU is utime+stime from `/proc/<pid>/stat` over the measurement, divided by the requests answered.\n\n", r.warmup, r.duration)
+		w("`plimsoll serve` (built as `make build` does, default flags, JSON logs at info) and `test/bench/noop` (decodes the AdmissionReview with encoding/json, answers allowed), on the same throwaway certificate over TLS on 127.0.0.1; the load generator (`test/bench/load`) keeps one HTTP/1.1 keep-alive connection per worker in a closed loop, measures each point in %d rounds, and in each round runs both servers back to back (alternating which goes first), each warming up for %s and measuring for %s. Server CPU is utime+stime from `/proc/<pid>/stat` over the measurement, divided by the requests answered. Requests/s, CPU per request and the latencies below pool the rounds; the **ratios** are the median of the rounds' ratios, with their range in brackets: how much the machine moved while measuring.\n\n", r.rounds, r.roundConfig("", nil, nil, 1, 0).Warmup, r.roundConfig("", nil, nil, 1, 0).Duration)
 		w("| endpoint | object (answer) | conc. | plimsoll req/s | no-op req/s | **throughput ratio** | plimsoll CPU/req | no-op CPU/req | **CPU ratio** |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, l := range r.loop {
-			w("| `%s` | %s (%s) | %d | %.0f | %.0f | **%.2f×** | %s | %s | **%.2f×** |\n", l.path, l.fixture, l.plimsoll.Answer, l.concurrency,
-				l.plimsoll.PerSecond, l.noop.PerSecond, l.plimsoll.PerSecond/l.noop.PerSecond,
-				us(l.plimsoll.CPUPerRequest), us(l.noop.CPUPerRequest), ratio(l.plimsoll.CPUPerRequest, l.noop.CPUPerRequest))
+			w("| `%s` | %s (%s) | %d | %.0f | %.0f | **%s×** | %s | %s | **%s×** |\n", l.path, l.fixture, l.plimsoll.Answer, l.concurrency,
+				l.plimsoll.PerSecond, l.noop.PerSecond, spread(l.throughput),
+				us(l.plimsoll.CPUPerRequest), us(l.noop.CPUPerRequest), spread(l.cpu))
 		}
 		w("\nLatency seen by the client (ms):\n\n| endpoint | object | conc. | plimsoll p50 | p90 | p99 | max | no-op p50 | p90 | p99 | max |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, l := range r.loop {
@@ -226,8 +226,7 @@ func (r *report) loopbackTargets(suffix string, keep func(loopResult) bool) []ta
 			continue
 		}
 		thr.unknown, cpu.unknown = false, false
-		tr := l.plimsoll.PerSecond / l.noop.PerSecond
-		cr := float64(l.plimsoll.CPUPerRequest) / float64(l.noop.CPUPerRequest)
+		tr, cr := l.throughputRatio(), l.cpuRatio()
 		thr.met = thr.met && tr >= 0.8
 		cpu.met = cpu.met && cr <= 1.3
 		thrs = append(thrs, fmt.Sprintf("%s %s c=%d: %.2f×", short(l.path), l.fixture, l.concurrency, tr))

@@ -73,6 +73,42 @@ type Result struct {
 	// Answer describes the server's answer to the first request:
 	// "allowed", "allowed+patch", "denied: ...".
 	Answer string
+	// Latencies are every measured request's latency, sorted, for Pool.
+	Latencies []time.Duration
+}
+
+// Pool adds up measurements of the same thing taken one after another:
+// their requests, times and CPU are summed, and the percentiles are those
+// of all their requests together.
+func Pool(rs ...Result) Result {
+	var p Result
+	for i, r := range rs {
+		if i == 0 {
+			p.Answer = r.Answer
+		}
+		p.Requests += r.Requests
+		p.Errors += r.Errors
+		p.Elapsed += r.Elapsed
+		p.ServerCPU += r.ServerCPU
+		p.MaxRSSKB = max(p.MaxRSSKB, r.MaxRSSKB)
+		p.MaxAnonKB = max(p.MaxAnonKB, r.MaxAnonKB)
+		p.Latencies = append(p.Latencies, r.Latencies...)
+	}
+	slices.Sort(p.Latencies)
+	p.summarise()
+	return p
+}
+
+// summarise works out the rates and percentiles from the totals and the
+// sorted latencies.
+func (r *Result) summarise() {
+	all := r.Latencies
+	if len(all) == 0 || r.Elapsed <= 0 {
+		return
+	}
+	r.PerSecond = float64(len(all)) / r.Elapsed.Seconds()
+	r.P50, r.P90, r.P99, r.Max = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), all[len(all)-1]
+	r.CPUPerRequest = r.ServerCPU / time.Duration(len(all))
 }
 
 // Run measures cfg.
@@ -220,15 +256,12 @@ wait:
 	r := Result{
 		Requests: int64(len(all)), Errors: errs.Load(), Elapsed: elapsed,
 		ServerCPU: cpu1 - cpu0, MaxRSSKB: maxRSS, MaxAnonKB: maxAnon, Answer: answer,
+		Latencies: all,
 	}
 	if r.Errors > 0 && r.Requests == 0 {
 		return r, fmt.Errorf("load: every request failed: %v", firstErr)
 	}
-	if len(all) > 0 {
-		r.PerSecond = float64(len(all)) / elapsed.Seconds()
-		r.P50, r.P90, r.P99, r.Max = quantile(all, 0.50), quantile(all, 0.90), quantile(all, 0.99), all[len(all)-1]
-		r.CPUPerRequest = r.ServerCPU / time.Duration(len(all))
-	}
+	r.summarise()
 	return r, nil
 }
 
