@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,24 @@ type apiSeries struct {
 	errors    int64
 	elapsed   time.Duration
 	latencies []time.Duration
+	// webhookTime and webhookCreates are the API server's own measure of
+	// its webhook calls over the rounds (warm-ups included): the time it
+	// spent in them, and the creates they were for (calls of the
+	// validating webhook, which every create calls once).
+	webhookTime    time.Duration
+	webhookCreates int64
+	// noopConnections counts the connections the no-op server accepted
+	// during the rounds (warm-ups included; the no-op set-up only).
+	noopConnections int64
+}
+
+// webhookPerCreate is the mean time the API server spent calling
+// webhooks for one create, by its own metric.
+func (s *apiSeries) webhookPerCreate() (time.Duration, bool) {
+	if s.webhookCreates == 0 {
+		return 0, false
+	}
+	return s.webhookTime / time.Duration(s.webhookCreates), true
 }
 
 func (s *apiSeries) perSecond() float64 {
@@ -122,11 +141,34 @@ func (r *report) apiServer(ctx context.Context) error {
 				r.api = append(r.api, s)
 			}
 			before := s.requests
+			wb, err := webhookMetrics(ctx, client)
+			if err != nil {
+				return err
+			}
+			cb, err := noop.connections()
+			if err != nil {
+				return err
+			}
 			if err := r.creates(ctx, client, &pod, s); err != nil {
 				return fmt.Errorf("%s, %d clients: %w", setup, c, err)
 			}
-			logf("API server, %-8s %d clients: %d creates so far, %.0f/s, p50 %s, p99 %s (+%d this round)",
-				setup, c, s.requests, s.perSecond(), s.quantile(0.5).Round(time.Microsecond), s.quantile(0.99).Round(time.Microsecond), s.requests-before)
+			wa, err := webhookMetrics(ctx, client)
+			if err != nil {
+				return err
+			}
+			s.webhookTime += wa.seconds - wb.seconds
+			s.webhookCreates += wa.validating - wb.validating
+			ca, err := noop.connections()
+			if err != nil {
+				return err
+			}
+			if setup == setupNoop {
+				s.noopConnections += ca - cb - 1 // less the one that asked
+			}
+			inCalls, _ := s.webhookPerCreate()
+			logf("API server, %-8s %d clients: %d creates so far, %.0f/s, p50 %s, p99 %s (+%d this round); in webhook calls %s per create; %d connections to the no-op",
+				setup, c, s.requests, s.perSecond(), s.quantile(0.5).Round(time.Microsecond), s.quantile(0.99).Round(time.Microsecond), s.requests-before,
+				inCalls.Round(time.Microsecond), s.noopConnections)
 		}
 		return nil
 	}
@@ -374,4 +416,53 @@ func noopConfigurations(n *noopProcess, ca []byte) (*admissionregistrationv1.Mut
 		}},
 	}
 	return mwc, vwc
+}
+
+// webhookTotals are the API server's apiserver_admission_webhook_admission_duration_seconds
+// histogram, summed over every webhook: the time spent calling them, and
+// how many calls went to validating webhooks.
+type webhookTotals struct {
+	seconds    time.Duration
+	validating int64
+}
+
+// webhookMetrics reads the API server's /metrics.
+func webhookMetrics(ctx context.Context, client kubernetes.Interface) (webhookTotals, error) {
+	raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return webhookTotals{}, fmt.Errorf("reading the API server's metrics: %w", err)
+	}
+	return parseWebhookMetrics(string(raw))
+}
+
+func parseWebhookMetrics(text string) (webhookTotals, error) {
+	const name = "apiserver_admission_webhook_admission_duration_seconds"
+	var t webhookTotals
+	for line := range strings.Lines(text) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok {
+			continue
+		}
+		suffix, labels, ok := strings.Cut(rest, "{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(labels, "} ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return t, fmt.Errorf("API server metric %s%s: %w", name, suffix, err)
+		}
+		switch suffix {
+		case "_sum":
+			t.seconds += time.Duration(v * float64(time.Second))
+		case "_count":
+			if strings.Contains(labels, `type="validating"`) {
+				t.validating += int64(v)
+			}
+		}
+	}
+	return t, nil
 }

@@ -331,12 +331,18 @@ func (n *noopProcess) url(path string) string {
 }
 
 // count is how many AdmissionReviews the server has answered.
-func (n *noopProcess) count() (int64, error) {
+func (n *noopProcess) count() (int64, error) { return n.get("/count") }
+
+// connections is how many connections the no-op server has accepted (the
+// ones made to ask are counted too).
+func (n *noopProcess) connections() (int64, error) { return n.get("/connections") }
+
+func (n *noopProcess) get(path string) (int64, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(n.ca)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	defer c.CloseIdleConnections()
-	resp, err := c.Get(n.url("/count"))
+	resp, err := c.Get(n.url(path))
 	if err != nil {
 		return 0, err
 	}

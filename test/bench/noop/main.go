@@ -8,7 +8,9 @@
 //	noop --listen 127.0.0.1:9444 --tls-cert-file tls.crt --tls-key-file tls.key
 //
 // GET /count answers the number of AdmissionReviews answered so far, so a
-// benchmark can tell that the API server has started calling it.
+// benchmark can tell that the API server has started calling it, and GET
+// /connections the number of connections it has accepted, so a benchmark
+// can tell whether its clients keep them alive.
 package main
 
 import (
@@ -64,11 +66,23 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /", admit)
 	mux.HandleFunc("GET /count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, count.Load()) })
+	var conns atomic.Int64
+	mux.HandleFunc("GET /connections", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, conns.Load()) })
 	srv := &http.Server{
 		Handler: mux,
+		// As plimsoll serve: HTTP/1.1 only. (Its TLS 1.2 cipher suites
+		// are left out: Go's clients, the API server's among them, and
+		// servers agree on TLS 1.3.)
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil },
+			NextProtos:     []string{"http/1.1"},
+		},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
 		},
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
