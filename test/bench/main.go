@@ -130,9 +130,11 @@ func loadSettings() (*settings, error) {
 		apiClients:    []int{1, 8},
 		loopbackPoints: []point{
 			{"/validate/enforce", "compliant-pod"},
+			{"/validate/enforce", "compliant-pod-as-sent"},
 			{"/validate/enforce", "bare-pod"},
 			{"/validate/enforce", "deployment-3c-sidecar"},
 			{"/mutate/enforce", "compliant-pod"},
+			{"/mutate/enforce", "compliant-pod-as-sent"},
 			{"/mutate/enforce", "bare-pod"},
 			{"/mutate/enforce", "deployment-3c-sidecar"},
 		},
