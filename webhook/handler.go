@@ -314,12 +314,12 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 			resp.Warnings = []string{"plimsoll could not apply its defaults (internal error); the Pod was admitted unchanged"}
 		}
 	}()
-	// Default a copy: pod stays as decoded, the round trip the patch is
-	// measured against. Defaulting writes only the PodSpec, so only the
-	// PodSpec is copied to find out whether there is anything to do; a
-	// Pod with nothing to default is never copied further or encoded.
+	// Default in place: the decoded Pod is this request's own. A Pod with
+	// nothing to default — most Pods, in a cluster that follows the
+	// policy — is then never copied or encoded; for one with something to
+	// default, the round trip the patch is measured against is decoded
+	// again from the request below.
 	t, _ := workload.Find(pod)
-	t.Spec = pod.Spec.DeepCopy()
 	p := h.Policy.Load()
 	changes := mutate.Template(t, p.Defaults)
 	req.defaulted = changes
@@ -339,14 +339,17 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	rtBuf, afterBuf := getBuffer(), getBuffer()
 	defer putBuffer(rtBuf)
 	defer putBuffer(afterBuf)
-	if err := json.NewEncoder(rtBuf).Encode(pod); err != nil {
+	// The same bytes decoded the same way a moment ago: this cannot fail.
+	asSent, err := pipeline.Decode(req.Object.Raw, schema.GroupVersionKind(req.Kind))
+	if err != nil {
+		panic(err)
+	}
+	if err := json.NewEncoder(rtBuf).Encode(asSent); err != nil {
 		return refusal(req.UID, http.StatusBadRequest, "the Pod cannot be encoded: "+err.Error())
 	}
 	roundTrip := rtBuf.Bytes()
-	defaulted := &corev1.Pod{TypeMeta: pod.TypeMeta, Spec: *t.Spec, Status: pod.Status}
-	pod.ObjectMeta.DeepCopyInto(&defaulted.ObjectMeta)
-	mutate.Annotate(&defaulted.ObjectMeta, changes)
-	if err := json.NewEncoder(afterBuf).Encode(defaulted); err != nil {
+	mutate.Annotate(&pod.ObjectMeta, changes)
+	if err := json.NewEncoder(afterBuf).Encode(pod); err != nil {
 		panic(err)
 	}
 	after := afterBuf.Bytes()
