@@ -220,8 +220,8 @@ func (r *report) profile(ctx context.Context, port int, server string, pt point,
 		done <- nil
 		return done
 	}
-	cfg := r.roundConfig("", nil, nil, c, 0)
-	seconds := int(math.Ceil((cfg.Warmup + cfg.Duration).Seconds()))
+	warmup, duration := r.round()
+	seconds := int(math.Ceil((warmup + duration).Seconds()))
 	name := fmt.Sprintf("%s-%s-%s-c%d-r%d.pprof", server, strings.ReplaceAll(strings.Trim(pt.path, "/"), "/", "-"), pt.fixture, c, round+1)
 	go func() {
 		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, seconds)
@@ -252,13 +252,17 @@ func (r *report) loadConfig(url string, body, ca []byte, c, pid int) load.Config
 	return load.Config{URL: url, Body: body, CAPEM: ca, Concurrency: c, Warmup: r.warmup, Duration: r.duration, PID: pid}
 }
 
-// roundConfig is one round of a loopback point: a share of the measured
-// time, after its own warm-up (new connections, a new TLS handshake each)
-// of half the point's.
+// round is how long one round of a loopback point warms up and measures:
+// a share of the point's measured time, after its own warm-up (new
+// connections, a new TLS handshake each) of half the point's.
+func (r *report) round() (warmup, duration time.Duration) {
+	return r.warmup / 2, r.duration / time.Duration(r.rounds)
+}
+
+// roundConfig is one round of a loopback point.
 func (r *report) roundConfig(url string, body, ca []byte, c, pid int) load.Config {
 	cfg := r.loadConfig(url, body, ca, c, pid)
-	cfg.Warmup /= 2
-	cfg.Duration /= time.Duration(r.rounds)
+	cfg.Warmup, cfg.Duration = r.round()
 	return cfg
 }
 
