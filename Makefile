@@ -44,8 +44,9 @@ e2e: controlplane
 demo: controlplane
 	$(GO) run ./test/demo
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and nothing built among the tracked files (test/lint/tracked-files.sh)
 lint:
+	./test/lint/tracked-files.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
