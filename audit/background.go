@@ -400,6 +400,9 @@ func (b *Background) setPolicy(p *policy.Policy) {
 	b.current.Store(&policyGen{p: p, gen: old.gen + 1})
 	b.metrics.reloads.WithLabelValues("success").Inc()
 	b.log.Info("policy loaded, re-evaluating every namespace", "policy_hash", p.Hash())
+	for _, a := range p.Advice() {
+		b.log.Warn("the policy is loaded, but look at this", "advice", a, "policy_hash", p.Hash())
+	}
 	b.enqueueAll()
 }
 
@@ -630,7 +633,7 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 				continue
 			}
 			// The cache's objects are shared: judge a copy.
-			ob, err := judge(b.rules, o, item.(runtime.Object).DeepCopyObject())
+			ob, err := judge(b.rules, o, item.(runtime.Object).DeepCopyObject(), exists)
 			if err != nil {
 				b.log.Error("cannot judge an object", "namespace", ns, "kind", k.gvk.Kind, "name", m.GetName(), "error", err.Error())
 				continue

@@ -9,12 +9,14 @@ import (
 	"slices"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/validate"
+	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -76,8 +78,12 @@ func (o *Object) Ref() string { return o.Kind + " " + o.Name }
 
 // judge runs obj through the pipeline as a CREATE, as `plimsoll check`
 // does with a manifest, and returns what it found in check's schema.
-func judge(rules []*validate.Rule, o Options, obj runtime.Object) (*Object, error) {
-	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now})
+// found says whether the controller an ownerReference names exists in the
+// cluster with that UID: only then does the object answer to its owner
+// (for exemptions and the rest), since anyone may write ownerReferences.
+func judge(rules []*validate.Rule, o Options, obj runtime.Object, found func(*metav1.OwnerReference) bool) (*Object, error) {
+	trust := func(ref metav1.OwnerReference) bool { return found(&ref) }
+	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now, PodDefaulted: true, TrustOwner: trust})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +119,29 @@ type Report struct {
 	ThroughOwner int
 	// Summary is check's summary over Objects.
 	Summary check.Summary
+	// UnknownModes are the namespaces whose plimsoll.dev/mode label is not
+	// one of enforce, warn, audit or off (a typo such as "enforced"): no
+	// webhook entry selects them, so nothing guards them, whatever their
+	// owner meant. The chart's ValidatingAdmissionPolicy refuses new ones.
+	UnknownModes []UnknownMode
+}
+
+// UnknownMode is a namespace with a plimsoll.dev/mode label plimsoll does
+// not know.
+type UnknownMode struct {
+	Namespace string `json:"namespace"`
+	Value     string `json:"value"`
+}
+
+const modeLabel = webhook.ModeLabel
+
+// knownMode reports whether v is a value of plimsoll.dev/mode.
+func knownMode(v string) bool {
+	switch webhook.Mode(v) {
+	case webhook.Enforce, webhook.Warn, webhook.Audit, webhook.Off:
+		return true
+	}
+	return false
 }
 
 // Namespace is one audited namespace.
@@ -264,6 +293,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	bw.WriteString("],\n  \"summary\": ")
 	bw.Write(b)
+	if len(r.UnknownModes) > 0 {
+		u, err := json.MarshalIndent(r.UnknownModes, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString(",\n  \"unknownModes\": ")
+		bw.Write(u)
+	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/validate"
+	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // Run audits the namespaces in scope once and returns the report. It
@@ -31,7 +32,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	a.progress = newProgress(o.Progress)
 	defer a.progress.done()
 	r := &Report{Mode: o.Mode, Scope: string(o.Scope), Started: time.Now()}
-	namespaces, err := a.namespaces(ctx)
+	namespaces, err := a.namespaces(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +63,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					return nil
 				}
 				a.owners[m.GetUID()] = k.gvk.Kind
-				if throughOwner(m, k.ownedBy, func(ref *metav1.OwnerReference) bool { return a.owners[ref.UID] == ref.Kind }) {
+				found := func(ref *metav1.OwnerReference) bool { return a.owners[ref.UID] == ref.Kind }
+				if throughOwner(m, k.ownedBy, found) {
 					r.ThroughOwner++
 					return nil
 				}
-				ob, err := judge(a.rules, o, obj)
+				ob, err := judge(a.rules, o, obj, found)
 				if err != nil {
 					return fmt.Errorf("%s %s/%s: %w", k.gvk.Kind, m.GetNamespace(), m.GetName(), err)
 				}
@@ -95,8 +97,10 @@ type auditor struct {
 	progress *progress
 }
 
-// namespaces returns the namespaces in scope, each with its mode.
-func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
+// namespaces returns the namespaces in scope, each with its mode, and
+// records in r every namespace read whose mode label plimsoll does not
+// know, in scope or not.
+func (a *auditor) namespaces(ctx context.Context, r *Report) ([]*Namespace, error) {
 	if a.o.Namespace != "" {
 		ns, err := a.c.Namespaces().Get(ctx, a.o.Namespace, metav1.GetOptions{})
 		switch {
@@ -107,6 +111,9 @@ func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
 			return []*Namespace{{Name: a.o.Namespace, Mode: modeOf(nil, false)}}, nil
 		case err != nil:
 			return nil, fmt.Errorf("reading namespace %s: %w", a.o.Namespace, err)
+		}
+		if v, ok := ns.Labels[webhook.ModeLabel]; ok && !knownMode(v) {
+			r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
 		}
 		return []*Namespace{{Name: ns.Name, Mode: modeOf(ns.Labels, true)}}, nil
 	}
@@ -119,6 +126,9 @@ func (a *auditor) namespaces(ctx context.Context) ([]*Namespace, error) {
 			return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
 		}
 		for _, ns := range l.Items {
+			if v, ok := ns.Labels[webhook.ModeLabel]; ok && !knownMode(v) {
+				r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
+			}
 			if a.scope.selects(ns.Name, ns.Labels) {
 				out = append(out, &Namespace{Name: ns.Name, Mode: modeOf(ns.Labels, true)})
 			}

@@ -96,6 +96,14 @@ func (r *Report) WriteText(w io.Writer, color bool) {
 			fmt.Fprintln(w, "  "+paint(green, "✔ every object passes every rule"))
 		}
 	}
+	if len(r.UnknownModes) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, paint(red, fmt.Sprintf("%d %s a %s label plimsoll does not know: such a namespace gets no guard in opt-in scope and the default mode in cluster scope, whatever its owner meant (write enforce, warn, audit or off):",
+			len(r.UnknownModes), plural(len(r.UnknownModes), "namespace has", "namespaces have"), modeLabel)))
+		for _, u := range r.UnknownModes {
+			fmt.Fprintf(w, "  namespace %s: %s=%q\n", u.Namespace, modeLabel, u.Value)
+		}
+	}
 	fmt.Fprintln(w)
 	line := fmt.Sprintf("%d %s audited in %s: %d %s that %s mode would deny (%d %s refused), %d %s",
 		r.Summary.Objects, plural(r.Summary.Objects, "object", "objects"), roundDuration(r.Took),

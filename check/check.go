@@ -247,7 +247,10 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*valida
 	if err != nil {
 		return &InputError{File: file, Doc: doc, Err: err}
 	}
-	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now})
+	// A manifest is judged as the cluster would judge it when applied:
+	// its Pods as defaulting will leave them, and its ownerReferences
+	// (which anyone can write) believed by nobody.
+	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now, PodDefaulted: true})
 	if err != nil {
 		return &InputError{File: file, Doc: doc, Err: err}
 	}

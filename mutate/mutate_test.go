@@ -125,13 +125,15 @@ func readPod(t *testing.T, path string) *corev1.Pod {
 }
 
 // defaultPod runs what the webhook runs on a Pod CREATE: the built-in
-// defaults, then the annotation.
+// defaults, then the annotation. The fixtures are Pods as the controllers
+// they name would send them, so their owners are trusted.
 func defaultPod(t *testing.T, pod *corev1.Pod, d policy.Defaults) mutate.Changes {
 	t.Helper()
 	tpl, err := workload.Find(pod)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tpl.OwnerTrusted = true
 	cs := mutate.Template(tpl, d)
 	mutate.Annotate(&pod.ObjectMeta, cs)
 	return cs
@@ -153,6 +155,22 @@ func fixtureDirs(t *testing.T) []string {
 		t.Fatal("no fixtures under testdata")
 	}
 	return dirs
+}
+
+// A Pod that names a Job as its controller but was not sent by the Job
+// controller is defaulted like any long-running Pod: claiming a Job owner
+// must not be a way to go without probes.
+func TestAPodThatClaimsAJobOwnerIsProbedLikeAnyOther(t *testing.T) {
+	pod := readPod(t, filepath.Join("testdata", "job-owned-pod", "in.yaml"))
+	tpl, err := workload.Find(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// tpl.OwnerTrusted stays false: nobody vouched for the owner.
+	cs := mutate.Template(tpl, policy.Default().Defaults)
+	if !slices.Contains(cs.Families(), mutate.Probes) {
+		t.Errorf("a Pod whose Job owner nobody vouched for got no probes; changes: %v", cs)
+	}
 }
 
 func TestEveryFixtureHasExpectedChanges(t *testing.T) {

@@ -9,6 +9,7 @@
 package pipeline
 
 import (
+	"context"
 	jsonv2 "encoding/json/v2"
 	"fmt"
 	"time"
@@ -43,6 +44,24 @@ type Request struct {
 	Namespace string
 	// Now decides whether exemptions have expired (zero: time.Now()).
 	Now time.Time
+	// PodDefaulted says that a Pod CREATE will be defaulted before it is
+	// stored, so it is judged as defaulting will leave it: true where the
+	// question is "what would enforce do" (audit mode, plimsoll check,
+	// plimsoll audit). The webhook's /validate in enforce and warn leaves
+	// it false and judges a Pod CREATE as it arrives: validating webhooks
+	// run after every mutating one, so a Pod that arrives undefaulted was
+	// not defaulted (the mutating entry is missing, mis-scoped, timed out
+	// under Ignore, or failed) and never will be. Workloads are always
+	// judged as defaulting will leave their Pods, whatever this says: their
+	// Pods have yet to pass /mutate.
+	PodDefaulted bool
+	// TrustOwner says whether the object's controller ownerReference can
+	// be believed (see workload.Template.OwnerTrusted). Nil: never, as for
+	// a manifest, whose ownerReferences anyone can write.
+	TrustOwner func(metav1.OwnerReference) bool
+	// Context, when set, stops the evaluation early once it is done (the
+	// API server's deadline passed): Evaluate returns its error.
+	Context context.Context
 	// AroundDefault, if set, is handed the defaulting of the copy the
 	// object is judged on, to run it (once, and only when a rule needs the
 	// copy); the webhook traces it. Nil: defaulting simply runs.
@@ -57,17 +76,21 @@ type Result struct {
 
 // Evaluate judges req under policy p with rules.
 //
-// Pods are defaulted on CREATE, and every workload's Pods will be: those
-// are judged as defaulting will leave them, so what defaulting fixes is
-// marked Fixable. A Pod UPDATE or a new ephemeral container is judged as it
-// is. On UPDATE, what the old object already broke is marked Preexisting.
+// Every workload's Pods will be defaulted, and so will a Pod CREATE when
+// req.PodDefaulted says so: those are judged as defaulting will leave
+// them, so what defaulting fixes is marked Fixable. Any other Pod request
+// (a CREATE that was not defaulted, an UPDATE, a new ephemeral container)
+// is judged as it is. On UPDATE, what the old object already broke — the
+// same rule, at the same field, with the same value — is marked
+// Preexisting.
 func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, error) {
 	t, err := workload.Find(req.Object)
 	if err != nil {
 		return nil, err
 	}
-	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now}
-	if t.Kind != "Pod" || (req.Operation == Create && req.Subresource == "") {
+	trustOwner(t, req.TrustOwner)
+	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now, Context: req.Context}
+	if t.Kind != "Pod" || (req.PodDefaulted && req.Operation == Create && req.Subresource == "") {
 		// Defaulted on first need: an object that breaks no rule is not.
 		in.Default = func() *workload.Template {
 			if req.AroundDefault != nil {
@@ -82,8 +105,20 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		if in.Old, err = workload.Find(req.Old); err != nil {
 			return nil, fmt.Errorf("oldObject: %w", err)
 		}
+		trustOwner(in.Old, req.TrustOwner)
 	}
-	return &Result{Template: t, Violations: validate.Evaluate(rules, p, in)}, nil
+	vs, err := validate.Evaluate(rules, p, in)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Template: t, Violations: vs}, nil
+}
+
+// trustOwner sets t.OwnerTrusted from trust, for t's controller.
+func trustOwner(t *workload.Template, trust func(metav1.OwnerReference) bool) {
+	if ref := workload.Controller(t.Meta); ref != nil && trust != nil {
+		t.OwnerTrusted = trust(*ref)
+	}
 }
 
 // defaulted is t with a copy of its PodSpec, defaulted under p. Defaulting

@@ -56,6 +56,11 @@ type Policy struct {
 	// write that annotation, so turning it on hands every rule's waiver to
 	// every Pod author.
 	AllowAnnotationExemptions bool `json:"allowAnnotationExemptions,omitempty"`
+	// TrustedControllers are controllers, besides kube-controller-manager's,
+	// whose objects' ownerReferences are believed (for exemptions by kind
+	// and name, and for every decision that reads an owner); see
+	// TrustsController.
+	TrustedControllers []TrustedController `json:"trustedControllers,omitempty"`
 
 	hash string
 }
@@ -283,6 +288,11 @@ func (p *Policy) validate(knownRules []string) error {
 	for i, e := range p.Exemptions {
 		for _, msg := range e.validate(knownRules) {
 			errs = append(errs, fmt.Sprintf("exemptions[%d]%s", i, msg))
+		}
+	}
+	for i, c := range p.TrustedControllers {
+		for _, msg := range c.validate() {
+			errs = append(errs, fmt.Sprintf("trustedControllers[%d]%s", i, msg))
 		}
 	}
 	for _, pt := range []struct {

@@ -202,26 +202,30 @@ func TestWindowsPodsAreExemptFromLinuxOnlyRules(t *testing.T) {
 func TestProbeRulesSkipWorkloadsThatRunToCompletion(t *testing.T) {
 	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1.0"}}}
 	yes := true
+	jobPod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "j", Controller: &yes}}},
+		Spec:       spec,
+	}
 	tests := []struct {
-		name  string
-		obj   runtime.Object
-		wants bool
+		name    string
+		obj     runtime.Object
+		trusted bool // the request came from the owner's controller
+		wants   bool
 	}{
-		{"a Job is not asked for probes", &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
-		{"a CronJob is not asked for probes", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}}}, false},
-		{"a Pod controlled by a Job is not asked for probes", &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "j", Controller: &yes}}},
-			Spec:       spec,
-		}, false},
-		{"a bare Pod is asked for probes", &corev1.Pod{Spec: spec}, true},
-		{"a Deployment is asked for probes", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
-		{"a StatefulSet is asked for probes", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
-		{"a DaemonSet is asked for probes", &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, true},
+		{"a Job is not asked for probes", &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, false},
+		{"a CronJob is not asked for probes", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}}}, false, false},
+		{"a Pod the Job controller made is not asked for probes", jobPod, true, false},
+		{"a Pod that only claims a Job owner is asked for probes", jobPod, false, true},
+		{"a bare Pod is asked for probes", &corev1.Pod{Spec: spec}, false, true},
+		{"a Deployment is asked for probes", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
+		{"a StatefulSet is asked for probes", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
+		{"a DaemonSet is asked for probes", &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, r := range []*Rule{livenessProbe, readinessProbe} {
 				tpl := findTemplate(t, tt.obj.DeepCopyObject())
+				tpl.OwnerTrusted = tt.trusted
 				got := len(r.Check(tpl, policy.Default())) > 0
 				if got != tt.wants {
 					t.Errorf("%s: finding = %v, want %v", r.ID, got, tt.wants)

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -25,15 +26,19 @@ type Input struct {
 	Namespace string
 	// Now decides whether exemptions have expired (zero: time.Now()).
 	Now time.Time
+	// Context, when set, is checked between rules: once it is done (the
+	// request's deadline passed), Evaluate stops and returns its error.
+	Context context.Context
 }
 
 // Evaluate runs every rule the policy leaves on, in ID order, and returns
 // the violations: those of the defaulted template, plus the ones defaulting
-// fixes marked Fixable, with Preexisting set for what Old already broke.
-func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
-	current := run(rules, p, in.Template)
-	if len(current) == 0 {
-		return current
+// fixes marked Fixable, with Preexisting set for what Old already broke
+// (see ratchet). It returns an error only when in.Context ends first.
+func Evaluate(rules []*Rule, p *policy.Policy, in Input) ([]Violation, error) {
+	current, err := run(in.Context, rules, p, in.Template)
+	if len(current) == 0 || err != nil {
+		return current, err
 	}
 	// The other templates are consulted only for the keys of current's
 	// violations, so only the rules that found something run on them: a
@@ -45,7 +50,11 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
 		defaulted = in.Default()
 	}
 	if defaulted != nil {
-		remaining := keys(run(rules, p, defaulted))
+		after, err := run(in.Context, rules, p, defaulted)
+		if err != nil {
+			return nil, err
+		}
+		remaining := keys(after)
 		for i := range current {
 			if !remaining[keyOf(current[i])] {
 				current[i].Fixable = true
@@ -53,17 +62,16 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) []Violation {
 		}
 	}
 	if in.Old != nil {
-		before := keys(run(rules, p, in.Old))
-		for i := range current {
-			if before[keyOf(current[i])] {
-				current[i].Preexisting = true
-			}
+		before, err := run(in.Context, rules, p, in.Old)
+		if err != nil {
+			return nil, err
 		}
+		ratchet(current, in.Template, before, in.Old)
 	}
 	if len(p.Exemptions) > 0 || p.AllowAnnotationExemptions {
 		waive(p, in, current)
 	}
-	return current
+	return current, nil
 }
 
 // waive marks the violations that an exemption lifts.
@@ -91,7 +99,7 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 	}
 }
 
-func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
+func run(ctx context.Context, rules []*Rule, p *policy.Policy, t *workload.Template) ([]Violation, error) {
 	// Findings are gathered first and turned into violations in one
 	// allocation of the right size: a Violation is large, and a workload
 	// that breaks many rules grew the slice several times.
@@ -105,6 +113,9 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 	byRule := onStack[:0]
 	n := 0
 	for _, r := range rules {
+		if ctx != nil && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		sev := p.Severity(r.ID, r.Severity)
 		if sev == policy.Off {
 			continue
@@ -116,7 +127,7 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 		}
 	}
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	object := t.Describe()
 	out := make([]Violation, 0, n)
@@ -129,7 +140,7 @@ func run(rules []*Rule, p *policy.Policy, t *workload.Template) []Violation {
 			out = append(out, Violation{Rule: f.rule, Severity: fsev, Finding: fi, Object: object})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // found returns the rules of vs, in order, once each.
@@ -144,7 +155,9 @@ func found(vs []Violation) []*Rule {
 }
 
 // keys returns the set of Key()s of vs, as (rule, path) pairs: the same
-// identity, without building the string.
+// identity, without building the string. It tells the same object before
+// and after defaulting apart; across an UPDATE, ratchet also compares
+// values.
 func keys(vs []Violation) map[violationKey]bool {
 	m := make(map[violationKey]bool, len(vs))
 	for _, v := range vs {

@@ -111,7 +111,7 @@ func TestEvaluateMarksWhatDefaultingFixes(t *testing.T) {
 			if tt.defaulted {
 				in.Defaulted = defaultedCopy(t, tpl)
 			}
-			vs := Evaluate(Registry(), policy.Default(), in)
+			vs := evaluate(t, Registry(), policy.Default(), in)
 			if diff := cmp.Diff(tt.want, verdicts(vs)); diff != "" {
 				t.Errorf("violations (-want +got):\n%s", diff)
 			}
@@ -161,7 +161,7 @@ func TestEvaluateMarksWhatTheOldObjectAlreadyBroke(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vs := Evaluate(Registry(), policy.Default(), Input{Template: tt.new, Defaulted: defaultedCopy(t, tt.new), Old: tt.old})
+			vs := evaluate(t, Registry(), policy.Default(), Input{Template: tt.new, Defaulted: defaultedCopy(t, tt.new), Old: tt.old})
 			got := map[string]bool{}
 			for _, v := range vs {
 				if _, ok := tt.want[v.Rule.ID]; ok {
@@ -218,7 +218,7 @@ func TestEvaluateFollowsThePolicySeverities(t *testing.T) {
 			p := policy.Default()
 			p.Rules = tt.rules
 			tpl := loadTemplate(t, evaluateFixture("bare-deployment.yaml"))
-			vs := Evaluate(Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)})
+			vs := evaluate(t, Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)})
 			got := map[string]policy.Severity{}
 			for _, v := range vs {
 				if !v.Fixable {

@@ -107,3 +107,13 @@ func findingUnder(tpl *workload.Template, path string) bool {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// evaluate is Evaluate for a test, which has no deadline: an error fails it.
+func evaluate(t testing.TB, rules []*Rule, p *policy.Policy, in Input) []Violation {
+	t.Helper()
+	vs, err := Evaluate(rules, p, in)
+	if err != nil {
+		t.Fatalf("Evaluate: %v", err)
+	}
+	return vs
+}

@@ -75,13 +75,13 @@ func checkInvariantOverFixtures(t *testing.T, p *policy.Policy) {
 			if tpl.Kind == "Pod" {
 				t.Skip("a Pod is its own workload")
 			}
-			workloadDenied := deniedAt(Evaluate(Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl)
+			workloadDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl)
 
 			podTpl, err := workload.Find(podOf(tpl))
 			if err != nil {
 				t.Fatal(err)
 			}
-			podDenied := deniedAt(Evaluate(Registry(), p, Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl)
+			podDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl)
 
 			for key := range podDenied {
 				if !workloadDenied[key] {

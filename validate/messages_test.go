@@ -16,7 +16,7 @@ import (
 func violations(t *testing.T, ruleID, file string) []Violation {
 	t.Helper()
 	tpl := loadTemplate(t, filepath.Join("testdata", ruleID, file))
-	return Evaluate([]*Rule{ruleByID(t, ruleID)}, fixturePolicy(ruleID), Input{Template: tpl})
+	return evaluate(t, []*Rule{ruleByID(t, ruleID)}, fixturePolicy(ruleID), Input{Template: tpl})
 }
 
 func TestMessagesNameTheObjectTheContainerAndTheField(t *testing.T) {
@@ -264,7 +264,7 @@ func TestEveryFailingFixtureGetsAWellFormedMessage(t *testing.T) {
 		for _, file := range ruleFixtures(t, r.ID, "fail") {
 			t.Run(r.ID+" on "+filepath.Base(file), func(t *testing.T) {
 				tpl := loadTemplate(t, file)
-				vs := Evaluate([]*Rule{r}, fixturePolicy(r.ID), Input{Template: tpl})
+				vs := evaluate(t, []*Rule{r}, fixturePolicy(r.ID), Input{Template: tpl})
 				for _, v := range vs {
 					msg := v.Message()
 					prefix := "[" + r.ID + "] " + tpl.Describe() + ": "

@@ -179,7 +179,7 @@ func (d *differential) judge(name string, pod *corev1.Pod) {
 		d.t.Fatalf("%s: %v", name, err)
 	}
 	mutate.Template(defaulted, d.policy.Defaults)
-	vs := Evaluate(d.rules, d.policy, Input{Template: tpl, Defaulted: defaulted})
+	vs := evaluate(d.t, d.rules, d.policy, Input{Template: tpl, Defaulted: defaulted})
 
 	var deniers []string
 	for _, v := range Denied(vs) {

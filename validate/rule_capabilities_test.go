@@ -37,7 +37,7 @@ func TestCapabilitiesDefaulting(t *testing.T) {
 			}
 			tpl := findTemplate(t, pod)
 			got := map[string]bool{}
-			for _, v := range Evaluate([]*Rule{capabilities}, policy.Default(), Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}) {
+			for _, v := range evaluate(t, []*Rule{capabilities}, policy.Default(), Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}) {
 				field := v.Path[len("spec.containers[0].securityContext.capabilities."):]
 				got[field] = v.Fixable
 			}

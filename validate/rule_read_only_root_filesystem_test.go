@@ -40,7 +40,7 @@ func TestReadOnlyRootFilesystemIsFixedOnlyWhenThePolicyOptsIn(t *testing.T) {
 			tpl := findTemplate(t, pod)
 			defaulted := findTemplate(t, pod.DeepCopy())
 			mutate.Template(defaulted, p.Defaults)
-			got := verdicts(Evaluate([]*Rule{readOnlyRootFilesystem}, p, Input{Template: tpl, Defaulted: defaulted}))
+			got := verdicts(evaluate(t, []*Rule{readOnlyRootFilesystem}, p, Input{Template: tpl, Defaulted: defaulted}))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("violations (-want +got):\n%s", diff)
 			}

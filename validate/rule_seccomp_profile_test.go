@@ -62,7 +62,7 @@ func TestSeccompProfileSeverities(t *testing.T) {
 			p := policy.Default()
 			p.Rules = tt.overrides
 			tpl := findTemplate(t, pod)
-			got := verdicts(Evaluate([]*Rule{seccompProfile}, p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}))
+			got := verdicts(evaluate(t, []*Rule{seccompProfile}, p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("violations (-want +got):\n%s", diff)
 			}

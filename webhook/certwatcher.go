@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,15 +74,26 @@ func (cw *CertWatcher) ReadErrors() int64 { return cw.readErrors.Load() }
 // Start watches the files until ctx ends. Adding the watches is retried
 // for 10 seconds (a file may be in the middle of a swap).
 func (cw *CertWatcher) Start(ctx context.Context) error {
-	pending := []string{cw.certPath}
-	if cw.keyPath != cw.certPath {
-		pending = append(pending, cw.keyPath)
+	return watchFiles(ctx, cw.watcher, []string{cw.certPath, cw.keyPath}, cw.WatchInterval, "the TLS certificate", cw.log, cw.read)
+}
+
+// watchFiles calls read whenever one of paths changes (inotify events,
+// which also follow a Secret or ConfigMap volume's symlink swap) and every
+// interval in case an event was missed, until ctx ends; what names the
+// files in log lines. Adding the watches is retried for 10 seconds (a file
+// may be in the middle of a swap). It closes watcher when it returns.
+func watchFiles(ctx context.Context, watcher *fsnotify.Watcher, paths []string, interval time.Duration, what string, log *slog.Logger, read func() error) error {
+	var pending []string
+	for _, p := range paths {
+		if !slices.Contains(pending, p) {
+			pending = append(pending, p)
+		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
 		for len(pending) > 0 {
-			if err = cw.watcher.Add(pending[0]); err != nil {
+			if err = watcher.Add(pending[0]); err != nil {
 				break
 			}
 			pending = pending[1:]
@@ -90,65 +102,61 @@ func (cw *CertWatcher) Start(ctx context.Context) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			cw.watcher.Close()
+			watcher.Close()
 			return fmt.Errorf("failed to add watches: %w", err)
 		}
 		select {
 		case <-ctx.Done():
-			cw.watcher.Close()
+			watcher.Close()
 			return fmt.Errorf("failed to add watches: %w", errors.Join(ctx.Err(), err))
 		case <-time.After(time.Second):
 		}
 	}
-	go cw.watch()
+	go watchEvents(watcher, what, log, read)
 
-	ticker := time.NewTicker(cw.WatchInterval)
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	cw.log.Info("watching the TLS certificate", "interval", cw.WatchInterval.String())
+	log.Info("watching "+what, "interval", interval.String())
 	for {
 		select {
 		case <-ctx.Done():
-			return cw.watcher.Close()
+			return watcher.Close()
 		case <-ticker.C:
-			if err := cw.read(); err != nil {
-				cw.log.Error("reading the TLS certificate failed", "error", err.Error())
+			if err := read(); err != nil {
+				log.Error("reading "+what+" failed", "error", err.Error())
 			}
 		}
 	}
 }
 
-// watch handles the watcher's events until it is closed.
-func (cw *CertWatcher) watch() {
+// watchEvents handles the watcher's events until it is closed.
+func watchEvents(watcher *fsnotify.Watcher, what string, log *slog.Logger, read func() error) {
 	for {
 		select {
-		case ev, ok := <-cw.watcher.Events:
+		case ev, ok := <-watcher.Events:
 			if !ok {
 				return
 			}
-			cw.handle(ev)
-		case err, ok := <-cw.watcher.Errors:
+			switch {
+			case ev.Op.Has(fsnotify.Write), ev.Op.Has(fsnotify.Create):
+			case ev.Op.Has(fsnotify.Chmod), ev.Op.Has(fsnotify.Remove):
+				// A removed or replaced file: watch the name again.
+				if err := watcher.Add(ev.Name); err != nil {
+					log.Error("watching "+what+" file again failed", "file", ev.Name, "error", err.Error())
+				}
+			default:
+				continue
+			}
+			log.Debug(what+" file event", "event", ev.String())
+			if err := read(); err != nil {
+				log.Error("reading "+what+" failed", "error", err.Error())
+			}
+		case err, ok := <-watcher.Errors:
 			if !ok {
 				return
 			}
-			cw.log.Error("watching the TLS certificate failed", "error", err.Error())
+			log.Error("watching "+what+" failed", "error", err.Error())
 		}
-	}
-}
-
-func (cw *CertWatcher) handle(ev fsnotify.Event) {
-	switch {
-	case ev.Op.Has(fsnotify.Write), ev.Op.Has(fsnotify.Create):
-	case ev.Op.Has(fsnotify.Chmod), ev.Op.Has(fsnotify.Remove):
-		// A removed or replaced file: watch the name again.
-		if err := cw.watcher.Add(ev.Name); err != nil {
-			cw.log.Error("watching the TLS certificate file again failed", "file", ev.Name, "error", err.Error())
-		}
-	default:
-		return
-	}
-	cw.log.Debug("TLS certificate file event", "event", ev.String())
-	if err := cw.read(); err != nil {
-		cw.log.Error("reading the TLS certificate failed", "error", err.Error())
 	}
 }
 

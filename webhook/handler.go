@@ -37,8 +37,13 @@ type Handler struct {
 	DryRun bool
 	// MaxRequestBytes bounds a request body (DefaultMaxRequestBytes if 0).
 	MaxRequestBytes int64
-	Log             *slog.Logger
-	Metrics         Recorder
+	// MaxInFlight caps the requests judged at once (0: no cap). A request
+	// beyond it is answered at once, as an error of plimsoll's (see
+	// overloaded), instead of queueing behind the others until the API
+	// server's deadline has passed.
+	MaxInFlight int
+	Log         *slog.Logger
+	Metrics     Recorder
 	// Tracer, when set, traces each request (see tracing.go); nil: off.
 	Tracer trace.Tracer
 	// Propagator reads the caller's trace context (W3C trace context if
@@ -47,6 +52,8 @@ type Handler struct {
 
 	// ruleSet caches the rules the policy in force leaves on; see rules.
 	ruleSet atomic.Pointer[ruleSet]
+	// inFlight counts the requests being judged, against MaxInFlight.
+	inFlight atomic.Int64
 }
 
 // ruleSet is Rules without those a policy turns off, worked out once per
@@ -101,6 +108,9 @@ type request struct {
 	base     *slog.Logger
 	log      *slog.Logger // base with the request's uid, endpoint and mode; see logger
 	trace    *spans       // nil when tracing is off
+	// ctx ends when the API server stops waiting for the answer (its
+	// ?timeout=) or the connection closes; work stops with it.
+	ctx context.Context
 	// set while handling, for the decision log line
 	kind       string
 	violations []validate.Violation
@@ -122,6 +132,10 @@ func (req *request) logger() *slog.Logger {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string) {
 	start := time.Now()
+	ctx, cancel := requestContext(r)
+	defer cancel()
+	admitted := h.enter()
+	defer h.leave()
 	limit := h.MaxRequestBytes
 	if limit <= 0 {
 		limit = DefaultMaxRequestBytes
@@ -160,12 +174,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 		base:             h.Log,
 		trace:            sp,
 		kind:             metricKind(review.Request.Kind),
+		ctx:              ctx,
 	}
 
 	var resp *admissionv1.AdmissionResponse
-	if endpoint == EndpointMutate {
+	switch {
+	case !admitted:
+		resp = h.overloaded(req)
+	case endpoint == EndpointMutate:
 		resp = h.mutate(req)
-	} else {
+	default:
 		resp = h.validate(req)
 	}
 	resp.UID = req.UID
@@ -180,6 +198,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, endpoint string)
 
 func decisionOf(resp *admissionv1.AdmissionResponse) string {
 	switch {
+	case !resp.Allowed && resp.Result != nil && resp.Result.Code == http.StatusTooManyRequests:
+		return DecisionOverloaded
 	case !resp.Allowed && resp.Result != nil && resp.Result.Code >= 500:
 		return DecisionError
 	case !resp.Allowed && resp.Result != nil && resp.Result.Code != http.StatusForbidden:
@@ -208,6 +228,36 @@ func metricOperation(op admissionv1.Operation) string {
 		return string(op)
 	}
 	return "other"
+}
+
+// requestContext is the request's context, ended by the deadline the API
+// server sends with each webhook call (?timeout=10s, the webhook's
+// timeoutSeconds): past it the API server has given up on the answer, so
+// plimsoll stops working on it.
+func requestContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 {
+		return context.WithTimeout(r.Context(), d)
+	}
+	return context.WithCancel(r.Context())
+}
+
+// enter counts a request in, and reports whether it is within
+// MaxInFlight; leave counts it out, whatever enter said.
+func (h *Handler) enter() bool {
+	n := h.inFlight.Add(1)
+	return h.MaxInFlight <= 0 || n <= int64(h.MaxInFlight)
+}
+
+func (h *Handler) leave() { h.inFlight.Add(-1) }
+
+// overloaded answers a request beyond MaxInFlight at once, as a failure
+// of plimsoll's own: denied in enforce (which refuses what it cannot
+// judge), admitted with a warning in warn, admitted in audit. The API
+// server's retry, or the controller's, comes back when the load is over.
+func (h *Handler) overloaded(req *request) *admissionv1.AdmissionResponse {
+	req.logger().Warn("too many requests in flight; answered without judging", "max_in_flight", h.MaxInFlight)
+	msg := fmt.Sprintf("plimsoll is at its limit of %d requests in flight (--max-in-flight) and did not judge this request", h.MaxInFlight)
+	return h.failure(req, http.StatusTooManyRequests, msg)
 }
 
 // logDecision writes the decision line, at the level decisionLevel
@@ -304,14 +354,15 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	}
 	pod := obj.(*corev1.Pod)
 	req.trace.begin(SpanDefault)
-	// A broken default must not stop deployments: admit unchanged.
+	// A broken default is answered as the mode asks (failure): in enforce
+	// the Pod is refused, never admitted unchanged — /validate would judge
+	// it as it arrives anyway, and say less about why.
 	defer func() {
 		if p := recover(); p != nil {
-			req.trace.fail("internal error while defaulting; the Pod is admitted unchanged")
+			req.trace.fail("internal error while defaulting")
 			h.Metrics.InternalError(EndpointMutate)
-			req.logger().Error("defaulting failed; the Pod is admitted unchanged", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp = allowed(req.UID, "")
-			resp.Warnings = []string{"plimsoll could not apply its defaults (internal error); the Pod was admitted unchanged"}
+			req.logger().Error("defaulting failed", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = h.failure(req, http.StatusInternalServerError, "plimsoll could not apply its defaults to this Pod (internal error)")
 		}
 	}()
 	// Default in place: the decoded Pod is this request's own. A Pod with
@@ -321,10 +372,16 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	// again from the request below.
 	t, _ := workload.Find(pod)
 	p := h.Policy.Load()
+	if ref := workload.Controller(t.Meta); ref != nil {
+		t.OwnerTrusted = p.TrustsController(req.UserInfo.Username, *ref)
+	}
 	changes := mutate.Template(t, p.Defaults)
 	req.defaulted = changes
 	if len(changes) == 0 {
 		return allowed(req.UID, "")
+	}
+	if req.ctx.Err() != nil {
+		return h.outOfTime(req)
 	}
 	for _, f := range changes.Families() {
 		h.Metrics.Defaulted(string(f), req.mode)
@@ -396,7 +453,15 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 	if len(req.Object.Raw) == 0 {
 		return refusal(req.UID, http.StatusBadRequest, "the request carries no object to judge")
 	}
-	preq := pipeline.Request{Operation: pipeline.Operation(req.Operation), Subresource: req.SubResource, Namespace: req.Namespace}
+	p := h.Policy.Load()
+	preq := pipeline.Request{
+		Operation: pipeline.Operation(req.Operation), Subresource: req.SubResource, Namespace: req.Namespace,
+		// A Pod CREATE is judged as it arrives except in audit mode, which
+		// answers "what would enforce do" (see pipeline.Request).
+		PodDefaulted: req.mode == Audit,
+		TrustOwner:   func(ref metav1.OwnerReference) bool { return p.TrustsController(req.UserInfo.Username, ref) },
+		Context:      req.ctx,
+	}
 	var err error
 	if preq.Object, err = pipeline.Decode(req.Object.Raw, gvk); err != nil {
 		req.trace.fail(err.Error())
@@ -422,8 +487,11 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 		}
 	}()
 
-	p := h.Policy.Load()
 	res, err := pipeline.Evaluate(h.rules(p), p, preq)
+	if err != nil && req.ctx.Err() != nil {
+		req.trace.fail(err.Error())
+		return h.outOfTime(req)
+	}
 	if err != nil {
 		req.trace.fail(err.Error())
 		return refusal(req.UID, http.StatusBadRequest, err.Error())
@@ -441,14 +509,35 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 // internalError answers a failure of plimsoll itself as the mode's
 // failurePolicy would: deny in enforce, admit with a warning otherwise.
 func (h *Handler) internalError(req *request) *admissionv1.AdmissionResponse {
-	const msg = "plimsoll could not judge this object (internal error)"
-	if req.mode == Enforce {
-		return refusal(req.UID, http.StatusInternalServerError, msg+"; enforce mode refuses what it cannot judge, try again or ask your cluster operator")
+	return h.failure(req, http.StatusInternalServerError, "plimsoll could not judge this object (internal error)")
+}
+
+// outOfTime answers a request whose deadline passed while plimsoll worked
+// on it (the API server has stopped waiting; the answer is for the log and
+// the metrics).
+func (h *Handler) outOfTime(req *request) *admissionv1.AdmissionResponse {
+	h.Metrics.InternalError(req.endpoint)
+	req.logger().Error("the request's deadline passed before plimsoll could answer; work stopped", "error", context.Cause(req.ctx).Error())
+	return h.failure(req, http.StatusGatewayTimeout, "plimsoll could not judge this object before the API server's deadline")
+}
+
+// failure answers a request plimsoll could not judge (an internal error,
+// a deadline, the cap on requests in flight) as its mode asks: enforce
+// refuses what it cannot judge, so it denies; warn admits with a
+// warning; audit admits and records. /mutate answers the same way: in
+// enforce a Pod that could not be defaulted is refused rather than
+// admitted unchanged.
+func (h *Handler) failure(req *request, code int32, msg string) *admissionv1.AdmissionResponse {
+	switch req.mode {
+	case Enforce:
+		return refusal(req.UID, code, msg+"; enforce mode refuses what it cannot judge: try again, and if it persists ask your cluster operator")
+	case Warn:
+		resp := allowed(req.UID, "")
+		resp.Warnings = []string{msg + "; admitted because this namespace is in warn mode"}
+		return resp
 	}
 	resp := allowed(req.UID, "")
-	if req.mode == Warn {
-		resp.Warnings = []string{msg + "; admitted because this namespace is in warn mode"}
-	}
+	resp.AuditAnnotations = map[string]string{"error": msg}
 	return resp
 }
 
@@ -463,18 +552,27 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 		return resp
 	}
 	if req.mode == Enforce && slices.ContainsFunc(vs, validate.Violation.Denies) {
-		denied := validate.Denied(vs)
-		lines := make([]string, 0, min(len(denied), maxDenialLines+1))
-		causes := make([]metav1.StatusCause, 0, min(len(denied), maxCauses))
-		for i, v := range denied {
-			if i < maxDenialLines {
+		// Only the lines and causes shown are written; the rest are
+		// counted (a Pod of 30,000 containers may break 400,000 rules).
+		var lines []string
+		var causes []metav1.StatusCause
+		denied := 0
+		undefaulted := false
+		for i := range vs {
+			v := &vs[i]
+			if !v.Denies() {
+				continue
+			}
+			if denied < maxDenialLines {
 				lines = append(lines, v.ShortMessage())
 			}
-			if i < maxCauses {
+			if denied < maxCauses {
 				causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeForbidden, Field: v.Path, Message: v.ShortMessage()})
 			}
+			undefaulted = undefaulted || defaultingFixes(v)
+			denied++
 		}
-		if extra := len(denied) - maxDenialLines; extra > 0 {
+		if extra := denied - maxDenialLines; extra > 0 {
 			lines = append(lines, fmt.Sprintf("… and %d more; run `plimsoll check -f <manifest>` to see them all", extra))
 		}
 		where := t.Describe()
@@ -482,10 +580,13 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 			where += fmt.Sprintf(" in namespace %q", req.Namespace)
 		}
 		noun := "violation"
-		if len(denied) > 1 {
+		if denied > 1 {
 			noun = "violations"
 		}
-		msg := fmt.Sprintf("plimsoll denied %s: %d %s of enforced rules:\n%s", where, len(denied), noun, strings.Join(lines, "\n"))
+		msg := fmt.Sprintf("plimsoll denied %s: %d %s of enforced rules:\n%s", where, denied, noun, strings.Join(lines, "\n"))
+		if undefaulted && podCreate(req) {
+			msg += "\n" + notDefaulted
+		}
 		resp.Allowed = false
 		resp.Result = &metav1.Status{
 			Status:  metav1.StatusFailure,
@@ -496,10 +597,29 @@ func decide(req *request, t *workload.Template, vs []validate.Violation) *admiss
 		}
 	}
 	resp.Warnings = warnings(req.mode, vs)
-	if ex := exempted(vs); len(ex) > 0 {
-		resp.AuditAnnotations = map[string]string{"exempted": strings.Join(bounded(ex), "; ")}
+	if ex := exempted(vs); ex != "" {
+		resp.AuditAnnotations = map[string]string{"exempted": ex}
 	}
 	return resp
+}
+
+// notDefaulted ends the denial of a Pod that arrived without what
+// plimsoll's defaulting writes.
+const notDefaulted = "Some of these are fields plimsoll's defaulting writes, but it did not run for this Pod " +
+	"(its mutating webhook is not registered for this namespace, or timed out): set them in the Pod, " +
+	"or ask your cluster operator to check plimsoll's MutatingWebhookConfiguration."
+
+// podCreate reports whether req creates a Pod: in enforce and warn it is
+// judged as it arrived (see pipeline.Request.PodDefaulted), so a denial
+// for a rule defaulting fixes means defaulting did not run for it.
+func podCreate(req *request) bool {
+	return req.Kind.Kind == "Pod" && req.Kind.Group == "" && req.Operation == admissionv1.Create && req.SubResource == ""
+}
+
+// defaultingFixes reports whether plimsoll's defaulting can write what v's
+// rule asks for (in some cases at least).
+func defaultingFixes(v *validate.Violation) bool {
+	return v.Rule.Defaulted != "" && v.Rule.Defaulted != "no"
 }
 
 // Limits that keep answers within what the API server passes on: it
@@ -514,15 +634,21 @@ const (
 
 // warnings are what a client is told without being refused: every
 // violation not denied, and one line for what defaulting will fix; at most
-// maxWarnings lines.
+// maxWarnings lines. Only the lines kept are written: a Pod of 30,000
+// containers may have 60,000 warnings to count, and a dozen to say.
 func warnings(mode Mode, vs []validate.Violation) []string {
-	var out []string
+	type warning struct {
+		v      *validate.Violation
+		suffix string
+	}
+	var warned []warning
 	var fixable []string
 	var expired []int
-	for _, v := range vs {
-		for _, i := range v.ExpiredExemptions {
-			if !slices.Contains(expired, i) {
-				expired = append(expired, i)
+	for i := range vs {
+		v := &vs[i]
+		for _, e := range v.ExpiredExemptions {
+			if !slices.Contains(expired, e) {
+				expired = append(expired, e)
 			}
 		}
 		switch {
@@ -535,22 +661,32 @@ func warnings(mode Mode, vs []validate.Violation) []string {
 		case v.Denies() && mode == Enforce:
 			// in the denial message
 		case v.Preexisting && v.Severity == policy.Error:
-			out = append(out, v.ShortMessage()+" (already there before this update, so not denied; please fix)")
+			warned = append(warned, warning{v, " (already there before this update, so not denied; please fix)"})
 		case v.Severity == policy.Error && mode == Warn:
-			out = append(out, v.ShortMessage()+" (enforce mode would deny this)")
+			warned = append(warned, warning{v, " (enforce mode would deny this)"})
 		default:
-			out = append(out, v.ShortMessage())
+			warned = append(warned, warning{v, ""})
 		}
 	}
-	if len(out) > maxWarnings {
-		extra := len(out) - maxWarnings + 1
-		out = append(out[:maxWarnings-1], fmt.Sprintf("… and %d more warnings; run `plimsoll check -f <manifest>` to see them all", extra))
+	keep := len(warned)
+	if keep > maxWarnings {
+		keep = maxWarnings - 1
+	}
+	out := make([]string, 0, keep+2+len(expired))
+	for _, w := range warned[:keep] {
+		out = append(out, w.v.ShortMessage()+w.suffix)
+	}
+	if extra := len(warned) - keep; extra > 0 {
+		out = append(out, fmt.Sprintf("… and %d more warnings; run `plimsoll check -f <manifest>` to see them all", extra))
 	}
 	if len(fixable) > 0 {
 		out = append(out, fmt.Sprintf("plimsoll will default what these rules ask for on the Pods: %s (see the plimsoll.dev/mutations annotation on each Pod)", strings.Join(fixable, ", ")))
 	}
 	for _, i := range expired {
 		out = append(out, fmt.Sprintf("policy exemption %d has expired and no longer applies to this object; renew or remove it in the policy", i))
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -559,58 +695,75 @@ func warnings(mode Mode, vs []validate.Violation) []string {
 // mode would have done. The API server prefixes each key with the
 // webhook's name.
 func auditAnnotations(vs []validate.Violation) map[string]string {
-	var deny, warn, fix, exempt []string
-	for _, v := range vs {
+	var deny, warn, fix, exempt entries
+	for i := range vs {
+		v := &vs[i]
 		switch {
 		case v.Waiver != nil:
-			exempt = append(exempt, exemptionEntry(v))
+			exempt.add(v, exemptionEntry)
 		case v.Fixable:
-			fix = append(fix, v.ShortMessage())
+			fix.add(v, shortMessage)
 		case v.Denies():
-			deny = append(deny, v.ShortMessage())
+			deny.add(v, shortMessage)
 		default:
-			warn = append(warn, v.ShortMessage())
+			warn.add(v, shortMessage)
 		}
 	}
 	out := map[string]string{}
 	decision := "would-allow"
-	if len(deny) > 0 {
+	if deny.n > 0 {
 		decision = "would-deny"
-		out["would-deny"] = strings.Join(bounded(deny), "; ")
+		out["would-deny"] = deny.String()
 	}
-	if len(warn) > 0 {
-		out["would-warn"] = strings.Join(bounded(warn), "; ")
+	if warn.n > 0 {
+		out["would-warn"] = warn.String()
 	}
-	if len(fix) > 0 {
-		out["would-default"] = strings.Join(bounded(fix), "; ")
+	if fix.n > 0 {
+		out["would-default"] = fix.String()
 	}
-	if len(exempt) > 0 {
-		out["exempted"] = strings.Join(bounded(exempt), "; ")
+	if exempt.n > 0 {
+		out["exempted"] = exempt.String()
 	}
 	out["decision"] = decision
 	return out
 }
 
-// bounded keeps an audit annotation to maxAuditEntries entries.
-func bounded(entries []string) []string {
-	if len(entries) <= maxAuditEntries {
-		return entries
-	}
-	return append(entries[:maxAuditEntries:maxAuditEntries], fmt.Sprintf("… and %d more", len(entries)-maxAuditEntries))
+// entries gathers the lines of an audit annotation: at most
+// maxAuditEntries are written, the rest only counted.
+type entries struct {
+	lines []string
+	n     int
 }
+
+func (e *entries) add(v *validate.Violation, line func(*validate.Violation) string) {
+	if e.n < maxAuditEntries {
+		e.lines = append(e.lines, line(v))
+	}
+	e.n++
+}
+
+func (e *entries) String() string {
+	s := strings.Join(e.lines, "; ")
+	if extra := e.n - len(e.lines); extra > 0 {
+		s += fmt.Sprintf("; … and %d more", extra)
+	}
+	return s
+}
+
+func shortMessage(v *validate.Violation) string { return v.ShortMessage() }
 
 // exempted lists the violations an exemption lifted, as the audit
 // annotation "exempted" names them.
-func exempted(vs []validate.Violation) []string {
-	var out []string
-	for _, v := range vs {
-		if v.Waiver != nil {
-			out = append(out, exemptionEntry(v))
+func exempted(vs []validate.Violation) string {
+	var e entries
+	for i := range vs {
+		if vs[i].Waiver != nil {
+			e.add(&vs[i], exemptionEntry)
 		}
 	}
-	return out
+	return e.String()
 }
 
-func exemptionEntry(v validate.Violation) string {
+func exemptionEntry(v *validate.Violation) string {
 	return fmt.Sprintf("[%s] %s: %s", v.Rule.ID, v.Path, v.Waiver)
 }

@@ -326,9 +326,39 @@ func TestValidate(t *testing.T) {
 		want   want
 	}{
 		{
-			name:   "a privileged Pod is denied in enforce, each violation listed with its rule, container and field",
+			name:   "a privileged Pod that arrives undefaulted is denied in enforce for what defaulting writes too, and told why",
 			path:   "/validate/enforce",
 			review: create(load(t, "pod-privileged.yaml")),
+			want: want{
+				code: 403, reason: metav1.StatusReasonForbidden,
+				contains: []string{
+					`plimsoll denied Pod "debug-tools" in namespace "team-a": 12 violations of enforced rules:`,
+					`[cpu-limits] container "shell" has no cpu limit (spec.containers[0].resources.limits.cpu): set resources.limits.cpu, e.g. 500m`,
+					`[memory-requests] container "agent" has no memory request (spec.containers[1].resources.requests.memory): set resources.requests.memory, e.g. 128Mi`,
+					`[privileged] container "agent" runs privileged`,
+					"but it did not run for this Pod",
+				},
+				excludes: []string{"will default"},
+				causes: []string{
+					"spec.containers[0].resources.limits.cpu", "spec.containers[1].resources.limits.cpu",
+					"spec.containers[0].resources.requests.cpu", "spec.containers[1].resources.requests.cpu",
+					"spec.hostPID", "spec.containers[0].image",
+					"spec.containers[0].resources.limits.memory", "spec.containers[1].resources.limits.memory",
+					"spec.containers[0].resources.requests.memory", "spec.containers[1].resources.requests.memory",
+					"spec.containers[0].securityContext.privileged", "spec.containers[1].securityContext.privileged",
+				},
+				warnings: []string{
+					probeWarning("shell", "livenessProbe", "spec.containers[0]"),
+					probeWarning("agent", "livenessProbe", "spec.containers[1]"),
+					probeWarning("shell", "readinessProbe", "spec.containers[0]"),
+					probeWarning("agent", "readinessProbe", "spec.containers[1]"),
+				},
+			},
+		},
+		{
+			name:   "a privileged Pod as /mutate left it is denied in enforce, each violation listed with its rule, container and field",
+			path:   "/validate/enforce",
+			review: create(asMutated(t, "pod-privileged.yaml")),
 			want: want{
 				code: 403, reason: metav1.StatusReasonForbidden,
 				message: `plimsoll denied Pod "debug-tools" in namespace "team-a": 4 violations of enforced rules:` + "\n" +
@@ -342,7 +372,6 @@ func TestValidate(t *testing.T) {
 					probeWarning("agent", "livenessProbe", "spec.containers[1]"),
 					probeWarning("shell", "readinessProbe", "spec.containers[0]"),
 					probeWarning("agent", "readinessProbe", "spec.containers[1]"),
-					fixLine("cpu-limits", "cpu-requests", "memory-limits", "memory-requests"),
 				},
 			},
 		},
@@ -408,9 +437,9 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
-			name:   "in warn a privileged Pod is admitted and every error-severity violation is flagged",
+			name:   "in warn a privileged Pod as /mutate left it is admitted and every error-severity violation is flagged",
 			path:   "/validate/warn",
-			review: create(load(t, "pod-privileged.yaml")),
+			review: create(asMutated(t, "pod-privileged.yaml")),
 			want: want{
 				allowed: true,
 				warnings: []string{
@@ -422,7 +451,6 @@ func TestValidate(t *testing.T) {
 					`[privileged] container "agent" runs privileged (spec.containers[1].securityContext.privileged): remove privileged: true; if it needs one kernel feature, add just that capability under securityContext.capabilities.add (enforce mode would deny this)`,
 					probeWarning("shell", "readinessProbe", "spec.containers[0]"),
 					probeWarning("agent", "readinessProbe", "spec.containers[1]"),
-					fixLine("cpu-limits", "cpu-requests", "memory-limits", "memory-requests"),
 				},
 			},
 		},
@@ -750,21 +778,36 @@ func TestInternalErrorsFollowTheFailurePolicyOfTheMode(t *testing.T) {
 		})
 	}
 
-	t.Run("a failure while defaulting admits the Pod unchanged with a warning", func(t *testing.T) {
-		f := newFixture(t)
-		// With no policy in force, defaulting cannot read its defaults.
-		f.h.Policy.Store(nil)
-		a := f.send(t, "/mutate/enforce", create(load(t, "pod-bare-nginx.yaml")).body(t))
-		if !a.resp.Allowed || a.resp.Patch != nil {
-			t.Fatalf("allowed=%v patch=%s, want admitted unchanged", a.resp.Allowed, a.resp.Patch)
-		}
-		if len(a.resp.Warnings) != 1 || !strings.Contains(a.resp.Warnings[0], "admitted unchanged") {
-			t.Errorf("warnings %q, want one saying the Pod was admitted unchanged", a.resp.Warnings)
-		}
-		if diff := cmp.Diff([]string{"mutate"}, f.rec.internal); diff != "" {
-			t.Errorf("internal errors (-want +got):\n%s", diff)
-		}
-	})
+	for _, tt := range []struct {
+		name        string
+		path        string
+		wantAllowed bool
+		wantCode    int32
+		wantWarning string
+	}{
+		{"a failure while defaulting refuses the Pod in enforce, never admits it unchanged", "/mutate/enforce", false, 500, ""},
+		{"a failure while defaulting admits the Pod unchanged with a warning in warn", "/mutate/warn", true, 0, "could not apply its defaults"},
+		{"a failure while defaulting admits the Pod unchanged in audit", "/mutate/audit", true, 0, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			// With no policy in force, defaulting cannot read its defaults.
+			f.h.Policy.Store(nil)
+			a := f.send(t, tt.path, create(load(t, "pod-bare-nginx.yaml")).body(t))
+			if a.resp.Allowed != tt.wantAllowed || a.code() != tt.wantCode || a.resp.Patch != nil {
+				t.Fatalf("allowed=%v code=%d patch=%s, want allowed=%v code=%d and no patch", a.resp.Allowed, a.code(), a.resp.Patch, tt.wantAllowed, tt.wantCode)
+			}
+			if !tt.wantAllowed && !strings.Contains(a.message(), "could not apply its defaults to this Pod") {
+				t.Errorf("message %q, want it to say the defaults could not be applied", a.message())
+			}
+			if tt.wantWarning != "" && (len(a.resp.Warnings) != 1 || !strings.Contains(a.resp.Warnings[0], tt.wantWarning)) {
+				t.Errorf("warnings %q, want one holding %q", a.resp.Warnings, tt.wantWarning)
+			}
+			if diff := cmp.Diff([]string{"mutate"}, f.rec.internal); diff != "" {
+				t.Errorf("internal errors (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func TestMetrics(t *testing.T) {
@@ -909,10 +952,10 @@ func TestDecisionLogs(t *testing.T) {
 			"msg": "admission decision", "endpoint": "validate", "mode": "enforce", "namespace": "team-a", "kind": "Deployment", "name": "web",
 			"operation": "CREATE", "decision": "denied", "rules": []any{"image-tag"},
 		}},
-		{"uid-secret", "/validate/enforce", create(load(t, "pod-secret-env.yaml")), map[string]any{
+		{"uid-secret", "/validate/enforce", create(asMutatedWith(t, "pod-secret-env.yaml", noProbeDefaults())), map[string]any{
 			"msg": "admission decision", "endpoint": "validate", "mode": "enforce", "namespace": "team-a", "kind": "Pod", "name": "billing",
 			"operation": "CREATE", "decision": "warned",
-			"rules": []any{"cpu-limits", "cpu-requests", "liveness-probe", "memory-limits", "memory-requests", "privilege-escalation", "readiness-probe", "run-as-non-root"},
+			"rules": []any{"liveness-probe", "readiness-probe"},
 			"level": "DEBUG",
 		}},
 		{"uid-audit", "/validate/audit", create(load(t, "pod-secret-env.yaml")), map[string]any{
@@ -1007,7 +1050,7 @@ func TestAnAdmissionWithNothingToSayIsLoggedAtDebugOnly(t *testing.T) {
 	f.log.Reset()
 	f.h.Log = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	f.send(t, "/validate/enforce", seeded(create(compliant), "uid-quiet").body(t))
-	f.send(t, "/validate/enforce", seeded(create(load(t, "pod-secret-env.yaml")), "uid-warned").body(t))
+	f.send(t, "/validate/enforce", seeded(create(asMutatedWith(t, "pod-secret-env.yaml", noProbeDefaults())), "uid-warned").body(t))
 	f.send(t, "/mutate/enforce", seeded(create(load(t, "pod-secret-env.yaml")), "uid-defaulted").body(t))
 	f.send(t, "/validate/enforce", seeded(create(load(t, "deployment-latest.yaml")), "uid-denied").body(t))
 	lines = withMsg(f.log.lines(t), "admission decision")
@@ -1032,7 +1075,8 @@ func TestMutatePatchesMatchTheMutatePackagesFixtures(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			f := newFixture(t)
 			raw := loadPath(t, in)
-			a := f.send(t, "/mutate/enforce", create(raw).body(t))
+			// The fixtures are Pods as the controllers they name send them.
+			a := f.send(t, "/mutate/enforce", create(raw).byController().body(t))
 			if !a.resp.Allowed || len(a.resp.Warnings) > 0 {
 				t.Fatalf("allowed=%v warnings=%q %s", a.resp.Allowed, a.resp.Warnings, a.message())
 			}
@@ -1052,7 +1096,7 @@ func TestMutatePatchesMatchTheMutatePackagesFixtures(t *testing.T) {
 			if diff := cmp.Diff(want, got, quantities); diff != "" {
 				t.Fatalf("the patched Pod is not mutate's out.yaml (-want +got):\n%s", diff)
 			}
-			again := f.send(t, "/mutate/enforce", create(patched).body(t))
+			again := f.send(t, "/mutate/enforce", create(patched).byController().body(t))
 			if again.resp.Patch != nil {
 				t.Errorf("a second pass patches again: %s", again.resp.Patch)
 			}

@@ -18,15 +18,18 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 	"github.com/plimsoll/plimsoll/webhook"
+	"github.com/plimsoll/plimsoll/workload"
 )
 
 // ---- a Recorder that remembers what it was told ----
@@ -355,6 +358,14 @@ type reviewOf struct {
 	object      []byte
 	oldObject   []byte
 	dryRun      bool
+	username    string // alice@example.com, a tenant, unless set
+}
+
+// byController is the review r sent by kube-controller-manager (without
+// service-account credentials), which every built-in owner kind trusts.
+func (r reviewOf) byController() reviewOf {
+	r.username = "system:kube-controller-manager"
+	return r
 }
 
 // body encodes the AdmissionReview the API server would send.
@@ -405,6 +416,10 @@ func (r reviewOf) review(t *testing.T) *admissionv1.AdmissionReview {
 	if apiVersion == "" {
 		apiVersion = "admission.k8s.io/v1"
 	}
+	username := r.username
+	if username == "" {
+		username = "alice@example.com"
+	}
 	req := &admissionv1.AdmissionRequest{
 		UID:         uid,
 		Kind:        kind,
@@ -413,7 +428,7 @@ func (r reviewOf) review(t *testing.T) *admissionv1.AdmissionReview {
 		Name:        name,
 		Namespace:   ns,
 		Operation:   op,
-		UserInfo:    authenticationv1.UserInfo{Username: "alice@example.com", Groups: []string{"system:authenticated"}},
+		UserInfo:    authenticationv1.UserInfo{Username: username, Groups: []string{"system:authenticated"}},
 		DryRun:      &r.dryRun,
 	}
 	if r.object != nil {
@@ -477,4 +492,39 @@ func decodeJSON(t *testing.T, s []byte) any {
 		t.Fatalf("%v\n%s", err, s)
 	}
 	return v
+}
+
+// asMutated is the Pod fixture name as /mutate leaves it under the built-in
+// policy: what reaches /validate in enforce and warn when the mutating
+// webhook ran.
+func asMutated(t *testing.T, name string) []byte {
+	t.Helper()
+	return asMutatedWith(t, name, policy.Default().Defaults)
+}
+
+// asMutatedWith is asMutated under the defaults d.
+func asMutatedWith(t *testing.T, name string, d policy.Defaults) []byte {
+	t.Helper()
+	pod := &corev1.Pod{}
+	if err := json.Unmarshal(load(t, name), pod); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := workload.Find(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate.Annotate(&pod.ObjectMeta, mutate.Template(tpl, d))
+	out, err := json.Marshal(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// noProbeDefaults are the built-in defaults without probes: a Pod
+// defaulted with them still draws the probe rules' warnings.
+func noProbeDefaults() policy.Defaults {
+	d := policy.Default().Defaults
+	d.Probes.Enabled = false
+	return d
 }

@@ -270,7 +270,7 @@ func TestHostileInput(t *testing.T) {
 			wantCode:    403,
 			wantReason:  metav1.StatusReasonForbidden,
 			wantUID:     testUID,
-			wantMessage: `plimsoll denied Pod "crowd" in namespace "team-a": 10000 violations of enforced rules:` + "\n" + `[image-tag] container "c0" uses image "nginx", which has no tag`,
+			wantMessage: `plimsoll denied Pod "crowd" in namespace "team-a": 70000 violations of enforced rules:` + "\n" + `[cpu-limits] container "c0" has no cpu limit`,
 			within:      20 * time.Second,
 		},
 		{
@@ -280,7 +280,7 @@ func TestHostileInput(t *testing.T) {
 			wantReason:     metav1.StatusReasonForbidden,
 			wantUID:        testUID,
 			wantAPIVersion: "admission.k8s.io/v1beta1",
-			wantMessage:    `plimsoll denied Pod "debug-tools" in namespace "team-a": 4 violations of enforced rules:`,
+			wantMessage:    `plimsoll denied Pod "debug-tools" in namespace "team-a": 12 violations of enforced rules:`,
 		},
 		{
 			name:        "a Pod with 10,000 containers is defaulted, not crashed on",

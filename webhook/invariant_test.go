@@ -68,14 +68,32 @@ func TestFullRegistry(t *testing.T) {
 
 // TestModesNeverRefuseMoreThanEnforce holds, for every fixture and the
 // full registry, that warn admits whatever it judges and audit admits it
-// silently, while enforce denies only with a Forbidden status.
+// silently, while enforce denies only with a Forbidden status; and that
+// audit's would-deny is what enforce does. A Pod CREATE reaches
+// /validate/{enforce,warn} as that mode's /mutate left it (validating
+// webhooks run after mutating ones), and /validate/audit as sent (audit
+// does not apply its defaults, and judges as if it had).
 func TestModesNeverRefuseMoreThanEnforce(t *testing.T) {
 	f := fullFixture(t)
 	for name, obj := range objectFixtures(t) {
 		t.Run(name, func(t *testing.T) {
 			body := create(obj).body(t)
-			enforce := f.send(t, "/validate/enforce", body)
-			warn := f.send(t, "/validate/warn", body)
+			asMutated := func(mode string) []byte {
+				var tm struct{ Kind string }
+				if err := json.Unmarshal(obj, &tm); err != nil {
+					t.Fatal(err)
+				}
+				if tm.Kind != "Pod" {
+					return body
+				}
+				m := f.send(t, "/mutate/"+mode, body)
+				if !m.resp.Allowed {
+					t.Fatalf("/mutate/%s refused: %s", mode, m.message())
+				}
+				return create(applyPatch(t, obj, m.resp)).body(t)
+			}
+			enforce := f.send(t, "/validate/enforce", asMutated("enforce"))
+			warn := f.send(t, "/validate/warn", asMutated("warn"))
 			audit := f.send(t, "/validate/audit", body)
 			if !enforce.resp.Allowed && enforce.code() != 403 {
 				t.Errorf("enforce refused with code %d: %s", enforce.code(), enforce.message())

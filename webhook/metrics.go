@@ -35,6 +35,9 @@ const (
 	DecisionDenied  = "denied"
 	DecisionWarned  = "warned"
 	DecisionError   = "error"
+	// DecisionOverloaded is a request answered without being judged,
+	// because MaxInFlight requests were already being judged.
+	DecisionOverloaded = "overloaded"
 )
 
 // PrometheusRecorder records into Prometheus collectors.
@@ -47,6 +50,9 @@ type PrometheusRecorder struct {
 	reloads    *prometheus.CounterVec
 	exemptions *prometheus.CounterVec
 	policy     *prometheus.GaugeVec
+	// Not part of Recorder: a refused handshake never reaches the
+	// handler; the server's admission listener counts it.
+	handshakeErrors *prometheus.CounterVec
 
 	// The series each request and violation counts into, looked up once
 	// per label set: WithLabelValues hashes every label value on every
@@ -70,7 +76,7 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 	r := &PrometheusRecorder{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plimsoll_admission_requests_total",
-			Help: "Admission requests answered, by endpoint (mutate, validate), mode, kind, operation and decision (allowed, denied, warned, error).",
+			Help: "Admission requests answered, by endpoint (mutate, validate), mode, kind, operation and decision (allowed, denied, warned, error, overloaded: answered unjudged beyond --max-in-flight).",
 		}, []string{"endpoint", "mode", "kind", "operation", "decision"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "plimsoll_admission_duration_seconds",
@@ -103,7 +109,14 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 		Name: "plimsoll_policy_info",
 		Help: "The policy in force: 1 for its hash (the first 16 hex digits of the SHA-256 of the policy file, or of \"built-in\").",
 	}, []string{"hash"})
-	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions, r.policy)
+	r.handshakeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "plimsoll_tls_handshake_errors_total",
+		Help: "TLS handshakes the admission listener refused or that failed, by reason (no_certificate, bad_certificate, not_tls, timeout, closed, other). With --client-ca-file, no_certificate and bad_certificate count callers other than the API server.",
+	}, []string{"reason"})
+	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions, r.policy, r.handshakeErrors)
+	for _, reason := range HandshakeReasons {
+		r.handshakeErrors.WithLabelValues(reason)
+	}
 	for _, p := range []string{"mutate", "validate"} {
 		r.internal.WithLabelValues(p)
 	}
@@ -144,6 +157,16 @@ func RegisterCertificateExpiry(reg prometheus.Registerer, notAfter func() time.T
 	}))
 }
 
+// RegisterPolicyAdvice registers plimsoll_policy_advice: how many things
+// the policy in force does that its author may not mean (each is logged
+// when the policy is loaded; see policy.Policy.Advice).
+func RegisterPolicyAdvice(reg prometheus.Registerer, count func() int) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "plimsoll_policy_advice",
+		Help: "Things the policy in force does that its author may not mean, such as an exemption by kind or name in every namespace; plimsoll logs each when it loads the policy.",
+	}, func() float64 { return float64(count()) }))
+}
+
 func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration) {
 	k := requestKey{endpoint, string(mode), kind, operation, decision}
 	s, ok := r.requestSeries.Load(k)
@@ -176,6 +199,12 @@ func (r *PrometheusRecorder) Exemption(rule, source string) {
 }
 
 func (r *PrometheusRecorder) InternalError(path string) { r.internal.WithLabelValues(path).Inc() }
+
+// TLSHandshakeError counts a failed handshake on the admission listener;
+// reason is one of HandshakeReasons.
+func (r *PrometheusRecorder) TLSHandshakeError(reason string) {
+	r.handshakeErrors.WithLabelValues(reason).Inc()
+}
 
 func (r *PrometheusRecorder) PolicyReload(ok bool) {
 	result := "success"

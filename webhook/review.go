@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	jsonv2 "encoding/json/v2"
 	"errors"
@@ -21,6 +22,14 @@ import (
 // limits an object to 3 MiB; a review carries the object and, on UPDATE,
 // the old one, so 7 MiB holds every legitimate request.
 const DefaultMaxRequestBytes = 7 << 20
+
+// DefaultMaxInFlight is the default cap on AdmissionReviews judged at once.
+// It is sized for the chart's CPU limit of one core: an AdmissionReview
+// costs plimsoll well under a millisecond of CPU (docs/performance.md), so
+// 256 at once are answered within about a quarter of a second. Past that,
+// answers would queue toward the API server's deadline (10s by default)
+// while it waited; the excess is answered at once instead.
+const DefaultMaxInFlight = 256
 
 const (
 	admissionV1      = "admission.k8s.io/v1"
@@ -154,6 +163,7 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp *admissionv1.Adm
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
+	buf.Grow(1024 + base64.StdEncoding.EncodedLen(len(resp.Patch)))
 	_ = json.NewEncoder(buf).Encode(&out)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

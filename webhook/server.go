@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +32,12 @@ type Options struct {
 	// re-read when they change, without a restart.
 	TLSCertFile string
 	TLSKeyFile  string
+	// ClientCAFile, when set, makes the admission listener require a
+	// client certificate signed by one of the CAs in this PEM file: only
+	// a caller holding such a certificate (the API server, configured by
+	// its AdmissionConfiguration) completes a handshake. Re-read when it
+	// changes, without a restart. "": no client certificate asked for.
+	ClientCAFile string
 	// MetricsListen serves /metrics over plain HTTP (":8080"; "0" turns it off).
 	MetricsListen string
 	// Profiling also serves Go's profiles (net/http/pprof, /debug/pprof/)
@@ -48,6 +55,11 @@ type Options struct {
 	DryRun bool
 	// MaxRequestBytes bounds an AdmissionReview body (7 MiB).
 	MaxRequestBytes int64
+	// MaxInFlight caps the AdmissionReviews judged at once
+	// (DefaultMaxInFlight); the excess is answered at once without being
+	// judged (denied in enforce, admitted with a warning in warn and
+	// audit) instead of queueing past the API server's deadline.
+	MaxInFlight int
 	// ShutdownDelay is how long the server keeps answering after SIGTERM
 	// while reporting not ready, so endpoints can drain (0s).
 	ShutdownDelay time.Duration
@@ -89,6 +101,7 @@ func DefaultOptions() Options {
 		HealthListen:       ":8081",
 		ConfigPollInterval: 2 * time.Second,
 		MaxRequestBytes:    DefaultMaxRequestBytes,
+		MaxInFlight:        DefaultMaxInFlight,
 		ShutdownTimeout:    25 * time.Second,
 	}
 }
@@ -111,6 +124,9 @@ func (o Options) Validate() error {
 	if o.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-bytes must be positive"))
 	}
+	if o.MaxInFlight <= 0 {
+		errs = append(errs, errors.New("--max-in-flight must be positive"))
+	}
 	if o.ShutdownDelay < 0 || o.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-delay must be 0 or more and --shutdown-timeout positive"))
 	}
@@ -127,6 +143,15 @@ type Server struct {
 	certs    atomic.Pointer[CertWatcher] // nil until the files exist
 	registry *prometheus.Registry
 	rec      *PrometheusRecorder
+
+	// The admission listener's TLS: its config, and with a client CA
+	// (nil without) the config that requires a client certificate, made
+	// again whenever the CA file changes (configForClient).
+	tlsConfig  *tls.Config
+	clientCAs  *ClientCAWatcher
+	mtls       atomic.Pointer[tls.Config]
+	handshakes *handshakeLog
+	probeProto string // see readinessProbeProto
 
 	admission, health, metrics net.Listener
 	shuttingDown               atomic.Bool
@@ -145,6 +170,12 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 	s.rec = rec
 	RegisterBuildInfo(s.registry, o.Version)
 	RegisterCertificateExpiry(s.registry, s.certificateNotAfter)
+	RegisterPolicyAdvice(s.registry, func() int {
+		if p := s.policy.Load(); p != nil {
+			return len(p.Advice())
+		}
+		return 0
+	})
 
 	p := policy.Default()
 	if o.ConfigFile != "" {
@@ -165,11 +196,30 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 		}
 		s.certs.Store(certs)
 	}
+	if o.ClientCAFile != "" {
+		cas, err := NewClientCAWatcher(o.ClientCAFile, log)
+		if err != nil {
+			return nil, fmt.Errorf("--client-ca-file %s: %w", o.ClientCAFile, err)
+		}
+		s.clientCAs = cas
+	}
+	s.handshakes = newHandshakeLog(log, rec.TLSHandshakeError)
+	s.probeProto = readinessProbeProto()
+	s.tlsConfig = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		GetCertificate:     s.getCertificate,
+		GetConfigForClient: s.configForClient,
+		// TLS 1.2 with forward-secret AEAD suites only (TLS 1.3's are
+		// fixed and all modern); HTTP/1.1 only.
+		CipherSuites: ModernCipherSuites,
+		NextProtos:   []string{"http/1.1"},
+	}
 	s.handler = &Handler{
 		Policy:          &s.policy,
 		Rules:           validate.Registry(),
 		DryRun:          o.DryRun,
 		MaxRequestBytes: o.MaxRequestBytes,
+		MaxInFlight:     o.MaxInFlight,
 		Log:             log,
 		Metrics:         rec,
 	}
@@ -215,7 +265,7 @@ func (s *Server) MetricsAddr() net.Addr {
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 5)
+	errc := make(chan error, 6) // one per goroutine that may send
 
 	if p := s.opts.TLSProvider; p != nil {
 		go func() {
@@ -233,6 +283,13 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("watching the TLS certificate: %w", err)
 		}
 	}()
+	if s.clientCAs != nil {
+		go func() {
+			if err := s.clientCAs.Start(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("watching the client CA: %w", err)
+			}
+		}()
+	}
 	if s.opts.ConfigFile != "" {
 		w := &policy.Watcher{
 			Path: s.opts.ConfigFile, KnownRules: validate.IDs(), Interval: s.opts.ConfigPollInterval,
@@ -258,16 +315,10 @@ func (s *Server) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate/{mode}", s.handler.ServeMutate)
 	mux.HandleFunc("/validate/{mode}", s.handler.ServeValidate)
+	// The listener does the TLS handshake with s.tlsConfig (see
+	// clientca.go), so failed handshakes are counted and logged there.
 	admission := &http.Server{
 		Handler: mux,
-		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			GetCertificate: s.getCertificate,
-			// TLS 1.2 with forward-secret AEAD suites only (TLS 1.3's are
-			// fixed and all modern); HTTP/1.1 only.
-			CipherSuites: ModernCipherSuites,
-			NextProtos:   []string{"http/1.1"},
-		},
 		// HTTP/2 is off: the API server speaks HTTP/1.1 to webhooks, and
 		// HTTP/2 brings the rapid-reset class of attacks.
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
@@ -276,14 +327,16 @@ func (s *Server) Run(ctx context.Context) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(errorLogWriter{s.log}, "", 0),
 	}
 	healthMux := http.NewServeMux()
 	healthMux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	healthMux.HandleFunc("/readyz", s.readyz)
 	health := &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
 
-	go func() { errc <- serveErr(admission.ServeTLS(s.admission, "", "")) }()
+	go func() {
+		errc <- serveErr(admission.Serve(&admissionListener{Listener: s.admission, config: s.tlsConfig, hs: s.handshakes}))
+	}()
 	go func() { errc <- serveErr(health.Serve(s.health)) }()
 	var metrics *http.Server
 	if s.metrics != nil {
@@ -364,7 +417,8 @@ func serveErr(err error) error {
 
 // readyz is ready only when the policy and certificate are loaded, the
 // server is not shutting down, and the TLS listener really answers a
-// handshake.
+// handshake (with a client CA: up to its request for a client
+// certificate).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fail := func(why string) {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -393,24 +447,56 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if addr.IP != nil && !addr.IP.IsUnspecified() {
 		host = addr.IP.String()
 	}
-	d := &net.Dialer{Timeout: 2 * time.Second}
-	conn, err := tls.DialWithDialer(d, "tcp", net.JoinHostPort(host, fmt.Sprint(addr.Port)), &tls.Config{
+	probe := &tls.Config{
 		// Only the listener's liveness is checked here, not its identity.
 		InsecureSkipVerify: true, //nolint:gosec
 		MinVersion:         tls.VersionTLS12,
-	})
-	if err != nil {
+		// Tells the listener this handshake is plimsoll's own, so it is
+		// not counted or logged as a refused one.
+		NextProtos: []string{s.probeProto, "http/1.1"},
+	}
+	// With a client CA the listener completes a handshake only with a
+	// certificate of that CA, which plimsoll does not hold: only the API
+	// server does. So the probe goes as far as an honest client without
+	// one can: the listener has accepted the connection, presented
+	// plimsoll's certificate and asked for a client certificate — it
+	// answers, and demands what it should. The probe stops there.
+	asked := false
+	if s.clientCAs != nil {
+		probe.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
+			return nil, errReadinessProbe
+		}
+	}
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	conn, err := tls.DialWithDialer(d, "tcp", net.JoinHostPort(host, fmt.Sprint(addr.Port)), probe)
+	if err == nil {
+		conn.Close()
+	}
+	switch {
+	case asked:
+	case err != nil:
 		fail("the TLS listener does not answer: " + err.Error())
 		return
+	case s.clientCAs != nil:
+		fail("the TLS listener does not ask for a client certificate, though --client-ca-file is set")
+		return
 	}
-	conn.Close()
 	fmt.Fprintln(w, "ok")
 }
 
-// setPolicy puts p in force and says so in plimsoll_policy_info.
+// setPolicy puts p in force and says so in plimsoll_policy_info; what the
+// policy does that its author may not mean (policy.Policy.Advice) is
+// logged once per policy, and counted in plimsoll_policy_advice.
 func (s *Server) setPolicy(p *policy.Policy) {
-	s.policy.Store(p)
+	old := s.policy.Swap(p)
 	s.rec.PolicyInForce(p.Hash())
+	if old != nil && old.Hash() == p.Hash() {
+		return
+	}
+	for _, a := range p.Advice() {
+		s.log.Warn("the policy is loaded, but look at this", "advice", a, "policy_hash", p.Hash())
+	}
 }
 
 // certificateNotAfter is the serving certificate's expiry, or zero.

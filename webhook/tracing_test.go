@@ -193,8 +193,9 @@ func TestTracingFollowsTheCallersTraceContext(t *testing.T) {
 		"POST /validate/{mode}": "",
 		webhook.SpanDecode:      "POST /validate/{mode}",
 		webhook.SpanCheck:       "POST /validate/{mode}",
-		webhook.SpanDefault:     webhook.SpanCheck, // the judged copy, made inside check
-		webhook.SpanEncode:      "POST /validate/{mode}",
+		// No default span: a Pod CREATE in enforce is judged as it
+		// arrives, without a defaulted copy (TestWorkloadsAreJudgedOnADefaultedCopyInsideCheck).
+		webhook.SpanEncode: "POST /validate/{mode}",
 	})
 	server := spans["POST /validate/{mode}"]
 	if server.SpanKind != trace.SpanKindServer {
@@ -362,4 +363,22 @@ func TestTracingPutsTheTraceIDInTheLog(t *testing.T) {
 	if got := lines[0]["trace_id"]; got != callerTraceID {
 		t.Errorf("trace_id = %v, want %s", got, callerTraceID)
 	}
+}
+
+// A workload is judged on a copy defaulted as its Pods will be: the copy
+// is made inside check, and traced as its own span.
+func TestWorkloadsAreJudgedOnADefaultedCopyInsideCheck(t *testing.T) {
+	f, exp := tracedFixture(t)
+	a := f.sendTraced(t, "/validate/enforce", create(load(t, "deployment-latest.yaml")).body(t), traceparent)
+	if a.resp.Allowed {
+		t.Fatalf("a :latest Deployment in enforce was admitted")
+	}
+	const name = "POST /validate/{mode}"
+	spanTree(t, exp.GetSpans(), map[string]string{
+		name:                "",
+		webhook.SpanDecode:  name,
+		webhook.SpanCheck:   name,
+		webhook.SpanDefault: webhook.SpanCheck,
+		webhook.SpanEncode:  name,
+	})
 }

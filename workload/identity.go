@@ -15,13 +15,17 @@ import (
 // ReplicaSet "web-5d8f7c9b6" and Deployment "web"; a Pod of CronJob
 // "report" to Pod, Job "report-29123456" and CronJob "report". Exemptions
 // match on these, so that exempting a workload exempts its Pods.
+//
+// The owners count only when t.OwnerTrusted: an object whose owner nobody
+// vouched for answers to its own kind and name alone, so a Pod cannot
+// borrow an exempted DaemonSet's identity by naming it.
 func (t *Template) Identities() []policy.Identity {
 	ids := []policy.Identity{{Kind: t.Kind, Name: strings.TrimSuffix(Name(t.Meta), "*")}}
 	if t.Meta.Name == "" && t.Meta.GenerateName != "" {
 		ids[0].Name = strings.TrimSuffix(t.Meta.GenerateName, "-")
 	}
-	owner := controller(t.Meta)
-	if owner == nil {
+	owner := Controller(t.Meta)
+	if owner == nil || !t.OwnerTrusted {
 		return ids
 	}
 	ids = append(ids, policy.Identity{Kind: owner.Kind, Name: owner.Name})
@@ -40,7 +44,8 @@ func (t *Template) Identities() []policy.Identity {
 	return ids
 }
 
-func controller(m *metav1.ObjectMeta) *metav1.OwnerReference {
+// Controller returns the ownerReference m marks as its controller, or nil.
+func Controller(m *metav1.ObjectMeta) *metav1.OwnerReference {
 	for i := range m.OwnerReferences {
 		if ref := &m.OwnerReferences[i]; ref.Controller != nil && *ref.Controller {
 			return ref

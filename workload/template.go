@@ -32,6 +32,15 @@ type Template struct {
 	// Replicas is the desired replica count for kinds that have one
 	// (Deployment, StatefulSet, ReplicaSet, ReplicationController), else nil.
 	Replicas *int32
+	// OwnerTrusted says whether the controller named in the object's
+	// ownerReferences made it. Anyone who may create a Pod may write any
+	// ownerReferences, so they count — for exemptions (Identities) and
+	// for every other decision (Batch) — only when the caller has
+	// established who made the object: the webhook from the request's
+	// userInfo (policy.Policy.TrustsController), the audit by finding the
+	// owner, with that UID, in the cluster. False (the zero value): the
+	// object answers for itself alone.
+	OwnerTrusted bool
 
 	// containers caches Containers() for the Spec and list lengths it was
 	// worked out for.
@@ -159,17 +168,14 @@ func replicas(r *int32) *int32 {
 }
 
 // Batch reports whether the template's Pods run to completion (Job, CronJob,
-// or a Pod owned by a Job): probes make no sense there.
+// or a Pod whose trusted owner is a Job): probes make no sense there.
 func (t *Template) Batch() bool {
 	switch t.Kind {
 	case "Job", "CronJob":
 		return true
 	case "Pod":
-		for _, ref := range t.Meta.OwnerReferences {
-			if ref.Kind == "Job" && strings.HasPrefix(ref.APIVersion, "batch/") && ref.Controller != nil && *ref.Controller {
-				return true
-			}
-		}
+		ref := Controller(t.Meta)
+		return t.OwnerTrusted && ref != nil && ref.Kind == "Job" && strings.HasPrefix(ref.APIVersion, "batch/")
 	}
 	return false
 }

@@ -234,8 +234,11 @@ func TestBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		tpl.OwnerTrusted = true
 		return tpl
 	}
+	claimed := owned("Job", &yes)
+	claimed.OwnerTrusted = false
 	find := func(obj runtime.Object) *workload.Template {
 		tpl, err := workload.Find(obj)
 		if err != nil {
@@ -251,6 +254,7 @@ func TestBatch(t *testing.T) {
 		{"a Job runs to completion", find(&batchv1.Job{}), true},
 		{"a CronJob runs to completion", find(&batchv1.CronJob{}), true},
 		{"a Pod controlled by a Job runs to completion", owned("Job", &yes), true},
+		{"a Pod that claims a Job owner nobody vouched for is long-running", claimed, false},
 		{"a Pod that names a Job as a non-controller owner is long-running", owned("Job", &no), false},
 		{"a Pod whose Job owner reference does not say controller is long-running", owned("Job", nil), false},
 		{"a Pod controlled by a ReplicaSet is long-running", owned("ReplicaSet", &yes), false},

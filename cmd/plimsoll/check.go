@@ -62,6 +62,9 @@ Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 			fmt.Fprintf(stderr, "plimsoll check: --config %s: %v\n", *config, err)
 			return check.ExitUsage
 		}
+		for _, a := range p.Advice() {
+			fmt.Fprintf(stderr, "plimsoll check: --config %s: note: %s\n", *config, a)
+		}
 	}
 	report, err := check.Run(check.Options{Paths: files, Policy: p, Mode: *mode, Stdin: stdin})
 	if err != nil {

@@ -52,7 +52,7 @@ func TestServeHelpHidesTestingFlags(t *testing.T) {
 		t.Fatalf("serve -h exited %d", code)
 	}
 	help := stderr.String()
-	for _, want := range []string{"-tls-self-managed", "-tls-secret-name", "-tls-secret-namespace", "-webhook-config-name", "-tls-service-name", "-tls-extra-san", "-kubeconfig", "-listen", "-otlp-endpoint", "-trace-sample-ratio"} {
+	for _, want := range []string{"-tls-self-managed", "-tls-secret-name", "-tls-secret-namespace", "-webhook-config-name", "-tls-service-name", "-tls-extra-san", "-kubeconfig", "-listen", "-client-ca-file", "-otlp-endpoint", "-trace-sample-ratio"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("serve -h lacks %s", want)
 		}
