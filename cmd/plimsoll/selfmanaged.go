@@ -29,7 +29,8 @@ func addSelfManagedFlags(fs *flag.FlagSet) *selfManagedFlags {
 	f := &selfManagedFlags{opts: selfmanaged.DefaultOptions()}
 	o := &f.opts
 	fs.BoolVar(&f.enabled, "tls-self-managed", false, "create the CA and serving certificate, keep them in a Secret, write the certificate to --tls-cert-file and --tls-key-file and the caBundle into the webhook configurations, and rotate before expiry")
-	fs.StringVar(&o.SecretName, "tls-secret-name", o.SecretName, "with --tls-self-managed: the Secret holding the CA and the serving certificate (created if missing)")
+	fs.StringVar(&o.SecretName, "tls-secret-name", o.SecretName, "with --tls-self-managed: the Secret holding the serving certificate and key and the CA's certificate, never the CA's key (created if missing)")
+	fs.StringVar(&o.CASecretName, "tls-ca-secret-name", o.CASecretName, "with --tls-self-managed: the Secret holding the CA and its key, apart from the serving certificate (default <tls-secret-name>-ca; created if missing)")
 	fs.StringVar(&o.SecretNamespace, "tls-secret-namespace", o.SecretNamespace, "with --tls-self-managed: the Secret's namespace (default: env POD_NAMESPACE)")
 	fs.StringVar(&o.WebhookConfigName, "webhook-config-name", o.WebhookConfigName, "with --tls-self-managed: the MutatingWebhookConfiguration and ValidatingWebhookConfiguration whose caBundle plimsoll writes")
 	fs.StringVar(&o.ServiceName, "tls-service-name", o.ServiceName, "with --tls-self-managed: the Service in front of plimsoll; the certificate is valid for <svc>.<namespace>.svc and <svc>.<namespace>.svc.cluster.local")

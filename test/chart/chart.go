@@ -179,6 +179,12 @@ var types = map[schema.GroupVersionKind]func() any{
 	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingWebhookConfiguration"): func() any {
 		return &admissionregistrationv1.ValidatingWebhookConfiguration{}
 	},
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingAdmissionPolicy"): func() any {
+		return &admissionregistrationv1.ValidatingAdmissionPolicy{}
+	},
+	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingAdmissionPolicyBinding"): func() any {
+		return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+	},
 	cmv1.SchemeGroupVersion.WithKind("Certificate"):                         func() any { return &cmv1.Certificate{} },
 	cmv1.SchemeGroupVersion.WithKind("Issuer"):                              func() any { return &cmv1.Issuer{} },
 	{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}: func() any { return &ServiceMonitor{} },

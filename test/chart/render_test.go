@@ -292,18 +292,22 @@ func checkObjectSet(t *testing.T, c renderCase, objs []Object) {
 		"ServiceAccount/" + fn, "ConfigMap/" + fn + "-policy", "Service/" + fn, "Deployment/" + fn,
 		"PodDisruptionBudget/" + fn, "MutatingWebhookConfiguration/" + fn, "ValidatingWebhookConfiguration/" + fn,
 		"ServiceAccount/" + fn + "-cleanup", "ClusterRole/" + fn + "-cleanup", "ClusterRoleBinding/" + fn + "-cleanup", "Job/" + fn + "-cleanup",
+		"ValidatingAdmissionPolicy/" + fn + "-mode-label", "ValidatingAdmissionPolicyBinding/" + fn + "-mode-label",
 	}
 	switch c.tls {
 	case "selfManaged":
 		want = append(want, "Role/"+fn+"-tls", "RoleBinding/"+fn+"-tls", "ClusterRole/"+fn+"-tls", "ClusterRoleBinding/"+fn+"-tls",
-			"Role/"+fn+"-cleanup", "RoleBinding/"+fn+"-cleanup")
+			"Role/"+fn+"-cleanup", "RoleBinding/"+fn+"-cleanup", "Secret/"+fn+"-tls", "Secret/"+fn+"-tls-ca",
+			"ValidatingAdmissionPolicy/"+fn+"-mutating-cabundle-only", "ValidatingAdmissionPolicyBinding/"+fn+"-mutating-cabundle-only",
+			"ValidatingAdmissionPolicy/"+fn+"-validating-cabundle-only", "ValidatingAdmissionPolicyBinding/"+fn+"-validating-cabundle-only")
 	case "certManager":
 		want = append(want, "Issuer/"+fn+"-selfsigned", "Certificate/"+fn+"-ca", "Issuer/"+fn+"-ca", "Certificate/"+fn+"-tls")
 	}
 	var got []string
 	for _, o := range objs {
 		got = append(got, o.GVK.Kind+"/"+o.Name)
-		clusterScoped := slices.Contains([]string{"ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}, o.GVK.Kind)
+		clusterScoped := slices.Contains([]string{"ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+			"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}, o.GVK.Kind)
 		if clusterScoped && o.Namespace != "" || !clusterScoped && o.Namespace != c.namespace {
 			t.Errorf("%s: namespace %q, want %q", o.Key(), o.Namespace, map[bool]string{true: "", false: c.namespace}[clusterScoped])
 		}
@@ -448,6 +452,7 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 	wantSelfManaged := []string{
 		"--tls-self-managed",
 		"--tls-secret-name=" + c.fullname() + "-tls",
+		"--tls-ca-secret-name=" + c.fullname() + "-tls-ca",
 		"--tls-secret-namespace=" + c.namespace,
 		"--tls-service-name=" + c.fullname(),
 		"--webhook-config-name=" + c.fullname(),
@@ -483,8 +488,8 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 		t.Errorf("the existing Secret my-tls must be mounted; got %+v", tlsVol.VolumeSource)
 	}
 
-	// RBAC only with self-managed TLS, and every verb but create is
-	// limited by resourceNames.
+	// RBAC only with self-managed TLS, every verb limited by
+	// resourceNames, and no create (the chart creates the Secrets empty).
 	for _, o := range objs {
 		var rules []rbacv1.PolicyRule
 		switch r := o.Typed.(type) {
@@ -496,12 +501,20 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 			continue
 		}
 		for _, r := range rules {
-			if len(r.ResourceNames) == 0 && !slices.Equal(r.Verbs, []string{"create"}) {
+			if len(r.ResourceNames) == 0 {
 				t.Errorf("%s: rule %v is not limited by resourceNames", o.Key(), r)
 			}
-			if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") {
-				t.Errorf("%s: wildcard rule %v", o.Key(), r)
+			if slices.Contains(r.Verbs, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.Verbs, "create") {
+				t.Errorf("%s: rule %v grants a wildcard or create", o.Key(), r)
 			}
+		}
+	}
+	if selfManaged {
+		role := Find(objs, "Role", c.fullname()+"-tls").Typed.(*rbacv1.Role)
+		want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
+			ResourceNames: []string{c.fullname() + "-tls", c.fullname() + "-tls-ca"}, Verbs: []string{"get", "list", "watch", "update"}}}
+		if d := cmp.Diff(want, role.Rules); d != "" {
+			t.Errorf("the self-managed TLS Role (-want +got):\n%s", d)
 		}
 	}
 
@@ -514,6 +527,11 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 	for _, want := range []string{"mutatingwebhookconfiguration/" + c.fullname(), "validatingwebhookconfiguration/" + c.fullname()} {
 		if !slices.Contains(args, want) {
 			t.Errorf("the cleanup Job does not delete %s: %v", want, args)
+		}
+	}
+	for _, want := range []string{"secret/" + c.fullname() + "-tls", "secret/" + c.fullname() + "-tls-ca"} {
+		if slices.Contains(args, want) != selfManaged {
+			t.Errorf("the cleanup Job deletes %s = %t with tls.mode %s: %v", want, !selfManaged, c.tls, args)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
@@ -30,16 +31,20 @@ import (
 // TestSelfManagedTLS runs a second plimsoll with --tls-self-managed against
 // webhook configurations of its own, with an empty caBundle, that select
 // only a namespace labelled plimsoll-e2e=selfmanaged. Starting with no
-// Secret, plimsoll must create it, write the caBundle and be called by the
-// API server; then, with lifetimes of seconds, the serving certificate and
-// the CA rotate while clients keep creating Pods, and no call may fail.
+// Secret, plimsoll must create the CA Secret and the serving Secret (the
+// CA's key in the first only), write the caBundle and be called by the API
+// server; then, with lifetimes of seconds, the serving certificate and the
+// CA rotate while clients keep creating Pods, no call may fail, and no CA
+// key ever shows in the serving Secret.
 func TestSelfManagedTLS(t *testing.T) {
 	const (
 		name       = "plimsoll-selfmanaged"
 		systemNS   = "plimsoll-selfmanaged-system"
 		secretName = "plimsoll-selfmanaged-tls"
-		teamNS     = "team-selfmanaged"
-		label      = "plimsoll-e2e"
+		// The default of --tls-ca-secret-name: <--tls-secret-name>-ca.
+		caSecretName = secretName + "-ca"
+		teamNS       = "team-selfmanaged"
+		label        = "plimsoll-e2e"
 		// With these lifetimes the serving certificate is renewed about every
 		// 6s; the next CA joins the bundle about 15s after the first CA is
 		// created, signs from about 20s, and the old CA expires at 24s.
@@ -56,8 +61,10 @@ func TestSelfManagedTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := client.CoreV1().Secrets(systemNS).Get(ctx, secretName, metav1.GetOptions{}); err == nil {
-		t.Fatal("the Secret must not exist before plimsoll starts")
+	for _, s := range []string{secretName, caSecretName} {
+		if _, err := client.CoreV1().Secrets(systemNS).Get(ctx, s, metav1.GetOptions{}); err == nil {
+			t.Fatalf("the Secret %s must not exist before plimsoll starts", s)
+		}
 	}
 
 	// The enforce entries of the configurations the chart renders, calling
@@ -112,17 +119,38 @@ func TestSelfManagedTLS(t *testing.T) {
 	})
 	t.Logf("ready %s after start", time.Since(started).Round(time.Millisecond))
 
-	// Ready means: the Secret exists and both caBundles hold its bundle.
+	// Ready means: both Secrets exist, the CA's key in the CA Secret only,
+	// and both caBundles hold the bundle.
 	secret, err := client.CoreV1().Secrets(systemNS).Get(ctx, secretName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("plimsoll is ready but its Secret is not there: %v", err)
 	}
-	for _, k := range []string{selfmanaged.KeyCACert, selfmanaged.KeyCAKey, selfmanaged.KeyTLSCert, selfmanaged.KeyTLSKey, selfmanaged.KeyCABundle} {
+	caSecret, err := client.CoreV1().Secrets(systemNS).Get(ctx, caSecretName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("plimsoll is ready but its CA Secret is not there: %v", err)
+	}
+	for _, k := range []string{selfmanaged.KeyCACert, selfmanaged.KeyTLSCert, selfmanaged.KeyTLSKey, selfmanaged.KeyCABundle} {
 		if len(secret.Data[k]) == 0 {
 			t.Errorf("the Secret lacks %s", k)
 		}
 	}
-	firstCA := parsePEM(t, secret.Data[selfmanaged.KeyCACert])[0]
+	for _, k := range []string{selfmanaged.KeyCACert, selfmanaged.KeyCAKey, selfmanaged.KeyCABundle} {
+		if len(caSecret.Data[k]) == 0 {
+			t.Errorf("the CA Secret lacks %s", k)
+		}
+	}
+	caKeyInServing := func(s *corev1.Secret) string {
+		for _, k := range []string{selfmanaged.KeyCAKey, selfmanaged.KeyNextCAKey} {
+			if _, ok := s.Data[k]; ok {
+				return k
+			}
+		}
+		return ""
+	}
+	if k := caKeyInServing(secret); k != "" {
+		t.Errorf("the serving Secret holds the CA's %s", k)
+	}
+	firstCA := parsePEM(t, caSecret.Data[selfmanaged.KeyCACert])[0]
 	for what, bundle := range caBundles(t, ctx) {
 		if len(bundle) == 0 || !bytes.Equal(bundle, secret.Data[selfmanaged.KeyCABundle]) {
 			t.Errorf("%s: caBundle does not hold the Secret's bundle", what)
@@ -204,11 +232,18 @@ func TestSelfManagedTLS(t *testing.T) {
 	}
 	served := map[string]bool{}    // serving certificates seen on the wire
 	signers := map[string]bool{}   // their issuers
-	secretCAs := map[string]bool{} // CAs the Secret named as signer
+	secretCAs := map[string]bool{} // CAs the CA Secret named as signer
+	sawNext := false               // the CA Secret held a next CA
 	maxBundle, handshakes, handshakeFailures := 0, 0, 0
 	for time.Now().Before(until) {
-		if s, err := client.CoreV1().Secrets(systemNS).Get(ctx, secretName, metav1.GetOptions{}); err == nil {
+		if s, err := client.CoreV1().Secrets(systemNS).Get(ctx, caSecretName, metav1.GetOptions{}); err == nil {
 			secretCAs[string(s.Data[selfmanaged.KeyCACert])] = true
+			sawNext = sawNext || len(s.Data[selfmanaged.KeyNextCAKey]) > 0
+		}
+		if s, err := client.CoreV1().Secrets(systemNS).Get(ctx, secretName, metav1.GetOptions{}); err == nil {
+			if k := caKeyInServing(s); k != "" {
+				t.Errorf("during the rotation, the serving Secret held the CA's %s", k)
+			}
 		}
 		vwc, err := adm.ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -244,6 +279,9 @@ func TestSelfManagedTLS(t *testing.T) {
 	}
 	if len(served) < 3 || len(signers) < 2 || len(secretCAs) < 2 {
 		t.Errorf("want the serving certificate renewed at least twice and the CA rotated once; saw %d certificates, %d signers on the wire, %d CAs in the Secret", len(served), len(signers), len(secretCAs))
+	}
+	if !sawNext {
+		t.Error("the CA Secret never held the next CA during the rotation")
 	}
 	if maxBundle != 2 {
 		t.Errorf("the caBundle held up to %d CAs; during a CA rotation it must hold the old and the new", maxBundle)
@@ -326,4 +364,86 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config, path string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestChartKeepsTheServingSecretOfAnEarlierPlimsoll installs the chart,
+// with Helm 3 and Helm 4, where a plimsoll of the earlier layout already
+// created its serving Secret (holding the CA's key too, not owned by Helm):
+// the chart must not claim that Secret, which Helm would refuse ("invalid
+// ownership metadata") and whose data it must not touch, but still create
+// the CA Secret empty for plimsoll to move the key into; an upgrade goes
+// through the same way.
+func TestChartKeepsTheServingSecretOfAnEarlierPlimsoll(t *testing.T) {
+	dir, err := chart.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := chartKubeconfig(t)
+	for _, major := range chart.HelmMajors {
+		t.Run(fmt.Sprintf("helm%d", major), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			release := fmt.Sprintf("earlier%d", major)
+			ns, fullname := release+"-system", release+"-plimsoll"
+			if err := env.CreateNamespace(ctx, ns, ""); err != nil {
+				t.Fatal(err)
+			}
+			secrets := env.Client.CoreV1().Secrets(ns)
+			// As the earlier plimsoll created it: every key in one Secret.
+			earlier := &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: fullname + "-tls", Namespace: ns,
+					Labels: map[string]string{"app.kubernetes.io/managed-by": "plimsoll", "app.kubernetes.io/component": "webhook-tls"}},
+				Type: corev1.SecretTypeTLS,
+				Data: map[string][]byte{"tls.crt": []byte("c"), "tls.key": []byte("k"), "ca.crt": []byte("ca"), "ca.key": []byte("ca-key"), "ca-bundle.crt": []byte("b")},
+			}
+			if _, err := secrets.Create(ctx, earlier, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			flags := []string{dir, "--kubeconfig", kubeconfig, "--namespace", ns, "--timeout", "60s",
+				"--set", "webhook.failurePolicy.enforce=Ignore", "--set", "webhook.timeoutSeconds=1"}
+			if _, err := chart.HelmOf(major, nil, append([]string{"install", release}, flags...)...); err != nil {
+				t.Fatalf("helm install over the earlier plimsoll's Secret: %v", err)
+			}
+			t.Cleanup(func() {
+				hookDone := completeHookJob(context.Background(), t, ns, fullname+"-cleanup")
+				if _, err := chart.HelmOf(major, nil, "uninstall", release, "--kubeconfig", kubeconfig, "--namespace", ns, "--wait", "--timeout", "60s"); err != nil {
+					t.Errorf("helm uninstall: %v", err)
+				}
+				<-hookDone
+			})
+			if _, err := chart.HelmOf(major, nil, append([]string{"upgrade", release}, flags...)...); err != nil {
+				t.Fatalf("helm upgrade over the earlier plimsoll's Secret: %v", err)
+			}
+			manifest, err := chart.HelmOf(major, nil, "get", "manifest", release, "--kubeconfig", kubeconfig, "--namespace", ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := chart.Decode(manifest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if chart.Find(objs, "Secret", fullname+"-tls") != nil {
+				t.Errorf("the release claims the Secret %s-tls the earlier plimsoll created", fullname)
+			}
+			if chart.Find(objs, "Secret", fullname+"-tls-ca") == nil {
+				t.Errorf("the release does not create the CA Secret %s-tls-ca", fullname)
+			}
+			got, err := secrets.Get(ctx, fullname+"-tls", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range earlier.Data {
+				if !bytes.Equal(got.Data[k], v) {
+					t.Errorf("the earlier plimsoll's Secret lost or changed %s", k)
+				}
+			}
+			ca, err := secrets.Get(ctx, fullname+"-tls-ca", metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("no CA Secret for plimsoll to move the key into: %v", err)
+			}
+			if len(ca.Data) != 0 {
+				t.Errorf("the CA Secret is not empty: %v", ca.Data)
+			}
+		})
+	}
 }

@@ -27,11 +27,16 @@ import (
 
 // Options configure self-managed TLS. Each field's default is the flag's.
 type Options struct {
-	// SecretName and SecretNamespace name the Secret that holds the CA and
-	// the serving certificate ("plimsoll-tls" in env POD_NAMESPACE). It is
-	// created if it does not exist.
+	// SecretName and SecretNamespace name the Secret that holds the
+	// serving certificate and key, with the CA's certificate but not its
+	// key ("plimsoll-tls" in env POD_NAMESPACE).
 	SecretName      string
 	SecretNamespace string
+	// CASecretName names the Secret, in SecretNamespace, that holds the
+	// CA's key ("" means SecretName + "-ca"). An install that creates both
+	// Secrets empty (the chart, config/) spares plimsoll the right to
+	// create Secrets; a Secret that is missing is created.
+	CASecretName string
 	// WebhookConfigName names both the MutatingWebhookConfiguration and
 	// the ValidatingWebhookConfiguration whose caBundle is written
 	// ("plimsoll").
@@ -69,6 +74,14 @@ func DefaultOptions() Options {
 	}
 }
 
+// CASecret is the name of the Secret holding the CA's key.
+func (o Options) CASecret() string {
+	if o.CASecretName != "" {
+		return o.CASecretName
+	}
+	return o.SecretName + "-ca"
+}
+
 // minLifetime keeps renewals at least seconds apart.
 const minLifetime = 5 * time.Second
 
@@ -82,6 +95,9 @@ func (o Options) Validate() error {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s must not be empty with --tls-self-managed", flag))
 		}
+	}
+	if o.SecretName != "" && o.CASecret() == o.SecretName {
+		errs = append(errs, fmt.Errorf("--tls-ca-secret-name must differ from --tls-secret-name (%q): the CA's key is kept apart from the serving certificate", o.SecretName))
 	}
 	if o.CertFile == "" || o.KeyFile == "" {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file are required with --tls-self-managed: plimsoll writes the certificate there"))
@@ -171,6 +187,7 @@ const (
 func (m *Manager) Run(ctx context.Context) error {
 	m.watch(ctx)
 	m.log.Info("managing the webhook's TLS certificate", "secret", m.opts.SecretNamespace+"/"+m.opts.SecretName,
+		"caSecret", m.opts.SecretNamespace+"/"+m.opts.CASecret(),
 		"webhookConfigurations", m.opts.WebhookConfigName, "sans", m.opts.SANs(),
 		"caLifetime", m.opts.CALifetime.String(), "certLifetime", m.opts.CertLifetime.String())
 	retry := minRetry
@@ -205,7 +222,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// watch starts informers on the Secret and the webhook configurations,
+// watch starts informers on the Secrets and the webhook configurations,
 // selected by name so RBAC can restrict them with resourceNames; any
 // change triggers a check.
 func (m *Manager) watch(ctx context.Context) {
@@ -228,6 +245,7 @@ func (m *Manager) watch(ctx context.Context) {
 	c := m.client
 	for _, inf := range []cache.SharedIndexInformer{
 		kube.NewInformer(c, c.Secrets(m.opts.SecretNamespace), byName(m.opts.SecretName)),
+		kube.NewInformer(c, c.Secrets(m.opts.SecretNamespace), byName(m.opts.CASecret())),
 		kube.NewInformer(c, c.MutatingWebhookConfigurations(), byName(m.opts.WebhookConfigName)),
 		kube.NewInformer(c, c.ValidatingWebhookConfigurations(), byName(m.opts.WebhookConfigName)),
 	} {
@@ -271,16 +289,16 @@ func (m *Manager) reconcileOnce(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("reading ValidatingWebhookConfiguration %s: %w", o.WebhookConfigName, err)
 	}
 
-	secrets := m.client.Secrets(o.SecretNamespace)
-	secret, err := secrets.Get(ctx, o.SecretName, metav1.GetOptions{})
-	exists := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
-		return time.Time{}, fmt.Errorf("reading Secret %s/%s: %w", o.SecretNamespace, o.SecretName, err)
+	// Both Secrets are read after the configurations, for the same reason.
+	caSecret, err := m.getSecret(ctx, o.CASecret())
+	if err != nil {
+		return time.Time{}, err
 	}
-	var st state
-	if exists {
-		st = readState(secret.Data)
+	servingSecret, err := m.getSecret(ctx, o.SecretName)
+	if err != nil {
+		return time.Time{}, err
 	}
+	st := readState(dataOf(caSecret), dataOf(servingSecret))
 	now := m.now()
 	st, did, err := plan(st, planInput{
 		now: now, caLifetime: o.CALifetime, certLifetime: o.CertLifetime,
@@ -290,42 +308,22 @@ func (m *Manager) reconcileOnce(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	data := st.data()
-	switch {
-	case !exists:
-		secret = &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: o.SecretName, Namespace: o.SecretNamespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "plimsoll", "app.kubernetes.io/component": "webhook-tls"}},
-			Type: corev1.SecretTypeTLS,
-			Data: data,
-		}
-		if _, err := secrets.Create(ctx, secret, metav1.CreateOptions{}); err != nil {
-			return time.Time{}, fmt.Errorf("creating Secret %s/%s: %w", o.SecretNamespace, o.SecretName, err)
-		}
-		m.log.Info("created the Secret holding the CA and the serving certificate", "secret", o.SecretName, "did", did)
-	case differs(secret.Data, data):
-		if secret.Data == nil {
-			secret.Data = map[string][]byte{}
-		}
-		for _, k := range ownKeys {
-			if v, ok := data[k]; ok {
-				secret.Data[k] = v
-			} else {
-				delete(secret.Data, k)
-			}
-		}
-		// The update carries the resourceVersion read above: if another
-		// replica wrote in between, it fails and reconcile reads again.
-		if _, err := secrets.Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
-			return time.Time{}, fmt.Errorf("updating Secret %s/%s: %w", o.SecretNamespace, o.SecretName, err)
-		}
-		m.log.Info("updated the TLS Secret", "secret", o.SecretName, "did", did)
+	if st.caFromServing {
+		did = append(did, "moved the CA's key out of the serving Secret into the CA Secret")
+	}
+	// The CA Secret first: when the serving Secret still holds the CA's
+	// key, it is dropped from there only once the CA Secret holds it.
+	if err := m.store(ctx, caSecret, o.CASecret(), corev1.SecretTypeOpaque, "webhook-ca", st.caData(), caKeys, did); err != nil {
+		return time.Time{}, err
+	}
+	if err := m.store(ctx, servingSecret, o.SecretName, corev1.SecretTypeTLS, "webhook-tls", st.servingData(), servingKeys, did); err != nil {
+		return time.Time{}, err
 	}
 
 	if err := m.writeFiles(st.serving); err != nil {
 		return time.Time{}, err
 	}
-	bundle := data[KeyCABundle]
+	bundle := encodeCerts(st.bundle)
 	if err := m.inject(ctx, mwc, vwc, bundle); err != nil {
 		return time.Time{}, err
 	}
@@ -340,6 +338,71 @@ func (m *Manager) reconcileOnce(ctx context.Context) (time.Time, error) {
 		}
 	}
 	return st.nextCheck(), nil
+}
+
+// getSecret reads the Secret name of the namespace; nil if there is none.
+func (m *Manager) getSecret(ctx context.Context, name string) (*corev1.Secret, error) {
+	s, err := m.client.Secrets(m.opts.SecretNamespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", m.opts.SecretNamespace, name, err)
+	}
+	return s, nil
+}
+
+func dataOf(s *corev1.Secret) map[string][]byte {
+	if s == nil {
+		return nil
+	}
+	return s.Data
+}
+
+// store makes keys of the Secret name hold data: it updates secret (read
+// before, nil if there is none) when one of keys differs, keeping keys
+// plimsoll does not own, or creates it with type typ. An install that
+// creates the Secret empty (the chart, config/) spares plimsoll the right
+// to create Secrets.
+func (m *Manager) store(ctx context.Context, secret *corev1.Secret, name string, typ corev1.SecretType, component string, data map[string][]byte, keys []string, did []string) error {
+	ns := m.opts.SecretNamespace
+	secrets := m.client.Secrets(ns)
+	if secret == nil {
+		secret = &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "plimsoll", "app.kubernetes.io/component": component}},
+			Type: typ,
+			Data: data,
+		}
+		if _, err := secrets.Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			if apierrors.IsForbidden(err) {
+				return fmt.Errorf("creating Secret %s/%s: %w (create the Secret empty with the install, as the chart does, or allow plimsoll to create Secrets)", ns, name, err)
+			}
+			return fmt.Errorf("creating Secret %s/%s: %w", ns, name, err)
+		}
+		m.log.Info("created a TLS Secret", "secret", name, "did", did)
+		return nil
+	}
+	if !differs(secret.Data, data, keys) {
+		return nil
+	}
+	if secret.Data == nil {
+		secret.Data = map[string][]byte{}
+	}
+	for _, k := range keys {
+		if v, ok := data[k]; ok {
+			secret.Data[k] = v
+		} else {
+			delete(secret.Data, k)
+		}
+	}
+	// The update carries the resourceVersion read above: if another
+	// replica wrote in between, it fails and reconcile reads again.
+	if _, err := secrets.Update(ctx, secret, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating Secret %s/%s: %w", ns, name, err)
+	}
+	m.log.Info("updated a TLS Secret", "secret", name, "did", did)
+	return nil
 }
 
 // trusts says whether every webhook of the configurations that exist has

@@ -8,56 +8,91 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// The keys of the Secret. tls.crt and tls.key make it usable as a
+// The keys of the two Secrets. The CA Secret (--tls-ca-secret-name) holds
+// every CA with its key and the bundle; the serving Secret
+// (--tls-secret-name) holds the serving certificate and key, the CA
+// certificate that signs and the bundle, and never a CA's key: whatever
+// reads the serving Secret (a tool checking expiry, a backup, a person
+// granted it) cannot sign a certificate the API server would trust.
+// tls.crt and tls.key make the serving Secret usable as a
 // kubernetes.io/tls Secret by other tools too.
 const (
-	// KeyCACert and KeyCAKey are the CA that signs the serving certificate.
+	// KeyCACert and KeyCAKey are the CA that signs the serving
+	// certificate; its key only in the CA Secret.
 	KeyCACert = "ca.crt"
 	KeyCAKey  = "ca.key"
 	// KeyNextCACert and KeyNextCAKey are, during a CA rotation, the CA
-	// that is already trusted but does not sign yet.
+	// that is already trusted but does not sign yet (CA Secret only).
 	KeyNextCACert = "next-ca.crt"
 	KeyNextCAKey  = "next-ca.key"
 	// KeyCABundle is what the webhook configurations trust: every CA that
 	// signs, will sign or has signed a certificate that is still valid.
 	KeyCABundle = "ca-bundle.crt"
-	// KeyTLSCert and KeyTLSKey are the serving certificate and its key.
+	// KeyTLSCert and KeyTLSKey are the serving certificate and its key
+	// (serving Secret only).
 	KeyTLSCert = corev1.TLSCertKey
 	KeyTLSKey  = corev1.TLSPrivateKeyKey
 )
 
-var ownKeys = []string{KeyCACert, KeyCAKey, KeyNextCACert, KeyNextCAKey, KeyCABundle, KeyTLSCert, KeyTLSKey}
+// caKeys are the keys plimsoll writes in the CA Secret.
+var caKeys = []string{KeyCACert, KeyCAKey, KeyNextCACert, KeyNextCAKey, KeyCABundle}
 
-// state is what the Secret holds, parsed. A part that is missing,
+// servingKeys are the keys plimsoll writes in the serving Secret, and
+// those it removes from it: before the CA had a Secret of its own, the
+// serving Secret held the CA's keys too.
+var servingKeys = []string{KeyTLSCert, KeyTLSKey, KeyCACert, KeyCABundle, KeyCAKey, KeyNextCACert, KeyNextCAKey}
+
+// state is what the two Secrets hold, parsed. A part that is missing,
 // malformed or inconsistent is nil, and plan replaces it.
 type state struct {
 	ca, next, serving *keyPair
 	bundle            []*x509.Certificate
+	// caFromServing says that the CA came from the serving Secret, as an
+	// earlier plimsoll kept it there: storing st moves it.
+	caFromServing bool
 }
 
-func readState(data map[string][]byte) state {
+// readState parses the CA Secret's and the serving Secret's data (either
+// may be nil). The CA Secret's CAs win; a serving Secret written before
+// the CA had a Secret of its own still holds the CA's key, which is taken
+// from there when the CA Secret holds no CA. The bundle is every
+// certificate either Secret says is trusted.
+func readState(caData, servingData map[string][]byte) state {
 	var st state
-	if kp, err := parseKeyPair(data[KeyCACert], data[KeyCAKey]); err == nil && kp.cert.IsCA {
-		st.ca = kp
+	st.ca, st.next = readCAs(caData)
+	if st.ca == nil && st.next == nil {
+		if st.ca, st.next = readCAs(servingData); st.ca != nil || st.next != nil {
+			st.caFromServing = true
+		}
 	}
-	if kp, err := parseKeyPair(data[KeyNextCACert], data[KeyNextCAKey]); err == nil && kp.cert.IsCA {
-		st.next = kp
-	}
-	if kp, err := parseKeyPair(data[KeyTLSCert], data[KeyTLSKey]); err == nil {
+	if kp, err := parseKeyPair(servingData[KeyTLSCert], servingData[KeyTLSKey]); err == nil {
 		st.serving = kp
 	}
-	st.bundle = parseCerts(data[KeyCABundle])
+	for _, c := range append(parseCerts(caData[KeyCABundle]), parseCerts(servingData[KeyCABundle])...) {
+		if !containsCert(st.bundle, c) {
+			st.bundle = append(st.bundle, c)
+		}
+	}
 	return st
 }
 
-// data is st as the Secret's keys; the next CA's keys are absent when
-// there is no next CA.
-func (st state) data() map[string][]byte {
+// readCAs parses the current and the next CA of data.
+func readCAs(data map[string][]byte) (ca, next *keyPair) {
+	if kp, err := parseKeyPair(data[KeyCACert], data[KeyCAKey]); err == nil && kp.cert.IsCA {
+		ca = kp
+	}
+	if kp, err := parseKeyPair(data[KeyNextCACert], data[KeyNextCAKey]); err == nil && kp.cert.IsCA {
+		next = kp
+	}
+	return ca, next
+}
+
+// caData is st as the CA Secret's keys; the next CA's keys are absent
+// when there is no next CA.
+func (st state) caData() map[string][]byte {
 	d := map[string][]byte{
 		KeyCACert:   st.ca.certPEM,
 		KeyCAKey:    st.ca.keyPEM,
-		KeyTLSCert:  st.serving.certPEM,
-		KeyTLSKey:   st.serving.keyPEM,
 		KeyCABundle: encodeCerts(st.bundle),
 	}
 	if st.next != nil {
@@ -67,9 +102,19 @@ func (st state) data() map[string][]byte {
 	return d
 }
 
-// differs says whether storing want changes any of our keys in have.
-func differs(have, want map[string][]byte) bool {
-	for _, k := range ownKeys {
+// servingData is st as the serving Secret's keys: no CA key.
+func (st state) servingData() map[string][]byte {
+	return map[string][]byte{
+		KeyTLSCert:  st.serving.certPEM,
+		KeyTLSKey:   st.serving.keyPEM,
+		KeyCACert:   st.ca.certPEM,
+		KeyCABundle: encodeCerts(st.bundle),
+	}
+}
+
+// differs says whether storing want changes any of keys in have.
+func differs(have, want map[string][]byte, keys []string) bool {
+	for _, k := range keys {
 		w, inWant := want[k]
 		h, inHave := have[k]
 		if inWant != inHave || !bytes.Equal(w, h) {

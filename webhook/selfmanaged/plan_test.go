@@ -59,12 +59,54 @@ func TestPlan(t *testing.T) {
 		}
 	})
 
-	t.Run("what the Secret holds survives a round trip and needs nothing more", func(t *testing.T) {
+	t.Run("what the Secrets hold survives a round trip and needs nothing more", func(t *testing.T) {
 		st, _ := mustPlan(t, state{}, input(t0))
-		data := st.data()
-		again, did := mustPlan(t, readState(data), input(t0.Add(time.Hour)))
-		if len(did) != 0 || differs(data, again.data()) {
+		ca, serving := st.caData(), st.servingData()
+		again, did := mustPlan(t, readState(ca, serving), input(t0.Add(time.Hour)))
+		if len(did) != 0 || differs(ca, again.caData(), caKeys) || differs(serving, again.servingData(), servingKeys) || again.caFromServing {
 			t.Errorf("a fresh state was changed: %v", did)
+		}
+	})
+
+	t.Run("no CA key goes into the serving Secret, not even during a rotation", func(t *testing.T) {
+		st, _ := mustPlan(t, state{}, input(t0))
+		st, _ = mustPlan(t, st, input(renewAt(st.ca.cert)))
+		if st.next == nil {
+			t.Fatal("no rotation under way")
+		}
+		serving := st.servingData()
+		for k, v := range serving {
+			if strings.Contains(string(v), "PRIVATE KEY") && k != KeyTLSKey {
+				t.Errorf("the serving Secret's %s holds a private key", k)
+			}
+		}
+		if string(serving[KeyTLSKey]) != string(st.serving.keyPEM) || string(serving[KeyCACert]) != string(st.ca.certPEM) {
+			t.Error("the serving Secret lacks the serving key or the CA's certificate")
+		}
+		ca := st.caData()
+		if string(ca[KeyCAKey]) != string(st.ca.keyPEM) || string(ca[KeyNextCAKey]) != string(st.next.keyPEM) {
+			t.Error("the CA Secret lacks a CA's key")
+		}
+		if _, ok := ca[KeyTLSKey]; ok {
+			t.Error("the CA Secret holds the serving key")
+		}
+	})
+
+	t.Run("a serving Secret of the old layout gives its CA, and says so", func(t *testing.T) {
+		old, _ := mustPlan(t, state{}, input(t0))
+		legacy := old.servingData()
+		for k, v := range old.caData() {
+			legacy[k] = v
+		}
+		for _, caData := range []map[string][]byte{nil, {}} {
+			st := readState(caData, legacy)
+			if !st.caFromServing || st.ca == nil || !st.ca.cert.Equal(old.ca.cert) || st.serving == nil {
+				t.Fatalf("the CA of the old layout was not read: from serving %t", st.caFromServing)
+			}
+			st, did := mustPlan(t, st, input(t0.Add(time.Hour)))
+			if len(did) != 0 || differs(legacy, st.servingData(), []string{KeyTLSCert, KeyTLSKey, KeyCACert, KeyCABundle}) {
+				t.Errorf("moving the CA changed what is trusted or served: %v", did)
+			}
 		}
 	})
 
@@ -108,7 +150,7 @@ func TestPlan(t *testing.T) {
 	})
 
 	t.Run("garbage in the Secret is replaced", func(t *testing.T) {
-		st := readState(map[string][]byte{KeyCACert: []byte("nonsense"), KeyCAKey: []byte("x"), KeyTLSCert: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")})
+		st := readState(map[string][]byte{KeyCACert: []byte("nonsense"), KeyCAKey: []byte("x")}, map[string][]byte{KeyTLSCert: []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")})
 		st, _ = mustPlan(t, st, input(t0))
 		if err := verify(st.serving.cert, st.bundle, t0); err != nil {
 			t.Error(err)
@@ -118,9 +160,9 @@ func TestPlan(t *testing.T) {
 	t.Run("a serving certificate and key that do not belong together are replaced", func(t *testing.T) {
 		a, _ := mustPlan(t, state{}, input(t0))
 		b, _ := mustPlan(t, state{}, input(t0))
-		data := a.data()
-		data[KeyTLSKey] = b.data()[KeyTLSKey]
-		st, did := mustPlan(t, readState(data), input(t0))
+		data := a.servingData()
+		data[KeyTLSKey] = b.servingData()[KeyTLSKey]
+		st, did := mustPlan(t, readState(a.caData(), data), input(t0))
 		if len(did) != 1 || !st.ca.cert.Equal(a.ca.cert) {
 			t.Errorf("want only the serving certificate reissued, did %v", did)
 		}

@@ -64,6 +64,21 @@ app.kubernetes.io/part-of: plimsoll
 {{- end }}
 {{- end }}
 
+{{/*
+The self-managed CA's Secret (tls.mode selfManaged): the CA and its key,
+apart from the serving Secret. Not <fullname>-ca, which is the name of
+cert-manager's CA Secret in tls.mode certManager: switching modes must not
+have Helm delete the one while cert-manager writes the other.
+*/}}
+{{- define "plimsoll.tlsCASecretName" -}}
+{{- printf "%s-tls-ca" (include "plimsoll.fullname" .) }}
+{{- end }}
+
+{{/* plimsoll's service account as the API server names it in request.userInfo.username. */}}
+{{- define "plimsoll.serviceAccountUsername" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "plimsoll.fullname" .) }}
+{{- end }}
+
 {{/* The image of the server, pinned by digest when one is given. */}}
 {{- define "plimsoll.image" -}}
 {{- if .Values.image.digest }}
