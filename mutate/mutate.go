@@ -55,7 +55,7 @@ func (cs Changes) Families() []Family {
 func Template(t *workload.Template, d policy.Defaults) Changes {
 	var cs Changes
 	if d.Resources.Enabled {
-		cs = append(cs, defaultResources(t, d.Resources)...)
+		cs = defaultResources(t, d.Resources)
 	}
 	if d.Probes.Enabled {
 		cs = append(cs, defaultProbes(t, d.Probes)...)

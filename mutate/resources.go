@@ -22,6 +22,13 @@ import (
 
 var defaultedResources = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
 
+// requestField and limitField name what a Change wrote, per resource:
+// written once here, not built again for every container.
+var (
+	requestField = map[corev1.ResourceName]string{corev1.ResourceCPU: "resources.requests.cpu", corev1.ResourceMemory: "resources.requests.memory"}
+	limitField   = map[corev1.ResourceName]string{corev1.ResourceCPU: "resources.limits.cpu", corev1.ResourceMemory: "resources.limits.memory"}
+)
+
 func defaultResources(t *workload.Template, d policy.ResourceDefaults) Changes {
 	var cs Changes
 	for _, c := range t.Containers() {
@@ -40,7 +47,7 @@ func defaultResources(t *workload.Template, d policy.ResourceDefaults) Changes {
 				}
 				c.Resources.Requests[name] = def.DeepCopy()
 				req, hasReq = def, true
-				cs = append(cs, Change{Family: Resources, Container: c.Name, Field: "resources.requests." + string(name)})
+				cs = append(cs, Change{Family: Resources, Container: c.Name, Field: requestField[name]})
 			}
 			if def, ok := d.Limits[name]; ok && !hasLimit {
 				limit := def.DeepCopy()
@@ -51,7 +58,7 @@ func defaultResources(t *workload.Template, d policy.ResourceDefaults) Changes {
 					c.Resources.Limits = corev1.ResourceList{}
 				}
 				c.Resources.Limits[name] = limit
-				cs = append(cs, Change{Family: Resources, Container: c.Name, Field: "resources.limits." + string(name)})
+				cs = append(cs, Change{Family: Resources, Container: c.Name, Field: limitField[name]})
 			}
 		}
 	}

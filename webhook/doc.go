@@ -19,20 +19,30 @@
 //     subresources plimsoll does not judge are allowed with a message saying
 //     so (the webhook configurations never send them; if a hand-written one
 //     does, plimsoll must not become the reason a cluster stops working).
-//   - An internal error while defaulting (a panic in a default family)
-//     admits the Pod unchanged, with an admission warning, a log line and
-//     the counter plimsoll_internal_errors_total{path="mutate"}: a broken
-//     default must not stop deployments.
-//   - An internal error while validating follows the failure policy of the
+//   - An internal error, on either path, follows the failure policy of the
 //     mode's webhook entry: in enforce (failurePolicy: Fail) the request is
-//     denied with code 500; in warn and audit (failurePolicy: Ignore) it is
-//     admitted with a warning. Both are logged and counted
-//     (plimsoll_internal_errors_total{path="validate"}).
+//     denied with code 500 — a Pod plimsoll failed to default is refused,
+//     never admitted unchanged; in warn and audit (failurePolicy: Ignore) it
+//     is admitted (unchanged, on /mutate) with a warning. Both are logged
+//     and counted (plimsoll_internal_errors_total{path}).
+//   - The API server's deadline (the ?timeout= of its call): work stops
+//     between rules once it passes, answered as an internal error (504).
+//   - More than MaxInFlight requests at once: the excess is answered at
+//     once, unjudged, as the mode's failure policy would (429 in enforce);
+//     the decision is counted as "overloaded".
 //   - If plimsoll does not answer at all, the API server applies the entry's
 //     failurePolicy itself: enforce namespaces are refused, warn and audit
 //     namespaces are admitted.
 //
-// On UPDATE, a violation the old object already had at the same place is
-// reported (warning) but never denied: an unrelated change — a label, a new
-// replica count — is never blocked by something that was admitted before.
+// In enforce and warn, /validate judges a Pod CREATE as it arrives: the
+// mutating webhook ran before it, or did not run at all. In audit it judges
+// as defaulting will leave the Pod, since audit's mutation is not applied.
+//
+// On UPDATE, a violation the old object already had — same rule, same
+// field, same value — is reported (warning) but never denied: an unrelated
+// change — a label, a new replica count — is never blocked by something
+// that was admitted before; a changed value is judged as new.
+//
+// Owner references count only when the request's user is the controller
+// that makes such objects (policy.Policy.TrustsController).
 package webhook

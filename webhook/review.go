@@ -164,11 +164,41 @@ func writeReview(w http.ResponseWriter, apiVersion string, resp *admissionv1.Adm
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Grow(1024 + base64.StdEncoding.EncodedLen(len(resp.Patch)))
-	_ = json.NewEncoder(buf).Encode(&out)
+	if len(resp.Patch) > 0 {
+		// The patch goes in as base64, written straight into the answer:
+		// the encoder would build it in a buffer of its own first, and a
+		// Pod of many containers has a patch of tens of MB. The rest of the
+		// answer is encoded as usual, with the patch left out, and the
+		// patch is put back in as the last member of "response".
+		patch := resp.Patch
+		resp.Patch = nil
+		_ = json.NewEncoder(buf).Encode(&out)
+		resp.Patch = patch
+		appendPatch(buf, patch)
+	} else {
+		_ = json.NewEncoder(buf).Encode(&out)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
+}
+
+// appendPatch adds "patch":"<base64 of patch>" as the last member of the
+// response whose review buf holds, encoded and ending in "}}\n": the
+// response's closing brace, then the review's. The base64 is written into
+// buf as it is made, with nothing in between.
+func appendPatch(buf *bytes.Buffer, patch []byte) {
+	b := bytes.TrimRight(buf.Bytes(), "\n")
+	buf.Truncate(len(b) - 2)
+	if b[len(b)-3] != '{' {
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"patch":"`)
+	enc := base64.NewEncoder(base64.StdEncoding, buf)
+	_, _ = enc.Write(patch)
+	_ = enc.Close()
+	buf.WriteString("\"}}\n")
 }
 
 // refusal answers an input error: not allowed, with the error's code.

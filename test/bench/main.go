@@ -47,6 +47,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/plimsoll/plimsoll/test/bench/fixtures"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 
@@ -137,6 +138,12 @@ func loadSettings() (*settings, error) {
 			{"/mutate/enforce", "compliant-pod-as-sent"},
 			{"/mutate/enforce", "bare-pod"},
 			{"/mutate/enforce", "deployment-3c-sidecar"},
+			// The cost-bomb pair, at concurrency 1 only (see crowd): what a
+			// tenant's Pod of 30,000 containers costs against one of 3,000.
+			{"/validate/enforce", fixtures.Pod3000},
+			{"/validate/enforce", fixtures.Pod30000},
+			{"/mutate/enforce", fixtures.Pod3000},
+			{"/mutate/enforce", fixtures.Pod30000},
 		},
 	}
 	for name, d := range map[string]*time.Duration{"BENCH_DURATION": &s.duration, "BENCH_WARMUP": &s.warmup} {
