@@ -55,9 +55,17 @@ type Request struct {
 	// judged as defaulting will leave their Pods, whatever this says: their
 	// Pods have yet to pass /mutate.
 	PodDefaulted bool
-	// TrustOwner says whether the object's controller ownerReference can
-	// be believed (see workload.Template.OwnerTrusted). Nil: never, as for
-	// a manifest, whose ownerReferences anyone can write.
+	// Requester is who sent the request (its userInfo.username): the
+	// object's controller ownerReference is believed when the requester
+	// is the controller that makes such objects
+	// (policy.Policy.TrustsController). Used when TrustOwner is nil; ""
+	// believes nobody, as for a manifest, whose ownerReferences anyone can
+	// write.
+	Requester string
+	// TrustOwner, when set, decides instead whether the object's
+	// controller ownerReference can be believed (see
+	// workload.Template.OwnerTrusted); the audit sets it to "found in the
+	// cluster with that UID".
 	TrustOwner func(metav1.OwnerReference) bool
 	// Context, when set, stops the evaluation early once it is done (the
 	// API server's deadline passed): Evaluate returns its error.
@@ -88,7 +96,11 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	trustOwner(t, req.TrustOwner)
+	trust := req.TrustOwner
+	if trust == nil && req.Requester != "" {
+		trust = func(ref metav1.OwnerReference) bool { return p.TrustsController(req.Requester, ref) }
+	}
+	trustOwner(t, trust)
 	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now, Context: req.Context}
 	if t.Kind != "Pod" || (req.PodDefaulted && req.Operation == Create && req.Subresource == "") {
 		// Defaulted on first need: an object that breaks no rule is not.
@@ -105,7 +117,7 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		if in.Old, err = workload.Find(req.Old); err != nil {
 			return nil, fmt.Errorf("oldObject: %w", err)
 		}
-		trustOwner(in.Old, req.TrustOwner)
+		trustOwner(in.Old, trust)
 	}
 	vs, err := validate.Evaluate(rules, p, in)
 	if err != nil {

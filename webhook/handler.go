@@ -235,10 +235,14 @@ func metricOperation(op admissionv1.Operation) string {
 // timeoutSeconds): past it the API server has given up on the answer, so
 // plimsoll stops working on it.
 func requestContext(r *http.Request) (context.Context, context.CancelFunc) {
-	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 {
-		return context.WithTimeout(r.Context(), d)
+	if r.URL.RawQuery != "" {
+		if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && d > 0 {
+			return context.WithTimeout(r.Context(), d)
+		}
 	}
-	return context.WithCancel(r.Context())
+	// No deadline given: the connection's context, which ends if the
+	// caller goes away, is enough (and costs nothing more).
+	return r.Context(), func() {}
 }
 
 // enter counts a request in, and reports whether it is within
@@ -464,7 +468,7 @@ func (h *Handler) validate(req *request) (resp *admissionv1.AdmissionResponse) {
 		// A Pod CREATE is judged as it arrives except in audit mode, which
 		// answers "what would enforce do" (see pipeline.Request).
 		PodDefaulted: req.mode == Audit,
-		TrustOwner:   func(ref metav1.OwnerReference) bool { return p.TrustsController(req.UserInfo.Username, ref) },
+		Requester:    req.UserInfo.Username,
 		Context:      req.ctx,
 	}
 	var err error

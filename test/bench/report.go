@@ -19,7 +19,10 @@ type report struct {
 
 	loop                                   []loopResult
 	loopbackRSS, loopbackHWM, loopbackAnon int64
-	noopRSS                                int64
+	// crowdRSS is the resident set while serving the cost-bomb pair,
+	// reported apart from the steady state's.
+	crowdRSS int64
+	noopRSS  int64
 
 	api    []*apiSeries
 	apiPID int
@@ -102,6 +105,9 @@ func (r *report) markdown() string {
 				ms(l.noop.P50), ms(l.noop.P90), ms(l.noop.P99), ms(l.noop.Max))
 		}
 		w("\nplimsoll's resident set while serving these: at most %.1f MB (%.1f MiB; VmRSS sampled every 250 ms), of which at most %.1f MB anonymous (RssAnon: heap and stacks; the rest is mapped pages of the binary), peak VmHWM %.1f MB; the no-op server's at most %.1f MB.\n\n", mb(r.loopbackRSS), mib(r.loopbackRSS), mb(r.loopbackAnon), mb(r.loopbackHWM), mb(r.noopRSS))
+		if r.crowdRSS > 0 {
+			w("Serving the Pods of 3,000 and 30,000 containers (measured last, and left out of the figure above) took the resident set to %.1f MB (%.1f MiB), with no GOMEMLIMIT set: see \"Fourth round\" above for what that means for the chart's memory limit.\n\n", mb(r.crowdRSS), mib(r.crowdRSS))
+		}
 	}
 
 	if len(r.api) > 0 {
