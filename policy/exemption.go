@@ -22,8 +22,9 @@ const ExemptAnnotation = "plimsoll.dev/exempt"
 type Exemption struct {
 	// Reason says why, for whoever reads an audit record. Required.
 	Reason string `json:"reason"`
-	// Expires, when set, ends the exemption at the start of that day (UTC):
-	// from then on it no longer applies, and plimsoll says so.
+	// Expires, when set, ends the exemption at that instant (RFC 3339, e.g.
+	// "2027-03-31T00:00:00Z"): from then on it no longer applies, and
+	// plimsoll says so.
 	Expires *metav1.Time `json:"expires,omitempty"`
 	// Rules are the rule IDs lifted; empty means every rule.
 	Rules []string `json:"rules,omitempty"`

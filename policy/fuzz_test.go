@@ -5,11 +5,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"sigs.k8s.io/yaml"
+
 	"github.com/plimsoll/plimsoll/policy"
 )
 
 // FuzzLoad feeds any bytes to the policy loader: it must never panic, and a
-// policy it accepts must be valid (loading it again gives no error).
+// policy it accepts must be valid and survive a round trip: written out
+// (sigs.k8s.io/yaml) and loaded again, it is the same policy.
 func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yaml")
 	files = append(files, "../docs/policy.yaml")
@@ -30,6 +35,19 @@ func FuzzLoad(f *testing.F) {
 		}
 		if p.Defaults.Probes.Readiness.PeriodSeconds < 1 || p.Defaults.Probes.Startup.FailureThreshold < 1 {
 			t.Fatalf("accepted invalid probe timing: %+v", p.Defaults.Probes)
+		}
+		out, err := yaml.Marshal(p)
+		if err != nil {
+			t.Fatalf("cannot write out an accepted policy: %v", err)
+		}
+		again, err := policy.Load(out, nil)
+		if err != nil {
+			t.Fatalf("an accepted policy, written out, is refused: %v\n%s", err, out)
+		}
+		// The hash is of the source text, which differs; an empty list
+		// means what an absent one does.
+		if diff := cmp.Diff(p, again, cmpopts.IgnoreUnexported(policy.Policy{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("an accepted policy, written out and loaded again, differs (-first +again):\n%s\nwritten out:\n%s", diff, out)
 		}
 	})
 }

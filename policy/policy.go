@@ -96,7 +96,7 @@ type ProbeDefaults struct {
 	// Type is tcp (default) or http.
 	Type ProbeType `json:"type,omitempty"`
 	// Path is the HTTP path probed when Type is http (default /healthz).
-	Path      string      `json:"path,omitempty"`
+	Path      string      `json:"path"`
 	Readiness ProbeTiming `json:"readiness"`
 	Liveness  ProbeTiming `json:"liveness"`
 	// Startup is the startupProbe written beside a defaulted livenessProbe,

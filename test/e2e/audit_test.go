@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -900,18 +901,31 @@ func auditKindOf(obj runtime.Object) schema.GroupVersionKind {
 	panic("no kind " + t.Kind)
 }
 
-// TestAuditScale is the scale figure of docs/audit.md, skipped unless
-// PLIMSOLL_AUDIT_SCALE gives the number of workloads (`make audit-scale`
-// seeds 10,000): it seeds them into the test API server (with the
+// auditScaleCI is how many workloads TestAuditScale seeds when
+// PLIMSOLL_AUDIT_SCALE is unset (make test, CI): enough for every kind and
+// variant many times over, small enough for the time budget (about 20 s
+// here). `make audit-scale` seeds 10,000: the figures of docs/audit.md.
+const auditScaleCI = 1000
+
+// TestAuditScale seeds PLIMSOLL_AUDIT_SCALE workloads (default
+// auditScaleCI) into the test API server in 10 namespaces (with the
 // ReplicaSets, Jobs and Pods they own), times `plimsoll audit` and the
-// background audit's first pass, and reports wall time and peak memory.
+// background audit's first pass, reports wall time and peak memory, and
+// checks the counts: every workload judged once, as itself, the objects it
+// owns through it, and findings for finding what `plimsoll check` finds on
+// the seeded manifests (the one-shot audit's JSON, each namespace's report
+// and each namespace's PolicyReport).
 func TestAuditScale(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv("PLIMSOLL_AUDIT_SCALE"))
-	if n <= 0 {
-		t.Skip("set PLIMSOLL_AUDIT_SCALE=10000 (make audit-scale) to measure the audit at scale")
+	n := auditScaleCI
+	if v := os.Getenv("PLIMSOLL_AUDIT_SCALE"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			t.Fatalf("PLIMSOLL_AUDIT_SCALE=%q: want a number of workloads", v)
+		}
 	}
 	ctx := context.Background()
 	const namespaces = 10
+	nsOf := func(i int) string { return fmt.Sprintf("audit-scale-%02d", i%namespaces) }
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 2000, 4000
 	cfg.WarningHandler = rest.NoWarnings{}
@@ -920,12 +934,13 @@ func TestAuditScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range namespaces {
-		if err := env.CreateNamespace(ctx, fmt.Sprintf("audit-scale-%02d", i), ""); err != nil {
+		if err := env.CreateNamespace(ctx, nsOf(i), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
+	manifests := t.TempDir()
 	start := time.Now()
-	var created, owned int64
+	var created, owned int
 	var mu sync.Mutex
 	work := make(chan int)
 	errs := make(chan error, n)
@@ -935,14 +950,14 @@ func TestAuditScale(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				cr, ow, err := auditSeedEntry(ctx, c, "", fmt.Sprintf("audit-scale-%02d", i%namespaces), i)
+				cr, ow, err := auditSeedEntry(ctx, c, manifests, nsOf(i), i)
 				if err != nil {
 					errs <- err
 					continue
 				}
 				mu.Lock()
-				created += int64(cr)
-				owned += int64(ow)
+				created += cr
+				owned += ow
 				mu.Unlock()
 			}
 		}()
@@ -957,6 +972,61 @@ func TestAuditScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seeded %d workloads (%d objects, %d of them owned) in %d namespaces in %v", n, created, owned, namespaces, time.Since(start).Round(time.Second))
+
+	// What was seeded, counted from auditSeedEntry's kinds (entry i is kind
+	// i%8): objects created, and those reported through their owner.
+	perKindCreated := [8]int{3, 2, 2, 1, 3, 1, 3, 1}
+	perKindOwned := [8]int{2, 1, 1, 0, 2, 0, 2, 0}
+	wantCreated, wantOwned := 0, 0
+	perNS := map[string]int{} // workloads (objects reported as themselves) per namespace
+	for i := range n {
+		wantCreated += perKindCreated[i%8]
+		wantOwned += perKindOwned[i%8]
+		perNS[nsOf(i)]++
+	}
+	if created != wantCreated || owned != wantOwned {
+		t.Fatalf("seeded %d objects, %d owned; want %d, %d", created, owned, wantCreated, wantOwned)
+	}
+
+	// The expected findings: plimsoll check on the manifests of the
+	// objects reported as themselves, one per workload.
+	var paths []string
+	for i := range min(n, namespaces) {
+		paths = append(paths, filepath.Join(manifests, nsOf(i)))
+	}
+	cr, err := check.Run(check.Options{Paths: paths, Policy: policy.Default(), Mode: "enforce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Summary.Objects != n {
+		t.Fatalf("check judged %d manifests, want the %d seeded", cr.Summary.Objects, n)
+	}
+	wantResults := auditSorted(cr.Results)
+	type objKey struct{ ns, kind, name string }
+	deniedObj := map[objKey]bool{}    // objects enforce would refuse
+	withFindings := map[objKey]bool{} // objects with a finding
+	findings := map[string]int{}      // findings per namespace
+	for _, r := range cr.Results {
+		k := objKey{r.Namespace, r.Kind, r.Name}
+		withFindings[k] = true
+		if (audit.Finding{Result: r}).Verdict() == audit.Denied {
+			deniedObj[k] = true
+		}
+		findings[r.Namespace]++
+	}
+	denied, clean := map[string]int{}, maps.Clone(perNS) // per namespace: objects denied, objects without a finding
+	for k := range deniedObj {
+		denied[k.ns]++
+	}
+	for k := range withFindings {
+		clean[k.ns]--
+	}
+	t.Logf("the seeded namespaces: %d objects judged, %d errors (what enforce would deny), %d warnings, %d findings in all",
+		cr.Summary.Objects, cr.Summary.Errors, cr.Summary.Warnings, len(cr.Results))
+	if cr.Summary.Errors == 0 || cr.Summary.Warnings == 0 {
+		t.Errorf("the seed should hold errors and warnings: %+v", cr.Summary)
+	}
+	seeded := func(ns string) bool { return strings.HasPrefix(ns, "audit-scale-") }
 
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	auditWriteKubeconfig(t, env.Config, kubeconfig)
@@ -982,16 +1052,63 @@ func TestAuditScale(t *testing.T) {
 			output, wall.Round(10*time.Millisecond), time.Duration(ru.Utime.Nano()).Round(10*time.Millisecond),
 			time.Duration(ru.Stime.Nano()).Round(10*time.Millisecond), ru.Maxrss/1024, info.Size()/1024)
 		if output == "json" {
-			var doc struct{ Summary check.Summary }
+			var doc struct {
+				Results []check.Result
+				Summary check.Summary
+			}
 			b, _ := os.ReadFile(out.Name())
 			if err := json.Unmarshal(b, &doc); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("summary: %+v", doc.Summary)
+			t.Logf("summary (the whole cluster, whatever else it holds): %+v", doc.Summary)
 			if doc.Summary.Objects < n {
 				t.Errorf("judged %d objects, want at least the %d seeded workloads", doc.Summary.Objects, n)
 			}
+			var got []check.Result
+			for _, r := range doc.Results {
+				if seeded(r.Namespace) {
+					got = append(got, r)
+				}
+			}
+			if diff := cmp.Diff(wantResults, auditSorted(got), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
+				t.Errorf("plimsoll audit -o json and plimsoll check disagree on the seeded namespaces (-check +audit):\n%s", diff)
+			}
 		}
+	}
+
+	// Each seeded namespace audited on its own: exactly its workloads
+	// judged, the objects they own reported through them, its errors,
+	// warnings and denied objects.
+	var sum audit.Report
+	for i := range min(n, namespaces) {
+		ns := nsOf(i)
+		r, err := audit.Run(ctx, audit.Options{Config: env.Config, Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nsWant check.Summary
+		for _, res := range cr.Results {
+			if res.Namespace != ns {
+				continue
+			}
+			switch (audit.Finding{Result: res}).Verdict() {
+			case audit.Denied:
+				nsWant.Errors++
+			case audit.Warned:
+				nsWant.Warnings++
+			}
+		}
+		nsWant.Objects = perNS[ns]
+		if r.Summary != nsWant || r.DeniedObjects() != denied[ns] {
+			t.Errorf("%s: judged %+v, %d objects denied; want %+v, %d", ns, r.Summary, r.DeniedObjects(), nsWant, denied[ns])
+		}
+		sum.Summary.Objects += r.Summary.Objects
+		sum.Summary.Errors += r.Summary.Errors
+		sum.Summary.Warnings += r.Summary.Warnings
+		sum.ThroughOwner += r.ThroughOwner
+	}
+	if sum.Summary != cr.Summary || sum.ThroughOwner != owned {
+		t.Errorf("the seeded namespaces: judged %+v, %d through their owner; want %+v, %d", sum.Summary, sum.ThroughOwner, cr.Summary, owned)
 	}
 
 	// The background audit's first pass, PolicyReports included.
@@ -1037,14 +1154,26 @@ func TestAuditScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	results, omitted := 0, 0
+	perReport := map[string]int{} // results written and left out, per seeded namespace
 	for _, r := range reports.Items {
 		rs, _, _ := unstructured.NestedSlice(r.Object, "results")
 		results += len(rs)
 		o, _ := strconv.Atoi(r.GetAnnotations()[audit.OmittedAnnotation])
 		omitted += o
+		if seeded(r.GetNamespace()) {
+			perReport[r.GetNamespace()] += len(rs) + o
+		}
 	}
 	t.Logf("plimsoll audit --watch --scope cluster: ready (informers synced, every namespace judged, %d PolicyReports with %d results written, %d results omitted to stay under the size limit) after %v, peak RSS (VmHWM) %s",
 		len(reports.Items), results, omitted, ready.Round(10*time.Millisecond), hwm)
+	// A report has a result per finding, and a "pass" per object without
+	// one.
+	for ns := range perNS {
+		if want := findings[ns] + clean[ns]; perReport[ns] != want {
+			t.Errorf("%s: its PolicyReport holds %d results (written and left out), want %d (%d findings, %d objects without one)",
+				ns, perReport[ns], want, findings[ns], clean[ns])
+		}
+	}
 }
 
 func auditFreePort() (string, error) {

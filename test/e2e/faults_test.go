@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,5 +344,107 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// After SIGTERM, once /readyz says not ready, plimsoll still answers new
+// requests until the shutdown delay ends (docs/reliability.md): endpoints
+// and load balancers take a moment to stop sending, and what they send in
+// that moment must be judged, not refused. A dry-run Pod create through
+// the API server (whose connection plimsoll may or may not be new: the API
+// server pools them) and a review posted on a brand-new TCP connection
+// are both answered by plimsoll during the delay.
+func TestNewRequestsAnsweredDuringShutdownDelay(t *testing.T) {
+	ctx := context.Background()
+	// A delay long enough for the requests below on a slow, busy machine;
+	// the test waits for it once, at the end.
+	const delay = 10 * time.Second
+	x, err := env.StartExtra(ctx, "drain", map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Fail},
+		"--shutdown-delay", delay.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Remove(ctx)
+	const ns = "drain-enforce"
+	if err := x.Namespace(ctx, ns, webhook.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	waitJudged(t, ns)
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- x.Process.Stop() }()
+	waitFor(t, 5*time.Second, "/readyz to say not ready after SIGTERM", func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", x.Process.HealthPort))
+		if err != nil {
+			return true
+		}
+		resp.Body.Close()
+		return resp.StatusCode != http.StatusOK
+	})
+
+	// Through the API server: a privileged Pod is denied in enforce, which
+	// only plimsoll says (with it gone, failurePolicy Fail refuses with
+	// "failed calling webhook" instead).
+	priv := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
+	_, err = env.Client.CoreV1().Pods(ns).Create(ctx, priv, dryRun())
+	if err == nil || !strings.Contains(err.Error(), "plimsoll denied") {
+		t.Errorf("a Pod create through the API server during the shutdown delay: want plimsoll's denial, got %v", err)
+	}
+
+	// Directly, on a new TCP connection (no keep-alive, nothing pooled).
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(), MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	var reused atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused.Store(info.Reused) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost,
+		fmt.Sprintf("https://127.0.0.1:%d/validate/enforce", x.Process.Port), bytes.NewReader(reviewOf(t, "bare-nginx-pod.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatalf("a new connection during the shutdown delay: %v", err)
+	}
+	var out admissionv1.AdmissionReview
+	decodeErr := json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	switch {
+	case reused.Load():
+		t.Error("the direct request reused a connection; it must open a new one")
+	case resp.StatusCode != http.StatusOK || decodeErr != nil || out.Response == nil:
+		t.Errorf("a new connection during the shutdown delay: HTTP %d, %v, %+v", resp.StatusCode, decodeErr, out.Response)
+	case out.Response.UID != "e2e" || out.Response.Allowed || out.Response.Result == nil || !strings.Contains(out.Response.Result.Message, "plimsoll denied"):
+		t.Errorf("a new connection during the shutdown delay: want the bare Pod denied, got %+v", out.Response)
+	}
+
+	// Both were answered by the process shutting down, not after it: it
+	// exits, cleanly, only once the delay has passed.
+	select {
+	case err := <-stopped:
+		t.Fatalf("plimsoll serve exited (%v) before the test's requests were done: raise the delay", err)
+	default:
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("plimsoll serve did not exit cleanly: %v", err)
+	}
+	// And it was this plimsoll, shutting down, that decided both: its log
+	// has the two decisions after the line that says it is shutting down.
+	log := x.Process.Log()
+	i := strings.Index(log, "shutting down: not ready any more")
+	if i < 0 {
+		t.Fatalf("plimsoll's log does not say it is shutting down:\n%s", log)
+	}
+	var viaAPIServer, direct bool
+	for _, line := range strings.Split(log[i:], "\n") {
+		var d struct{ Msg, UID, Decision, Namespace, Name string }
+		if json.Unmarshal([]byte(line), &d) != nil || d.Msg != "admission decision" || d.Decision != "denied" {
+			continue
+		}
+		viaAPIServer = viaAPIServer || (d.Namespace == ns && d.Name == priv.Name)
+		direct = direct || d.UID == "e2e"
+	}
+	if !viaAPIServer || !direct {
+		t.Errorf("plimsoll's log after SIGTERM: the API server's request decided: %v, the direct one: %v\n%s", viaAPIServer, direct, log[i:])
 	}
 }
