@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/plimsoll/plimsoll/pipeline"
@@ -63,7 +64,7 @@ func BenchmarkPipeline(b *testing.B) {
 					got.denies++
 				}
 			}
-			if got != want {
+			if got != want && !comparingBefore() {
 				b.Fatalf("%d violations, %d of them denied; want %d, %d", got.violations, got.denies, want.violations, want.denies)
 			}
 			cpu := fixtures.ProcessCPU()
@@ -74,3 +75,9 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
+
+// comparingBefore reports whether `make bench` runs this benchmark on an
+// earlier revision (BENCH_BEFORE) to compare costs: that revision may judge
+// differently — a change of verdict is what the comparison prices — so the
+// verdict is not held against it there.
+func comparingBefore() bool { return os.Getenv("PLIMSOLL_BENCH_BEFORE") != "" }
