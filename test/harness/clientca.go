@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,11 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // ClientCA is a CA for webhook callers, written as PEM files: CAFile is
@@ -138,37 +132,4 @@ func (c *ClientCA) WriteAdmissionConfiguration(dir string, hosts ...string) (map
 		return nil, err
 	}
 	return map[string]string{"admission-control-config-file": config}, nil
-}
-
-// RegisterExtra is StartExtra for a plimsoll serve the caller started
-// itself (on a port chosen in advance, say): it registers webhook
-// configurations named name calling p, whose entries select namespaces
-// labelled plimsoll-e2e/<name>=<mode>.
-func (e *Env) RegisterExtra(ctx context.Context, name string, p *Process) (*Extra, error) {
-	x := &Extra{Name: name, Label: "plimsoll-e2e/" + name, Process: p, env: e}
-	port := p.Port
-	x.reg = webhook.Registration{Name: name, Scope: webhook.ScopeOptIn,
-		ClientConfig: func(path string) admissionregistrationv1.WebhookClientConfig {
-			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
-			return admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: e.Certs.CAPEM}
-		}}
-	mwc, vwc := x.reg.Configurations()
-	for i := range mwc.Webhooks {
-		mode := modeOf(mwc.Webhooks[i].Name)
-		mwc.Webhooks[i].Name = fmt.Sprintf("%s.mutate.%s.e2e.plimsoll.dev", mode, name)
-		mwc.Webhooks[i].NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{x.Label: mode}}
-	}
-	for i := range vwc.Webhooks {
-		mode := modeOf(vwc.Webhooks[i].Name)
-		vwc.Webhooks[i].Name = fmt.Sprintf("%s.validate.%s.e2e.plimsoll.dev", mode, name)
-		vwc.Webhooks[i].NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{x.Label: mode}}
-	}
-	adm := e.Client.AdmissionregistrationV1()
-	if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
-		return nil, err
-	}
-	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
-		return nil, err
-	}
-	return x, nil
 }

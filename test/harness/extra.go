@@ -32,6 +32,23 @@ func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[web
 	if err != nil {
 		return nil, err
 	}
+	x, err := e.registerExtra(ctx, name, p, failurePolicy)
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return x, nil
+}
+
+// RegisterExtra is StartExtra for a plimsoll serve the caller started
+// itself (on a port chosen in advance, say): it registers webhook
+// configurations named name calling p, whose entries select namespaces
+// labelled plimsoll-e2e/<name>=<mode>.
+func (e *Env) RegisterExtra(ctx context.Context, name string, p *Process) (*Extra, error) {
+	return e.registerExtra(ctx, name, p, nil)
+}
+
+func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failurePolicy map[webhook.Mode]admissionregistrationv1.FailurePolicyType) (*Extra, error) {
 	x := &Extra{Name: name, Label: "plimsoll-e2e/" + name, Process: p, env: e}
 	port := p.Port
 	x.reg = webhook.Registration{Name: name, Scope: webhook.ScopeOptIn, FailurePolicy: failurePolicy,
@@ -52,11 +69,9 @@ func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[web
 	}
 	adm := e.Client.AdmissionregistrationV1()
 	if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
-		p.Stop()
 		return nil, err
 	}
 	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, vwc, metav1.CreateOptions{}); err != nil {
-		p.Stop()
 		return nil, err
 	}
 	return x, nil
