@@ -96,11 +96,14 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	trust := req.TrustOwner
-	if trust == nil && req.Requester != "" {
-		trust = func(ref metav1.OwnerReference) bool { return p.TrustsController(req.Requester, ref) }
+	believe := func(t *workload.Template) {
+		if req.TrustOwner != nil {
+			trustOwner(t, req.TrustOwner)
+		} else {
+			TrustRequester(t, p, req.Requester)
+		}
 	}
-	trustOwner(t, trust)
+	believe(t)
 	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now, Context: req.Context}
 	if t.Kind != "Pod" || (req.PodDefaulted && req.Operation == Create && req.Subresource == "") {
 		// Defaulted on first need: an object that breaks no rule is not.
@@ -117,13 +120,25 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		if in.Old, err = workload.Find(req.Old); err != nil {
 			return nil, fmt.Errorf("oldObject: %w", err)
 		}
-		trustOwner(in.Old, trust)
+		believe(in.Old)
 	}
 	vs, err := validate.Evaluate(rules, p, in)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Template: t, Violations: vs}, nil
+}
+
+// TrustRequester sets t.OwnerTrusted as the webhook decides it: t's
+// controller ownerReference is believed when requester (the request's
+// userInfo.username) is the controller that makes such objects
+// (policy.Policy.TrustsController); "" believes nobody. /mutate and
+// Evaluate both decide through it, so a Pod is defaulted and judged as
+// the same workload's, or as nobody's.
+func TrustRequester(t *workload.Template, p *policy.Policy, requester string) {
+	if ref := workload.Controller(t.Meta); ref != nil && requester != "" {
+		t.OwnerTrusted = p.TrustsController(requester, *ref)
+	}
 }
 
 // trustOwner sets t.OwnerTrusted from trust, for t's controller.

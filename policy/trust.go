@@ -48,12 +48,9 @@ func (p *Policy) TrustsController(username string, ref metav1.OwnerReference) bo
 	if username == "" {
 		return false
 	}
-	group, _, _ := strings.Cut(ref.APIVersion, "/")
-	if !strings.Contains(ref.APIVersion, "/") {
-		group = "" // "v1": the core group
-	}
+	// "apps/v1" names the group apps; "v1" the core group, written bare.
 	qualified := ref.Kind
-	if group != "" {
+	if group, _, ok := strings.Cut(ref.APIVersion, "/"); ok {
 		qualified = group + "/" + ref.Kind
 	}
 	for _, c := range builtinControllers {

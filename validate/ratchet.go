@@ -26,14 +26,12 @@ func ratchet(current []Violation, now *workload.Template, before []Violation, ol
 		return
 	}
 	candidates := keys(before)
-	var nowValues, oldValues *values
-	was := map[ratchetKey]bool{}
+	oldValues := newValues(old)
+	was := make(map[ratchetKey]bool, len(before))
 	for _, v := range before {
-		if oldValues == nil {
-			oldValues = newValues(old)
-		}
 		was[ratchetKeyOf(v, oldValues)] = true
 	}
+	var nowValues *values // read only if a violation may be forgiven
 	for i := range current {
 		if !candidates[keyOf(current[i])] {
 			continue

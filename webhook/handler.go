@@ -376,9 +376,7 @@ func (h *Handler) mutate(req *request) (resp *admissionv1.AdmissionResponse) {
 	// again from the request below.
 	t, _ := workload.Find(pod)
 	p := h.Policy.Load()
-	if ref := workload.Controller(t.Meta); ref != nil {
-		t.OwnerTrusted = p.TrustsController(req.UserInfo.Username, *ref)
-	}
+	pipeline.TrustRequester(t, p, req.UserInfo.Username)
 	changes := mutate.Template(t, p.Defaults)
 	req.defaulted = changes
 	if len(changes) == 0 {
