@@ -8,12 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/policy"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // Options configure an audit. DefaultOptions gives every field its
@@ -39,7 +40,7 @@ type Options struct {
 	Policy *policy.Policy
 	// Mode is enforce (default: error-severity findings are what enforce
 	// would deny) or warn (every finding is a warning).
-	Mode string
+	Mode admission.Mode
 	// Namespace, when set, audits that namespace only, whatever its label
 	// and the scope: the "what if" of one namespace. It may not be one
 	// plimsoll never touches.
@@ -47,7 +48,7 @@ type Options struct {
 	// Scope is opt-in (default: only namespaces whose plimsoll.dev/mode
 	// label is enforce, warn or audit) or cluster (every namespace not
 	// labelled off), as the webhook's scope.
-	Scope webhook.Scope
+	Scope admission.Scope
 	// ExcludeNamespaces are never audited, in addition to kube-system,
 	// kube-public and kube-node-lease (add plimsoll's own namespace here).
 	ExcludeNamespaces []string
@@ -67,8 +68,8 @@ func DefaultOptions() Options {
 		QPS:      20,
 		Burst:    40,
 		PageSize: 500,
-		Mode:     "enforce",
-		Scope:    webhook.ScopeOptIn,
+		Mode:     admission.Enforce,
+		Scope:    admission.ScopeOptIn,
 		File:     "cluster",
 	}
 }
@@ -79,10 +80,10 @@ func (o *Options) Validate() error {
 	if o.Config == nil && o.Client == nil {
 		errs = append(errs, errors.New("no API server to talk to (no kubeconfig, no in-cluster configuration)"))
 	}
-	if o.Mode != "enforce" && o.Mode != "warn" {
-		errs = append(errs, fmt.Errorf("--mode %q: use enforce or warn", o.Mode))
+	if _, err := admission.ParseJudgingMode(string(o.Mode)); err != nil {
+		errs = append(errs, fmt.Errorf("--mode %w", err))
 	}
-	if o.Scope != webhook.ScopeOptIn && o.Scope != webhook.ScopeCluster {
+	if o.Scope != admission.ScopeOptIn && o.Scope != admission.ScopeCluster {
 		errs = append(errs, fmt.Errorf("--scope %q: use opt-in or cluster", o.Scope))
 	}
 	if o.QPS <= 0 || o.Burst < 1 {
@@ -100,8 +101,8 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.Namespace != "" {
-		if slices.Contains(webhook.AlwaysExcluded, o.Namespace) {
-			errs = append(errs, fmt.Errorf("--namespace %s: plimsoll never touches %s, so a switch to enforce would refuse nothing there", o.Namespace, strings.Join(webhook.AlwaysExcluded, ", ")))
+		if slices.Contains(admission.AlwaysExcluded, o.Namespace) {
+			errs = append(errs, fmt.Errorf("--namespace %s: plimsoll never touches %s, so a switch to enforce would refuse nothing there", o.Namespace, strings.Join(admission.AlwaysExcluded, ", ")))
 		} else if slices.Contains(o.ExcludeNamespaces, o.Namespace) {
 			errs = append(errs, fmt.Errorf("--namespace %s is also given to --exclude-namespace", o.Namespace))
 		}

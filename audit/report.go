@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,7 +18,6 @@ import (
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -133,15 +134,11 @@ type UnknownMode struct {
 	Value     string `json:"value"`
 }
 
-const modeLabel = webhook.ModeLabel
+const modeLabel = admission.ModeLabel
 
 // knownMode reports whether v is a value of plimsoll.dev/mode.
 func knownMode(v string) bool {
-	switch webhook.Mode(v) {
-	case webhook.Enforce, webhook.Warn, webhook.Audit, webhook.Off:
-		return true
-	}
-	return false
+	return admission.Mode(v).Known()
 }
 
 // Namespace is one audited namespace.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // Run audits the namespaces in scope once and returns the report. It
@@ -31,7 +32,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	a := &auditor{o: o, c: c, rules: validate.Registry(), scope: newScope(o), owners: map[types.UID]string{}}
 	a.progress = newProgress(o.Progress)
 	defer a.progress.done()
-	r := &Report{Mode: o.Mode, Scope: string(o.Scope), Started: time.Now()}
+	r := &Report{Mode: string(o.Mode), Scope: string(o.Scope), Started: time.Now()}
 	namespaces, err := a.namespaces(ctx, r)
 	if err != nil {
 		return nil, err
@@ -112,7 +113,7 @@ func (a *auditor) namespaces(ctx context.Context, r *Report) ([]*Namespace, erro
 		case err != nil:
 			return nil, fmt.Errorf("reading namespace %s: %w", a.o.Namespace, err)
 		}
-		if v, ok := ns.Labels[webhook.ModeLabel]; ok && !knownMode(v) {
+		if v, ok := ns.Labels[admission.ModeLabel]; ok && !knownMode(v) {
 			r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
 		}
 		return []*Namespace{{Name: ns.Name, Mode: modeOf(ns.Labels, true)}}, nil
@@ -126,7 +127,7 @@ func (a *auditor) namespaces(ctx context.Context, r *Report) ([]*Namespace, erro
 			return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
 		}
 		for _, ns := range l.Items {
-			if v, ok := ns.Labels[webhook.ModeLabel]; ok && !knownMode(v) {
+			if v, ok := ns.Labels[admission.ModeLabel]; ok && !knownMode(v) {
 				r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
 			}
 			if a.scope.selects(ns.Name, ns.Labels) {

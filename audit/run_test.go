@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +27,6 @@ import (
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/kube/kubefake"
 	"github.com/plimsoll/plimsoll/policy"
-	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -168,16 +169,16 @@ func TestScopeSelectsNamespacesAsTheWebhookDoes(t *testing.T) {
 		want    []string
 	}{
 		{"opt-in audits the namespaces labelled enforce, warn or audit",
-			audit.Options{Scope: webhook.ScopeOptIn, ExcludeNamespaces: []string{"plimsoll-system"}},
+			audit.Options{Scope: admission.ScopeOptIn, ExcludeNamespaces: []string{"plimsoll-system"}},
 			[]string{"audited", "enforced", "warned"}},
 		{"cluster audits every namespace not labelled off, labelled or not",
-			audit.Options{Scope: webhook.ScopeCluster, ExcludeNamespaces: []string{"plimsoll-system"}},
+			audit.Options{Scope: admission.ScopeCluster, ExcludeNamespaces: []string{"plimsoll-system"}},
 			[]string{"audited", "enforced", "misspelt", "unlabelled", "warned"}},
 		{"an excluded namespace is never audited, and kube-* never",
-			audit.Options{Scope: webhook.ScopeCluster, ExcludeNamespaces: []string{"warned", "unlabelled"}},
+			audit.Options{Scope: admission.ScopeCluster, ExcludeNamespaces: []string{"warned", "unlabelled"}},
 			[]string{"audited", "enforced", "misspelt", "plimsoll-system"}},
 		{"a namespace named explicitly is audited whatever its label (opt-in, unlabelled)",
-			audit.Options{Scope: webhook.ScopeOptIn, Namespace: "unlabelled"},
+			audit.Options{Scope: admission.ScopeOptIn, Namespace: "unlabelled"},
 			[]string{"unlabelled"}},
 		{"a namespace named explicitly is audited even when switched off: that is the what-if",
 			audit.Options{Namespace: "switched-off"},
@@ -207,7 +208,7 @@ func TestScopeSelectsNamespacesAsTheWebhookDoes(t *testing.T) {
 
 func TestNamespaceModeIsReported(t *testing.T) {
 	c, _ := paginated(t, []runtime.Object{namespace("a", mode("audit")), namespace("b", nil)})
-	r := runAudit(t, c, audit.Options{Scope: webhook.ScopeCluster})
+	r := runAudit(t, c, audit.Options{Scope: admission.ScopeCluster})
 	got := map[string]string{}
 	for _, ns := range r.Namespaces {
 		got[ns.Name] = ns.Mode

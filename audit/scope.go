@@ -1,7 +1,7 @@
 package audit
 
 import (
-	"github.com/plimsoll/plimsoll/webhook"
+	"github.com/plimsoll/plimsoll/admission"
 )
 
 // scope decides which namespaces are audited, as the webhook's
@@ -11,14 +11,14 @@ import (
 // kube-node-lease or an excluded namespace. A namespace named with
 // --namespace is audited whatever its label: that is the "what if".
 type scope struct {
-	scope    webhook.Scope
+	scope    admission.Scope
 	excluded map[string]bool
 	only     string
 }
 
 func newScope(o Options) scope {
 	s := scope{scope: o.Scope, only: o.Namespace, excluded: map[string]bool{}}
-	for _, ns := range webhook.AlwaysExcluded {
+	for _, ns := range admission.AlwaysExcluded {
 		s.excluded[ns] = true
 	}
 	for _, ns := range o.ExcludeNamespaces {
@@ -35,15 +35,7 @@ func (s scope) selects(name string, labels map[string]string) bool {
 	if s.only != "" {
 		return name == s.only
 	}
-	mode, labelled := labels[webhook.ModeLabel]
-	if s.scope == webhook.ScopeCluster {
-		return mode != string(webhook.Off)
-	}
-	if !labelled {
-		return false
-	}
-	_, err := webhook.ParseMode(mode)
-	return err == nil
+	return s.scope.Selects(labels)
 }
 
 // modeOf is what a report says of a namespace's mode: its label's value,
@@ -52,7 +44,7 @@ func modeOf(labels map[string]string, known bool) string {
 	if !known {
 		return "unknown"
 	}
-	if m, ok := labels[webhook.ModeLabel]; ok {
+	if m, ok := labels[admission.ModeLabel]; ok {
 		return m
 	}
 	return "unlabelled"

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -43,7 +45,7 @@ type Options struct {
 	// Policy is the policy to judge by.
 	Policy *policy.Policy
 	// Mode is enforce (errors deny: exit 1) or warn (nothing denies).
-	Mode string
+	Mode admission.Mode
 	// Output is text or json.
 	Output string
 	// Color turns on ANSI colours in text output.

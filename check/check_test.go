@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/plimsoll/plimsoll/check"
@@ -14,7 +16,7 @@ import (
 
 func run(t *testing.T, mode string, stdin string, paths ...string) (*check.Report, error) {
 	t.Helper()
-	return check.Run(check.Options{Paths: paths, Policy: policy.Default(), Mode: mode, Stdin: strings.NewReader(stdin)})
+	return check.Run(check.Options{Paths: paths, Policy: policy.Default(), Mode: admission.Mode(mode), Stdin: strings.NewReader(stdin)})
 }
 
 func TestCheckFindsWhatEnforceWouldDeny(t *testing.T) {
@@ -175,7 +177,7 @@ func TestExemptionsAreReportedNotCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := check.Run(check.Options{Paths: []string{"testdata/multi.yaml"}, Policy: p, Mode: "enforce"})
+	r, err := check.Run(check.Options{Paths: []string{"testdata/multi.yaml"}, Policy: p, Mode: admission.Enforce})
 	if err != nil {
 		t.Fatal(err)
 	}

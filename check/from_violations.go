@@ -1,6 +1,7 @@
 package check
 
 import (
+	"github.com/plimsoll/plimsoll/admission"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 	"github.com/plimsoll/plimsoll/workload"
@@ -10,9 +11,9 @@ import (
 // object t, read from file, judged in mode (enforce or warn). Other
 // reports in check's schema (`plimsoll audit -o json`) build their results
 // with it, so the two never disagree on a field.
-func NewResult(file string, t *workload.Template, v validate.Violation, mode string) Result {
+func NewResult(file string, t *workload.Template, v validate.Violation, mode admission.Mode) Result {
 	sev := string(v.Severity)
-	if mode == "warn" && v.Severity == policy.Error {
+	if mode == admission.Warn && v.Severity == policy.Error {
 		sev = string(policy.Warning)
 	}
 	res := Result{

@@ -1,9 +1,11 @@
-// Package pipeline is the one path every object takes, in the webhook and
-// in `plimsoll check` alike:
+// Package pipeline is the one path every object takes, in the webhook, in
+// `plimsoll check` and in `plimsoll audit` alike:
 //
-//	decode → find the pod template → default (a copy) → check rules
+//	decode → find the pod template → default → check rules
 //
-// Deciding by mode and answering belong to the caller. The package is
+// Evaluate judges an object (defaulting a copy where its Pods will be
+// defaulted); Default defaults a Pod, as the webhook's /mutate does.
+// Deciding by mode (package admission) and answering belong to the caller. The package is
 // pure: no I/O, no client, so a manifest checked offline gets exactly the
 // verdict the cluster would give.
 package pipeline
@@ -127,6 +129,41 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		return nil, err
 	}
 	return &Result{Template: t, Violations: vs}, nil
+}
+
+// Defaulted is a Pod after Default.
+type Defaulted struct {
+	// Template is the Pod's, defaulted in place.
+	Template *workload.Template
+	// Changes are what defaulting wrote; none when the Pod already had
+	// everything the policy defaults.
+	Changes mutate.Changes
+}
+
+// Default defaults the Pod of req (a Pod CREATE) under p, in place: the
+// object req carries is changed, and what defaulting wrote is recorded in
+// its annotation plimsoll.dev/mutations. The Pod's controller
+// ownerReference counts as Evaluate decides it (req.Requester, or
+// req.TrustOwner), so a Pod is defaulted and judged as the same
+// workload's, or as nobody's.
+func Default(p *policy.Policy, req Request) (*Defaulted, error) {
+	t, err := workload.Find(req.Object)
+	if err != nil {
+		return nil, err
+	}
+	if t.Kind != "Pod" {
+		return nil, fmt.Errorf("plimsoll defaults Pods, not %s", t.Kind)
+	}
+	if req.TrustOwner != nil {
+		trustOwner(t, req.TrustOwner)
+	} else {
+		TrustRequester(t, p, req.Requester)
+	}
+	changes := mutate.Template(t, p.Defaults)
+	if len(changes) > 0 {
+		mutate.Annotate(t.Meta, changes)
+	}
+	return &Defaulted{Template: t, Changes: changes}, nil
 }
 
 // TrustRequester sets t.OwnerTrusted as the webhook decides it: t's

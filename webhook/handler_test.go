@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -711,7 +713,7 @@ func TestDryRunTurnsEveryModeIntoAudit(t *testing.T) {
 			if got := a.resp.AuditAnnotations["decision"]; got != "would-deny" {
 				t.Errorf("audit decision %q, want would-deny", got)
 			}
-			want := []requestCall{{"validate", webhook.Audit, "Pod", "CREATE", webhook.DecisionAllowed}}
+			want := []requestCall{{"validate", admission.Audit, "Pod", "CREATE", admission.Allowed}}
 			if diff := cmp.Diff(want, f.rec.requests); diff != "" {
 				t.Errorf("recorded requests (-want +got):\n%s", diff)
 			}
@@ -746,9 +748,9 @@ func TestInternalErrorsFollowTheFailurePolicyOfTheMode(t *testing.T) {
 		wantWarnings int
 		wantDecision string
 	}{
-		{"/validate/enforce", false, 500, 0, webhook.DecisionError},
-		{"/validate/warn", true, 0, 1, webhook.DecisionWarned},
-		{"/validate/audit", true, 0, 0, webhook.DecisionAllowed},
+		{"/validate/enforce", false, 500, 0, admission.Errored},
+		{"/validate/warn", true, 0, 1, admission.Warned},
+		{"/validate/audit", true, 0, 0, admission.Allowed},
 	}
 	for _, tt := range tests {
 		t.Run("a panicking rule under "+tt.path, func(t *testing.T) {
@@ -827,8 +829,8 @@ func TestMetrics(t *testing.T) {
 			path: "/mutate/enforce",
 			body: func(t *testing.T) []byte { return create(load(t, "pod-bare-nginx.yaml")).body(t) },
 			want: want{
-				requests:  []requestCall{{"mutate", webhook.Enforce, "Pod", "CREATE", webhook.DecisionAllowed}},
-				defaulted: []defaultedCall{{"resources", webhook.Enforce}, {"probes", webhook.Enforce}, {"securityContext", webhook.Enforce}},
+				requests:  []requestCall{{"mutate", admission.Enforce, "Pod", "CREATE", admission.Allowed}},
+				defaulted: []defaultedCall{{"resources", admission.Enforce}, {"probes", admission.Enforce}, {"securityContext", admission.Enforce}},
 			},
 		},
 		{
@@ -836,8 +838,8 @@ func TestMetrics(t *testing.T) {
 			path: "/mutate/audit",
 			body: func(t *testing.T) []byte { return create(load(t, "pod-bare-nginx.yaml")).body(t) },
 			want: want{
-				requests:  []requestCall{{"mutate", webhook.Audit, "Pod", "CREATE", webhook.DecisionAllowed}},
-				defaulted: []defaultedCall{{"resources", webhook.Audit}, {"probes", webhook.Audit}, {"securityContext", webhook.Audit}},
+				requests:  []requestCall{{"mutate", admission.Audit, "Pod", "CREATE", admission.Allowed}},
+				defaulted: []defaultedCall{{"resources", admission.Audit}, {"probes", admission.Audit}, {"securityContext", admission.Audit}},
 			},
 		},
 		{
@@ -845,17 +847,17 @@ func TestMetrics(t *testing.T) {
 			path: "/validate/enforce",
 			body: func(t *testing.T) []byte { return create(load(t, "pod-privileged.yaml")).body(t) },
 			want: want{
-				requests: []requestCall{{"validate", webhook.Enforce, "Pod", "CREATE", webhook.DecisionDenied}},
+				requests: []requestCall{{"validate", admission.Enforce, "Pod", "CREATE", admission.Denied}},
 				violations: []violationCall{
-					{"cpu-limits", "error", webhook.Enforce}, {"cpu-limits", "error", webhook.Enforce},
-					{"cpu-requests", "error", webhook.Enforce}, {"cpu-requests", "error", webhook.Enforce},
-					{"host-namespaces", "error", webhook.Enforce},
-					{"image-tag", "error", webhook.Enforce},
-					{"liveness-probe", "warning", webhook.Enforce}, {"liveness-probe", "warning", webhook.Enforce},
-					{"memory-limits", "error", webhook.Enforce}, {"memory-limits", "error", webhook.Enforce},
-					{"memory-requests", "error", webhook.Enforce}, {"memory-requests", "error", webhook.Enforce},
-					{"privileged", "error", webhook.Enforce}, {"privileged", "error", webhook.Enforce},
-					{"readiness-probe", "warning", webhook.Enforce}, {"readiness-probe", "warning", webhook.Enforce},
+					{"cpu-limits", "error", admission.Enforce}, {"cpu-limits", "error", admission.Enforce},
+					{"cpu-requests", "error", admission.Enforce}, {"cpu-requests", "error", admission.Enforce},
+					{"host-namespaces", "error", admission.Enforce},
+					{"image-tag", "error", admission.Enforce},
+					{"liveness-probe", "warning", admission.Enforce}, {"liveness-probe", "warning", admission.Enforce},
+					{"memory-limits", "error", admission.Enforce}, {"memory-limits", "error", admission.Enforce},
+					{"memory-requests", "error", admission.Enforce}, {"memory-requests", "error", admission.Enforce},
+					{"privileged", "error", admission.Enforce}, {"privileged", "error", admission.Enforce},
+					{"readiness-probe", "warning", admission.Enforce}, {"readiness-probe", "warning", admission.Enforce},
 				},
 			},
 		},
@@ -864,8 +866,8 @@ func TestMetrics(t *testing.T) {
 			path: "/validate/warn",
 			body: func(t *testing.T) []byte { return create(load(t, "deployment-latest.yaml")).body(t) },
 			want: want{
-				requests:   []requestCall{{"validate", webhook.Warn, "Deployment", "CREATE", webhook.DecisionWarned}},
-				violations: []violationCall{{"image-tag", "error", webhook.Warn}},
+				requests:   []requestCall{{"validate", admission.Warn, "Deployment", "CREATE", admission.Warned}},
+				violations: []violationCall{{"image-tag", "error", admission.Warn}},
 			},
 		},
 		{
@@ -873,8 +875,8 @@ func TestMetrics(t *testing.T) {
 			path: "/validate/audit",
 			body: func(t *testing.T) []byte { return create(load(t, "deployment-latest.yaml")).body(t) },
 			want: want{
-				requests:   []requestCall{{"validate", webhook.Audit, "Deployment", "CREATE", webhook.DecisionAllowed}},
-				violations: []violationCall{{"image-tag", "error", webhook.Audit}},
+				requests:   []requestCall{{"validate", admission.Audit, "Deployment", "CREATE", admission.Allowed}},
+				violations: []violationCall{{"image-tag", "error", admission.Audit}},
 			},
 		},
 		{
@@ -884,13 +886,13 @@ func TestMetrics(t *testing.T) {
 				c := load(t, "deployment-compliant.yaml")
 				return update(c, c).body(t)
 			},
-			want: want{requests: []requestCall{{"validate", webhook.Enforce, "Deployment", "UPDATE", webhook.DecisionAllowed}}},
+			want: want{requests: []requestCall{{"validate", admission.Enforce, "Deployment", "UPDATE", admission.Allowed}}},
 		},
 		{
 			name: "a kind plimsoll does not judge is recorded as other, to bound the label",
 			path: "/validate/enforce",
 			body: func(t *testing.T) []byte { return create(load(t, "widget.yaml")).body(t) },
-			want: want{requests: []requestCall{{"validate", webhook.Enforce, "other", "CREATE", webhook.DecisionAllowed}}},
+			want: want{requests: []requestCall{{"validate", admission.Enforce, "other", "CREATE", admission.Allowed}}},
 		},
 		{
 			name: "an operation that does not exist is recorded as other, to bound the label",
@@ -898,19 +900,19 @@ func TestMetrics(t *testing.T) {
 			body: func(t *testing.T) []byte {
 				return bytes.Replace(create(load(t, "deployment-compliant.yaml")).body(t), []byte(`"operation":"CREATE"`), []byte(`"operation":"EXPLODE-1234"`), 1)
 			},
-			want: want{requests: []requestCall{{"validate", webhook.Enforce, "Deployment", "other", webhook.DecisionError}}},
+			want: want{requests: []requestCall{{"validate", admission.Enforce, "Deployment", "other", admission.Errored}}},
 		},
 		{
 			name: "malformed input is recorded as an error of unknown kind and operation",
 			path: "/validate/enforce",
 			body: func(*testing.T) []byte { return []byte(`{"apiVersion":`) },
-			want: want{requests: []requestCall{{"validate", webhook.Enforce, "unknown", "unknown", webhook.DecisionError}}},
+			want: want{requests: []requestCall{{"validate", admission.Enforce, "unknown", "unknown", admission.Errored}}},
 		},
 		{
 			name: "an unknown mode is recorded under mode unknown",
 			path: "/validate/bogus",
 			body: func(t *testing.T) []byte { return create(load(t, "deployment-compliant.yaml")).body(t) },
-			want: want{requests: []requestCall{{"validate", "unknown", "unknown", "unknown", webhook.DecisionError}}},
+			want: want{requests: []requestCall{{"validate", "unknown", "unknown", "unknown", admission.Errored}}},
 		},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionv1 "k8s.io/api/admission/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +38,7 @@ import (
 
 type requestCall struct {
 	Endpoint  string
-	Mode      webhook.Mode
+	Mode      admission.Mode
 	Kind      string
 	Operation string
 	Decision  string
@@ -45,12 +47,12 @@ type requestCall struct {
 type violationCall struct {
 	Rule     string
 	Severity string
-	Mode     webhook.Mode
+	Mode     admission.Mode
 }
 
 type defaultedCall struct {
 	Family string
-	Mode   webhook.Mode
+	Mode   admission.Mode
 }
 
 // fakeRecorder implements webhook.Recorder by remembering every call, so
@@ -67,7 +69,7 @@ type fakeRecorder struct {
 
 var _ webhook.Recorder = (*fakeRecorder)(nil)
 
-func (r *fakeRecorder) Request(endpoint string, mode webhook.Mode, kind, operation, decision string, took time.Duration) {
+func (r *fakeRecorder) Request(endpoint string, mode admission.Mode, kind, operation, decision string, took time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if took < 0 {
@@ -76,13 +78,13 @@ func (r *fakeRecorder) Request(endpoint string, mode webhook.Mode, kind, operati
 	r.requests = append(r.requests, requestCall{endpoint, mode, kind, operation, decision})
 }
 
-func (r *fakeRecorder) Violation(rule, severity string, mode webhook.Mode) {
+func (r *fakeRecorder) Violation(rule, severity string, mode admission.Mode) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.violations = append(r.violations, violationCall{rule, severity, mode})
 }
 
-func (r *fakeRecorder) Defaulted(family string, mode webhook.Mode) {
+func (r *fakeRecorder) Defaulted(family string, mode admission.Mode) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.defaulted = append(r.defaulted, defaultedCall{family, mode})

@@ -157,7 +157,7 @@ func TestHostileInput(t *testing.T) {
 			},
 			wantCode:    413,
 			wantReason:  metav1.StatusReasonRequestEntityTooLarge,
-			wantMessage: fmt.Sprintf("plimsoll: AdmissionReview of %d bytes is over plimsoll's limit of %d bytes", 8<<20, limit),
+			wantMessage: fmt.Sprintf("plimsoll: AdmissionReview of %d bytes is over the limit of %d bytes", 8<<20, limit),
 			maxRead:     -1, // nothing at all
 		},
 		{
@@ -172,7 +172,7 @@ func TestHostileInput(t *testing.T) {
 			},
 			wantCode:    413,
 			wantReason:  metav1.StatusReasonRequestEntityTooLarge,
-			wantMessage: fmt.Sprintf("plimsoll: AdmissionReview is over plimsoll's limit of %d bytes", limit),
+			wantMessage: fmt.Sprintf("plimsoll: AdmissionReview is over the limit of %d bytes", limit),
 			maxRead:     limit + 1,
 		},
 		{
@@ -184,7 +184,7 @@ func TestHostileInput(t *testing.T) {
 			},
 			wantCode:    415,
 			wantReason:  metav1.StatusReasonUnsupportedMediaType,
-			wantMessage: `plimsoll: plimsoll reads AdmissionReviews as Content-Type application/json, not "application/yaml"`,
+			wantMessage: `plimsoll: AdmissionReviews must be sent as Content-Type application/json, not "application/yaml"`,
 		},
 		{
 			name: "a GET is refused",
@@ -193,14 +193,14 @@ func TestHostileInput(t *testing.T) {
 			},
 			wantCode:    405,
 			wantReason:  metav1.StatusReasonMethodNotAllowed,
-			wantMessage: "plimsoll: plimsoll answers AdmissionReviews sent with POST, not GET",
+			wantMessage: "plimsoll: AdmissionReviews must be sent with POST, not GET",
 		},
 		{
 			name:           "another apiVersion of AdmissionReview is refused, in v1",
 			request:        postReview("/validate/enforce", reviewOf{apiVersion: "admission.k8s.io/v2", object: deployment}),
 			wantCode:       400,
 			wantAPIVersion: "admission.k8s.io/v1",
-			wantMessage:    `plimsoll: plimsoll reads AdmissionReview of admission.k8s.io/v1 (or v1beta1), not apiVersion "admission.k8s.io/v2"`,
+			wantMessage:    `plimsoll: expected an AdmissionReview of admission.k8s.io/v1 (or v1beta1), not apiVersion "admission.k8s.io/v2"`,
 		},
 		{
 			name:        "an object whose kind disagrees with request.kind is refused on validate",

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,12 +16,12 @@ import (
 // all finite sets.
 type Recorder interface {
 	// Request records one answered AdmissionReview.
-	Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration)
+	Request(endpoint string, mode admission.Mode, kind, operation, decision string, took time.Duration)
 	// Violation records one violation found (fixable or not).
-	Violation(rule, severity string, mode Mode)
+	Violation(rule, severity string, mode admission.Mode)
 	// Defaulted records that a default family wrote into a Pod (or, in
 	// audit mode, would have).
-	Defaulted(family string, mode Mode)
+	Defaulted(family string, mode admission.Mode)
 	// Exemption records that an exemption lifted a violation; source is
 	// "policy" or "annotation".
 	Exemption(rule, source string)
@@ -28,17 +30,6 @@ type Recorder interface {
 	// PolicyReload records a reload of the policy file.
 	PolicyReload(ok bool)
 }
-
-// Decisions, as recorded in metrics and logs.
-const (
-	DecisionAllowed = "allowed"
-	DecisionDenied  = "denied"
-	DecisionWarned  = "warned"
-	DecisionError   = "error"
-	// DecisionOverloaded is a request answered without being judged,
-	// because MaxInFlight requests were already being judged.
-	DecisionOverloaded = "overloaded"
-)
 
 // PrometheusRecorder records into Prometheus collectors.
 type PrometheusRecorder struct {
@@ -167,7 +158,7 @@ func RegisterPolicyAdvice(reg prometheus.Registerer, count func() int) {
 	}, func() float64 { return float64(count()) }))
 }
 
-func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation, decision string, took time.Duration) {
+func (r *PrometheusRecorder) Request(endpoint string, mode admission.Mode, kind, operation, decision string, took time.Duration) {
 	k := requestKey{endpoint, string(mode), kind, operation, decision}
 	s, ok := r.requestSeries.Load(k)
 	if !ok {
@@ -181,7 +172,7 @@ func (r *PrometheusRecorder) Request(endpoint string, mode Mode, kind, operation
 	rs.latency.Observe(took.Seconds())
 }
 
-func (r *PrometheusRecorder) Violation(rule, severity string, mode Mode) {
+func (r *PrometheusRecorder) Violation(rule, severity string, mode admission.Mode) {
 	k := violationKey{rule, severity, string(mode)}
 	c, ok := r.violationSeries.Load(k)
 	if !ok {
@@ -190,7 +181,7 @@ func (r *PrometheusRecorder) Violation(rule, severity string, mode Mode) {
 	c.(prometheus.Counter).Inc()
 }
 
-func (r *PrometheusRecorder) Defaulted(family string, mode Mode) {
+func (r *PrometheusRecorder) Defaulted(family string, mode admission.Mode) {
 	r.defaulted.WithLabelValues(family, string(mode)).Inc()
 }
 

@@ -4,23 +4,11 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// Scope says which namespaces plimsoll touches.
-type Scope string
-
-const (
-	// ScopeOptIn touches only namespaces labelled plimsoll.dev/mode.
-	ScopeOptIn Scope = "opt-in"
-	// ScopeCluster gives unlabelled namespaces the default mode.
-	ScopeCluster Scope = "cluster"
-)
-
-// AlwaysExcluded are namespaces plimsoll never touches: an outage of the
-// webhook must not stop the cluster, or plimsoll itself, from healing.
-var AlwaysExcluded = []string{"kube-system", "kube-public", "kube-node-lease"}
 
 // Registration describes the webhook configurations to install. The Helm
 // chart renders the same objects; e2e tests and `make demo` build them
@@ -30,12 +18,12 @@ type Registration struct {
 	Name string
 	// Namespace is plimsoll's own namespace, always excluded.
 	Namespace string
-	Scope     Scope
+	Scope     admission.Scope
 	// DefaultMode is the mode of unlabelled namespaces when Scope is cluster.
-	DefaultMode Mode
+	DefaultMode admission.Mode
 	// DryRun registers the audit entry only, for every selected namespace.
 	DryRun bool
-	// ExcludedNamespaces are excluded in addition to AlwaysExcluded.
+	// ExcludedNamespaces are excluded in addition to admission.AlwaysExcluded.
 	ExcludedNamespaces []string
 	// ClientConfig returns how the API server reaches path, e.g.
 	// "/validate/enforce".
@@ -44,7 +32,7 @@ type Registration struct {
 	TimeoutSeconds int32
 	// FailurePolicy per mode; by default Fail for enforce, Ignore for
 	// warn and audit.
-	FailurePolicy map[Mode]admissionregistrationv1.FailurePolicyType
+	FailurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType
 }
 
 // ValidatedResources are the resources the validating webhook judges.
@@ -74,16 +62,16 @@ var MutatedResources = []admissionregistrationv1.RuleWithOperations{{
 }}
 
 // modes returns the modes that get an entry.
-func (r Registration) modes() []Mode {
+func (r Registration) modes() []admission.Mode {
 	if r.DryRun {
-		return []Mode{Audit}
+		return []admission.Mode{admission.Audit}
 	}
-	return ServedModes
+	return admission.ServedModes
 }
 
 // NamespaceSelector selects the namespaces of mode m.
-func (r Registration) NamespaceSelector(m Mode) *metav1.LabelSelector {
-	excluded := append(slices.Clone(AlwaysExcluded), r.ExcludedNamespaces...)
+func (r Registration) NamespaceSelector(m admission.Mode) *metav1.LabelSelector {
+	excluded := append(slices.Clone(admission.AlwaysExcluded), r.ExcludedNamespaces...)
 	if r.Namespace != "" {
 		excluded = append(excluded, r.Namespace)
 	}
@@ -93,31 +81,31 @@ func (r Registration) NamespaceSelector(m Mode) *metav1.LabelSelector {
 		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: excluded,
 	}}
 	switch {
-	case r.DryRun && r.Scope == ScopeCluster:
+	case r.DryRun && r.Scope == admission.ScopeCluster:
 		// every namespace but those turned off
-		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: ModeLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{string(Off)}})
+		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: admission.ModeLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{string(admission.Off)}})
 	case r.DryRun:
-		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(Enforce), string(Warn), string(Audit)}})
-	case r.Scope == ScopeCluster && m == r.DefaultMode:
+		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: admission.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(admission.Enforce), string(admission.Warn), string(admission.Audit)}})
+	case r.Scope == admission.ScopeCluster && m == r.DefaultMode:
 		// labelled m, or not labelled at all: NotIn matches a missing label
 		var others []string
-		for _, o := range []Mode{Enforce, Warn, Audit, Off} {
+		for _, o := range []admission.Mode{admission.Enforce, admission.Warn, admission.Audit, admission.Off} {
 			if o != m {
 				others = append(others, string(o))
 			}
 		}
-		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: ModeLabel, Operator: metav1.LabelSelectorOpNotIn, Values: others})
+		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: admission.ModeLabel, Operator: metav1.LabelSelectorOpNotIn, Values: others})
 	default:
-		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}})
+		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: admission.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}})
 	}
 	return &metav1.LabelSelector{MatchExpressions: exprs}
 }
 
-func (r Registration) failurePolicy(m Mode) *admissionregistrationv1.FailurePolicyType {
+func (r Registration) failurePolicy(m admission.Mode) *admissionregistrationv1.FailurePolicyType {
 	if fp, ok := r.FailurePolicy[m]; ok {
 		return &fp
 	}
-	if m == Enforce {
+	if m == admission.Enforce {
 		return ptrTo(admissionregistrationv1.Fail)
 	}
 	return ptrTo(admissionregistrationv1.Ignore)

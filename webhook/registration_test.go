@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +18,7 @@ import (
 
 const ownNamespace = "plimsoll-system"
 
-func registration(scope webhook.Scope, defaultMode webhook.Mode, dryRun bool) webhook.Registration {
+func registration(scope admission.Scope, defaultMode admission.Mode, dryRun bool) webhook.Registration {
 	return webhook.Registration{
 		Name:               "plimsoll",
 		Namespace:          ownNamespace,
@@ -42,7 +44,7 @@ type namespace struct {
 func (n namespace) labels() labels.Set {
 	l := labels.Set{"kubernetes.io/metadata.name": n.name}
 	if n.mode != "" {
-		l[webhook.ModeLabel] = n.mode
+		l[admission.ModeLabel] = n.mode
 	}
 	return l
 }
@@ -97,7 +99,7 @@ func TestNamespaceSelectorsChooseOneModePerNamespace(t *testing.T) {
 	}{
 		{
 			name: "opt-in touches only labelled namespaces, each with its own mode",
-			reg:  registration(webhook.ScopeOptIn, "", false),
+			reg:  registration(admission.ScopeOptIn, "", false),
 			want: map[string]string{
 				"team-enforce/enforce": "enforce",
 				"team-warn/warn":       "warn",
@@ -106,7 +108,7 @@ func TestNamespaceSelectorsChooseOneModePerNamespace(t *testing.T) {
 		},
 		{
 			name: "cluster scope gives unlabelled namespaces the default mode, warn",
-			reg:  registration(webhook.ScopeCluster, webhook.Warn, false),
+			reg:  registration(admission.ScopeCluster, admission.Warn, false),
 			want: map[string]string{
 				"team-a/":              "warn",
 				"team-enforce/enforce": "enforce",
@@ -119,7 +121,7 @@ func TestNamespaceSelectorsChooseOneModePerNamespace(t *testing.T) {
 		},
 		{
 			name: "cluster scope with default enforce",
-			reg:  registration(webhook.ScopeCluster, webhook.Enforce, false),
+			reg:  registration(admission.ScopeCluster, admission.Enforce, false),
 			want: map[string]string{
 				"team-a/":              "enforce",
 				"team-enforce/enforce": "enforce",
@@ -130,7 +132,7 @@ func TestNamespaceSelectorsChooseOneModePerNamespace(t *testing.T) {
 		},
 		{
 			name: "dry run in cluster scope audits every namespace but those turned off",
-			reg:  registration(webhook.ScopeCluster, webhook.Enforce, true),
+			reg:  registration(admission.ScopeCluster, admission.Enforce, true),
 			want: map[string]string{
 				"team-a/":              "audit",
 				"team-enforce/enforce": "audit",
@@ -141,7 +143,7 @@ func TestNamespaceSelectorsChooseOneModePerNamespace(t *testing.T) {
 		},
 		{
 			name: "dry run in opt-in scope audits the labelled namespaces",
-			reg:  registration(webhook.ScopeOptIn, "", true),
+			reg:  registration(admission.ScopeOptIn, "", true),
 			want: map[string]string{
 				"team-enforce/enforce": "audit",
 				"team-warn/warn":       "audit",
@@ -175,9 +177,9 @@ func TestConfigurationsEntries(t *testing.T) {
 		reg       webhook.Registration
 		wantModes []string
 	}{
-		{"every served mode has an entry", registration(webhook.ScopeOptIn, "", false), []string{"enforce", "warn", "audit"}},
-		{"cluster scope has the same entries", registration(webhook.ScopeCluster, webhook.Warn, false), []string{"enforce", "warn", "audit"}},
-		{"dry run renders the audit entry only", registration(webhook.ScopeCluster, webhook.Enforce, true), []string{"audit"}},
+		{"every served mode has an entry", registration(admission.ScopeOptIn, "", false), []string{"enforce", "warn", "audit"}},
+		{"cluster scope has the same entries", registration(admission.ScopeCluster, admission.Warn, false), []string{"enforce", "warn", "audit"}},
+		{"dry run renders the audit entry only", registration(admission.ScopeCluster, admission.Enforce, true), []string{"audit"}},
 	}
 	wantFailure := map[string]admissionregistrationv1.FailurePolicyType{
 		"enforce": admissionregistrationv1.Fail,
@@ -282,8 +284,8 @@ func validatedRules() []string {
 }
 
 func TestFailurePolicyCanBeOverriddenPerMode(t *testing.T) {
-	r := registration(webhook.ScopeOptIn, "", false)
-	r.FailurePolicy = map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Ignore}
+	r := registration(admission.ScopeOptIn, "", false)
+	r.FailurePolicy = map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Ignore}
 	r.TimeoutSeconds = 3
 	_, vwc := r.Configurations()
 	for _, w := range vwc.Webhooks {

@@ -16,6 +16,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/plimsoll/plimsoll/admission"
 )
 
 // DefaultMaxRequestBytes bounds an AdmissionReview body. The API server
@@ -52,15 +54,15 @@ func (e *badRequest) Error() string { return e.msg }
 // refused before it is read whole.
 func readReview(r *http.Request, limit int64) (*admissionv1.AdmissionReview, error) {
 	if r.Method != http.MethodPost {
-		return nil, &badRequest{code: http.StatusMethodNotAllowed, msg: fmt.Sprintf("plimsoll answers AdmissionReviews sent with POST, not %s", r.Method)}
+		return nil, &badRequest{code: http.StatusMethodNotAllowed, msg: fmt.Sprintf("AdmissionReviews must be sent with POST, not %s", r.Method)}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" { // what the API server sends; else parse
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return nil, &badRequest{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("plimsoll reads AdmissionReviews as Content-Type application/json, not %q", ct)}
+			return nil, &badRequest{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("AdmissionReviews must be sent as Content-Type application/json, not %q", ct)}
 		}
 	}
 	if r.ContentLength > limit {
-		return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview of %d bytes is over plimsoll's limit of %d bytes", r.ContentLength, limit)}
+		return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview of %d bytes is over the limit of %d bytes", r.ContentLength, limit)}
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
@@ -70,7 +72,7 @@ func readReview(r *http.Request, limit int64) (*admissionv1.AdmissionReview, err
 	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, limit)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview is over plimsoll's limit of %d bytes", limit)}
+			return nil, &badRequest{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("AdmissionReview is over the limit of %d bytes", limit)}
 		}
 		return nil, &badRequest{code: http.StatusBadRequest, msg: "could not read the AdmissionReview: " + err.Error()}
 	}
@@ -120,7 +122,7 @@ func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
 	switch review.APIVersion {
 	case admissionV1, admissionV1beta1:
 	default:
-		return nil, &badRequest{code: http.StatusBadRequest, msg: fmt.Sprintf("plimsoll reads AdmissionReview of %s (or v1beta1), not apiVersion %q", admissionV1, review.APIVersion)}
+		return nil, &badRequest{code: http.StatusBadRequest, msg: fmt.Sprintf("expected an AdmissionReview of %s (or v1beta1), not apiVersion %q", admissionV1, review.APIVersion)}
 	}
 	if review.Kind != "AdmissionReview" {
 		return nil, &badRequest{code: http.StatusBadRequest, apiVersion: review.APIVersion, msg: fmt.Sprintf("expected kind AdmissionReview, not %q", review.Kind)}
@@ -201,13 +203,29 @@ func appendPatch(buf *bytes.Buffer, patch []byte) {
 	buf.WriteString("\"}}\n")
 }
 
-// refusal answers an input error: not allowed, with the error's code.
-func refusal(uid types.UID, code int32, msg string) *admissionv1.AdmissionResponse {
-	return &admissionv1.AdmissionResponse{
-		UID:     uid,
-		Allowed: false,
-		Result:  &metav1.Status{Status: metav1.StatusFailure, Code: code, Reason: reasonFor(code), Message: "plimsoll: " + msg},
+// response is the AdmissionResponse that carries answer a to the request
+// uid. A denial's details name the object (name, kind) and list its
+// causes.
+func response(uid types.UID, a admission.Answer, name, kind string) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: uid, Allowed: a.Allowed, Warnings: a.Warnings, AuditAnnotations: a.AuditAnnotations}
+	switch {
+	case !a.Allowed:
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: a.Code, Reason: reasonFor(a.Code), Message: a.Message}
+		if a.Code == http.StatusForbidden {
+			causes := make([]metav1.StatusCause, len(a.Causes))
+			for i, c := range a.Causes {
+				causes[i] = metav1.StatusCause{Type: metav1.CauseTypeForbidden, Field: c.Field, Message: c.Message}
+			}
+			resp.Result.Details = &metav1.StatusDetails{Name: name, Kind: kind, Causes: causes}
+		}
+	case a.Message != "":
+		resp.Result = &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: a.Message}
 	}
+	if len(a.Patch) > 0 {
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch, resp.PatchType = a.Patch, &pt
+	}
+	return resp
 }
 
 func reasonFor(code int32) metav1.StatusReason {
@@ -220,17 +238,12 @@ func reasonFor(code int32) metav1.StatusReason {
 		return metav1.StatusReasonUnsupportedMediaType
 	case http.StatusMethodNotAllowed:
 		return metav1.StatusReasonMethodNotAllowed
+	case http.StatusTooManyRequests:
+		return metav1.StatusReasonTooManyRequests
 	case http.StatusInternalServerError:
 		return metav1.StatusReasonInternalError
+	case http.StatusGatewayTimeout:
+		return metav1.StatusReasonTimeout
 	}
 	return metav1.StatusReasonBadRequest
-}
-
-// allowed admits with an optional message.
-func allowed(uid types.UID, msg string) *admissionv1.AdmissionResponse {
-	resp := &admissionv1.AdmissionResponse{UID: uid, Allowed: true}
-	if msg != "" {
-		resp.Result = &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusOK, Message: msg}
-	}
-	return resp
 }

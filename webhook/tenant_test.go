@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -131,7 +132,7 @@ func TestRequestsBeyondMaxInFlightAreAnsweredAtOnce(t *testing.T) {
 	}
 	overloaded := 0
 	for _, r := range f.rec.requests {
-		if r.Decision == webhook.DecisionOverloaded {
+		if r.Decision == admission.Overloaded {
 			overloaded++
 		}
 	}

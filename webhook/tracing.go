@@ -9,7 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/plimsoll/plimsoll/admission"
 )
 
 // Tracing, when Handler.Tracer is set: each admission request is one server
@@ -164,9 +165,9 @@ func (s *spans) traceID() string {
 	return sc.TraceID().String()
 }
 
-// finish ends the step in progress and the server span, saying what was
-// decided. req is nil when the request was refused before it was read.
-func (s *spans) finish(req *request, endpoint string, mode Mode, uid string, resp *admissionv1.AdmissionResponse, decision string) {
+// finish ends the step in progress and the server span, saying what x
+// came to.
+func (s *spans) finish(x *exchange, decision admission.Decision) {
 	if s == nil {
 		return
 	}
@@ -175,30 +176,30 @@ func (s *spans) finish(req *request, endpoint string, mode Mode, uid string, res
 		attrs := make([]attribute.KeyValue, 0, 16)
 		attrs = append(attrs,
 			attribute.Int("http.response.status_code", http.StatusOK),
-			AttrEndpoint.String(endpoint),
-			AttrMode.String(string(mode)),
+			AttrEndpoint.String(x.endpoint),
+			AttrMode.String(string(x.mode)),
 			AttrDecision.String(decision),
 		)
-		if uid != "" {
-			attrs = append(attrs, AttrUID.String(uid))
+		if x.uid != "" {
+			attrs = append(attrs, AttrUID.String(string(x.uid)))
 		}
-		if req != nil {
+		if x.AdmissionRequest != nil {
 			attrs = append(attrs,
-				AttrOperation.String(string(req.Operation)),
-				AttrKind.String(req.Kind.Kind),
-				AttrNamespace.String(req.Namespace),
-				AttrName.String(req.Name),
-				AttrViolations.Int(len(req.violations)),
+				AttrOperation.String(string(x.Operation)),
+				AttrKind.String(x.Kind.Kind),
+				AttrNamespace.String(x.Namespace),
+				AttrName.String(x.Name),
+				AttrViolations.Int(len(x.violations)),
 			)
-			if req.SubResource != "" {
-				attrs = append(attrs, AttrSubresource.String(req.SubResource))
+			if x.SubResource != "" {
+				attrs = append(attrs, AttrSubresource.String(x.SubResource))
 			}
-			if req.DryRun != nil && *req.DryRun {
+			if x.DryRun != nil && *x.DryRun {
 				attrs = append(attrs, AttrDryRun.Bool(true))
 			}
-			if len(req.violations) > 0 {
-				ids := make([]string, 0, min(len(req.violations), maxSpanRules))
-				for _, v := range req.violations {
+			if len(x.violations) > 0 {
+				ids := make([]string, 0, min(len(x.violations), maxSpanRules))
+				for _, v := range x.violations {
 					if len(ids) == maxSpanRules {
 						break
 					}
@@ -208,24 +209,24 @@ func (s *spans) finish(req *request, endpoint string, mode Mode, uid string, res
 				}
 				attrs = append(attrs, AttrRules.StringSlice(ids))
 			}
-			if fams := req.defaulted.Families(); len(fams) > 0 {
+			if fams := x.defaulted.Families(); len(fams) > 0 {
 				names := make([]string, len(fams))
 				for i, f := range fams {
 					names[i] = string(f)
 				}
 				attrs = append(attrs, AttrDefaulted.StringSlice(names))
 			}
-			if endpoint == EndpointMutate {
-				attrs = append(attrs, AttrPatchOperations.Int(s.patchOps))
+			if x.endpoint == EndpointMutate {
+				attrs = append(attrs, AttrPatchOperations.Int(x.patchOps))
 			}
 		}
 		s.server.SetAttributes(attrs...)
 		// An internal error fails the span even when the request was
 		// admitted (mutate admits unchanged; warn and audit admit).
-		if decision == DecisionError || s.failure != "" {
+		if decision == admission.Errored || s.failure != "" {
 			msg := s.failure
-			if msg == "" && resp != nil && resp.Result != nil {
-				msg = resp.Result.Message
+			if msg == "" {
+				msg = x.answer.Message
 			}
 			s.server.SetStatus(codes.Error, msg)
 		}

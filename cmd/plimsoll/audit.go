@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -17,7 +19,6 @@ import (
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 const auditUsage = `Usage: plimsoll audit [--namespace NS] [--mode enforce|warn] [--scope opt-in|cluster] [-o text|json|html] [flags]
@@ -46,7 +47,7 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Namespace, "namespace", "", "audit this namespace only, whatever its plimsoll.dev/mode label (default: every namespace in scope)")
 	fs.StringVar(&o.Namespace, "n", "", "shorthand for --namespace")
 	config := fs.String("config", envOr("PLIMSOLL_CONFIG", ""), "policy file (default: the built-in policy; env PLIMSOLL_CONFIG)")
-	fs.StringVar(&o.Mode, "mode", o.Mode, "enforce (error-severity findings are what enforce would deny) or warn")
+	mode := fs.String("mode", string(o.Mode), "enforce (error-severity findings are what enforce would deny) or warn")
 	scope := fs.String("scope", string(o.Scope), "opt-in (namespaces labelled plimsoll.dev/mode) or cluster (every namespace not labelled off)")
 	var excluded paths
 	fs.Var(&excluded, "exclude-namespace", "never audit this namespace (repeatable; kube-system, kube-public and kube-node-lease always are)")
@@ -76,7 +77,8 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plimsoll audit: unexpected argument %q\n", fs.Arg(0))
 		return check.ExitUsage
 	}
-	o.Scope = webhook.Scope(*scope)
+	o.Scope = admission.Scope(*scope)
+	o.Mode = admission.Mode(*mode)
 	o.ExcludeNamespaces = excluded
 	o.QPS = float32(*qps)
 	if *output != "text" && *output != "json" && *output != "html" {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -44,8 +46,9 @@ Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 		return check.ExitUsage
 	}
 	files = append(files, fs.Args()...)
-	if *mode != "enforce" && *mode != "warn" {
-		fmt.Fprintf(stderr, "plimsoll check: --mode %q: use enforce or warn\n", *mode)
+	judging, err := admission.ParseJudgingMode(*mode)
+	if err != nil {
+		fmt.Fprintf(stderr, "plimsoll check: --mode %v\n", err)
 		return check.ExitUsage
 	}
 	if *output != "text" && *output != "json" {
@@ -66,7 +69,7 @@ Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 			fmt.Fprintf(stderr, "plimsoll check: --config %s: note: %s\n", *config, a)
 		}
 	}
-	report, err := check.Run(check.Options{Paths: files, Policy: p, Mode: *mode, Stdin: stdin})
+	report, err := check.Run(check.Options{Paths: files, Policy: p, Mode: judging, Stdin: stdin})
 	if err != nil {
 		fmt.Fprintln(stderr, "plimsoll check:", err)
 		return check.ExitUsage

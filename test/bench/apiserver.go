@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -89,14 +91,14 @@ const benchNamespace = "bench"
 func (r *report) apiServer(ctx context.Context) error {
 	logf("starting kube-apiserver, etcd and plimsoll (test/harness)")
 	env, err := harness.Start(ctx, harness.Options{
-		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: webhook.ScopeOptIn},
+		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: admission.ScopeOptIn},
 		Log:          func(f string, a ...any) { logf(f, a...) },
 	})
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	if err := env.CreateNamespace(ctx, benchNamespace, webhook.Enforce); err != nil {
+	if err := env.CreateNamespace(ctx, benchNamespace, admission.Enforce); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "plimsoll-bench-api-")

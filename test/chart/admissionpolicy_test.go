@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -16,8 +18,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
-
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // policyOf returns the ValidatingAdmissionPolicy name among objs and its
@@ -62,7 +62,7 @@ func kustomizeBuild(t *testing.T, dir string) []Object {
 // message naming the four; admissionPolicies.modeLabel=false leaves it out.
 // (test/e2e TestModeLabelPolicy shows the API server refusing with it.)
 func TestModeLabelPolicyIsShipped(t *testing.T) {
-	modes := append(slices.Clone(webhook.ServedModes), webhook.Off)
+	modes := append(slices.Clone(admission.ServedModes), admission.Off)
 	var quoted, plain []string
 	for _, m := range modes {
 		quoted = append(quoted, "'"+string(m)+"'")
@@ -87,9 +87,9 @@ func TestModeLabelPolicyIsShipped(t *testing.T) {
 			t.Errorf("%s: %s's message does not name the bad value and the modes: %s", what, name, v.MessageExpression)
 		}
 		if !slices.ContainsFunc(p.Spec.Variables, func(x admissionregistrationv1.Variable) bool {
-			return x.Name == "mode" && strings.Contains(x.Expression, "'"+webhook.ModeLabel+"'")
+			return x.Name == "mode" && strings.Contains(x.Expression, "'"+admission.ModeLabel+"'")
 		}) {
-			t.Errorf("%s: %s does not read the label %s: %+v", what, name, webhook.ModeLabel, p.Spec.Variables)
+			t.Errorf("%s: %s does not read the label %s: %+v", what, name, admission.ModeLabel, p.Spec.Variables)
 		}
 	}
 	for _, flags := range [][]string{

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -37,18 +39,18 @@ import (
 // configurations and the TLS objects.
 type renderCase struct {
 	release, namespace string
-	scope              webhook.Scope
-	defaultMode        webhook.Mode
+	scope              admission.Scope
+	defaultMode        admission.Mode
 	dryRun             bool
 	tls                string
 	excluded           []string
-	failurePolicy      map[webhook.Mode]admissionregistrationv1.FailurePolicyType
+	failurePolicy      map[admission.Mode]admissionregistrationv1.FailurePolicyType
 	timeout            int32
 }
 
 func (c renderCase) name() string {
 	n := fmt.Sprintf("%s/%s", c.tls, c.scope)
-	if c.scope == webhook.ScopeCluster {
+	if c.scope == admission.ScopeCluster {
 		n += "-" + string(c.defaultMode)
 	}
 	if c.dryRun {
@@ -118,17 +120,17 @@ func renderCases() []renderCase {
 	var cases []renderCase
 	for _, tls := range []string{"selfManaged", "certManager", "existingSecret"} {
 		for _, dry := range []bool{false, true} {
-			cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeOptIn, dryRun: dry, tls: tls})
-			for _, m := range webhook.ServedModes {
-				cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeCluster, defaultMode: m, dryRun: dry, tls: tls})
+			cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: admission.ScopeOptIn, dryRun: dry, tls: tls})
+			for _, m := range admission.ServedModes {
+				cases = append(cases, renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: admission.ScopeCluster, defaultMode: m, dryRun: dry, tls: tls})
 			}
 		}
 	}
 	return append(cases,
-		renderCase{release: "acme", namespace: "guard", scope: webhook.ScopeCluster, defaultMode: webhook.Enforce, tls: "selfManaged",
+		renderCase{release: "acme", namespace: "guard", scope: admission.ScopeCluster, defaultMode: admission.Enforce, tls: "selfManaged",
 			excluded: []string{"monitoring", "kube-system", "ingress"}, timeout: 3},
-		renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: webhook.ScopeOptIn, tls: "certManager",
-			failurePolicy: map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Ignore, webhook.Warn: admissionregistrationv1.Fail}},
+		renderCase{release: "plimsoll", namespace: "plimsoll-system", scope: admission.ScopeOptIn, tls: "certManager",
+			failurePolicy: map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Ignore, admission.Warn: admissionregistrationv1.Fail}},
 	)
 }
 
@@ -413,7 +415,7 @@ func checkSelectors(t *testing.T, c renderCase, objs []Object) {
 		switch {
 		case slices.Contains(protected, n.name):
 		case n.label == "off":
-		case c.dryRun && c.scope == webhook.ScopeCluster:
+		case c.dryRun && c.scope == admission.ScopeCluster:
 			want = []string{"audit"}
 		case c.dryRun:
 			if slices.Contains([]string{"enforce", "warn", "audit"}, n.label) {
@@ -421,7 +423,7 @@ func checkSelectors(t *testing.T, c renderCase, objs []Object) {
 			}
 		case slices.Contains([]string{"enforce", "warn", "audit"}, n.label):
 			want = []string{n.label}
-		case c.scope == webhook.ScopeCluster:
+		case c.scope == admission.ScopeCluster:
 			// Unlabelled, or a value that is no mode (a typo): the default
 			// mode, never two entries and never none.
 			want = []string{string(c.defaultMode)}

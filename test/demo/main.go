@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -56,7 +58,7 @@ func run() error {
 	step("Starting a real kube-apiserver and etcd, and plimsoll serve on loopback")
 	start := time.Now()
 	env, err := harness.Start(ctx, harness.Options{
-		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: webhook.ScopeOptIn},
+		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: admission.ScopeOptIn},
 		Log:          func(f string, a ...any) { fmt.Printf("  … "+f+"\n", a...) },
 	})
 	if err != nil {
@@ -71,24 +73,24 @@ func run() error {
 
 	modes := []struct {
 		ns   string
-		mode webhook.Mode
+		mode admission.Mode
 		says string
 	}{
-		{"demo-enforce", webhook.Enforce, "defaults Pods, denies what cannot be defaulted, warns about the rest"},
-		{"demo-warn", webhook.Warn, "defaults Pods and admits everything, with warnings"},
-		{"demo-audit", webhook.Audit, "changes nothing and tells the client nothing: it only records"},
+		{"demo-enforce", admission.Enforce, "defaults Pods, denies what cannot be defaulted, warns about the rest"},
+		{"demo-warn", admission.Warn, "defaults Pods and admits everything, with warnings"},
+		{"demo-audit", admission.Audit, "changes nothing and tells the client nothing: it only records"},
 	}
 	for _, m := range modes {
 		if err := env.CreateNamespace(ctx, m.ns, m.mode); err != nil {
 			return err
 		}
-		step(fmt.Sprintf("Namespace %s, labelled %s=%s: plimsoll %s", m.ns, webhook.ModeLabel, m.mode, m.says))
+		step(fmt.Sprintf("Namespace %s, labelled %s=%s: plimsoll %s", m.ns, admission.ModeLabel, m.mode, m.says))
 		for _, mf := range manifests {
 			if err := apply(ctx, env, m.ns, mf); err != nil {
 				return err
 			}
 		}
-		if m.mode == webhook.Audit {
+		if m.mode == admission.Audit {
 			time.Sleep(200 * time.Millisecond) // let the log reach the file
 			printAuditRecords(env.Plimsoll.Log(), m.ns)
 		}

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,7 +48,6 @@ import (
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -107,9 +108,9 @@ func auditDoSeed(ctx context.Context) (*auditSeed, error) {
 	if err != nil {
 		return nil, err
 	}
-	namespaces := map[string]webhook.Mode{auditNSPlain: "", auditNSOff: webhook.Off, auditNSLive: webhook.Audit}
+	namespaces := map[string]admission.Mode{auditNSPlain: "", auditNSOff: admission.Off, auditNSLive: admission.Audit}
 	for _, ns := range auditNSLabelled {
-		namespaces[ns] = webhook.Audit
+		namespaces[ns] = admission.Audit
 	}
 	for ns, mode := range namespaces {
 		if err := env.CreateNamespace(ctx, ns, mode); err != nil {
@@ -413,7 +414,7 @@ func TestAuditFindsExactlyWhatCheckFindsOnTheSameManifests(t *testing.T) {
 		if strings.HasPrefix(ns.Name, auditNSPrefix) {
 			seen = append(seen, ns.Name)
 		}
-		if slices.Contains(webhook.AlwaysExcluded, ns.Name) || ns.Name == plimsollNS {
+		if slices.Contains(admission.AlwaysExcluded, ns.Name) || ns.Name == plimsollNS {
 			t.Errorf("namespace %s audited", ns.Name)
 		}
 	}
@@ -459,7 +460,7 @@ func TestAuditOfOneNamespaceIsTheWhatIf(t *testing.T) {
 		t.Errorf("objects = %d, want 16", r.Summary.Objects)
 	}
 
-	cluster, err := audit.Run(ctx, audit.Options{Config: env.Config, Scope: webhook.ScopeCluster, ExcludeNamespaces: []string{plimsollNS}})
+	cluster, err := audit.Run(ctx, audit.Options{Config: env.Config, Scope: admission.ScopeCluster, ExcludeNamespaces: []string{plimsollNS}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -794,7 +795,7 @@ func TestAuditBackgroundPublishesPolicyReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nsObj.Labels[webhook.ModeLabel] = string(webhook.Off)
+	nsObj.Labels[admission.ModeLabel] = string(admission.Off)
 	if _, err := live.CoreV1().Namespaces().Update(ctx, nsObj, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,7 +32,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/plimsoll/plimsoll/test/chart"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // chartCRDs installs cert-manager's CRDs, taken from the cert-manager Go
@@ -186,7 +187,7 @@ func TestChartInstallsIntoTheAPIServer(t *testing.T) {
 			release := "chart-" + strings.ToLower(c.name)
 			ns := release + "-system"
 			fullname := release + "-plimsoll"
-			if err := env.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
+			if err := env.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
 				t.Fatal(err)
 			}
 			flags := append([]string{"--kubeconfig", kubeconfig, "--namespace", ns}, harmless...)
@@ -301,7 +302,7 @@ func TestKustomizeOverlaysAreAccepted(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			ns := "kustomize-" + overlay
-			if err := env.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
+			if err := env.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
 				t.Fatal(err)
 			}
 			out, err := chart.Kustomize(filepath.Join(root, "config", "overlays", overlay))

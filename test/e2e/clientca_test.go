@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,7 +56,7 @@ func TestOnlyTheAPIServerMayAsk(t *testing.T) {
 	// another port: the admission configuration gives it no certificate
 	// (no user matches its host), and it is called as before.
 	cp, err := harness.Start(ctx, harness.Options{
-		Registration:  webhook.Registration{Name: "plimsoll", Scope: webhook.ScopeOptIn},
+		Registration:  webhook.Registration{Name: "plimsoll", Scope: admission.ScopeOptIn},
 		APIServerArgs: apiserverArgs,
 		Log:           t.Logf,
 	})
@@ -80,7 +82,7 @@ func TestOnlyTheAPIServerMayAsk(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ns = "clientca-enforce"
-	if err := x.Namespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := x.Namespace(ctx, ns, admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	pods := cp.Client.CoreV1().Pods(ns)

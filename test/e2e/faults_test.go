@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -26,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 func dryRun() metav1.CreateOptions { return metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}} }
@@ -60,7 +61,7 @@ func TestWhenPlimsollIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Remove(ctx)
-	for ns, mode := range map[string]webhook.Mode{"down-enforce": webhook.Enforce, "down-warn": webhook.Warn} {
+	for ns, mode := range map[string]admission.Mode{"down-enforce": admission.Enforce, "down-warn": admission.Warn} {
 		if err := x.Namespace(ctx, ns, mode); err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +101,7 @@ func TestCertificateReplacedUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Remove(ctx)
-	if err := x.Namespace(ctx, "certs-enforce", webhook.Enforce); err != nil {
+	if err := x.Namespace(ctx, "certs-enforce", admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	waitJudged(t, "certs-enforce")
@@ -207,7 +208,7 @@ func TestBrokenPolicyKeepsTheLastGoodOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Remove(ctx)
-	if err := x.Namespace(ctx, "policy-enforce", webhook.Enforce); err != nil {
+	if err := x.Namespace(ctx, "policy-enforce", admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	waitJudged(t, "policy-enforce")
@@ -244,7 +245,7 @@ func TestBrokenPolicyKeepsTheLastGoodOne(t *testing.T) {
 // ---- helpers ----
 
 func startExtraWithCerts(ctx context.Context, name, dir string) (*harness.Extra, error) {
-	return env.StartExtra(ctx, name, map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Fail},
+	return env.StartExtra(ctx, name, map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Fail},
 		"--tls-cert-file", filepath.Join(dir, "tls.crt"), "--tls-key-file", filepath.Join(dir, "tls.key"))
 }
 
@@ -359,14 +360,14 @@ func TestNewRequestsAnsweredDuringShutdownDelay(t *testing.T) {
 	// A delay long enough for the requests below on a slow, busy machine;
 	// the test waits for it once, at the end.
 	const delay = 10 * time.Second
-	x, err := env.StartExtra(ctx, "drain", map[webhook.Mode]admissionregistrationv1.FailurePolicyType{webhook.Enforce: admissionregistrationv1.Fail},
+	x, err := env.StartExtra(ctx, "drain", map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Fail},
 		"--shutdown-delay", delay.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer x.Remove(ctx)
 	const ns = "drain-enforce"
-	if err := x.Namespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := x.Namespace(ctx, ns, admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	waitJudged(t, ns)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	"github.com/plimsoll/plimsoll/test/chart"
@@ -36,7 +38,7 @@ func run(m *testing.M) int {
 	ctx := context.Background()
 	var err error
 	env, err = harness.Start(ctx, harness.Options{
-		Registration: webhook.Registration{Name: "plimsoll", Namespace: plimsollNS, Scope: webhook.ScopeOptIn},
+		Registration: webhook.Registration{Name: "plimsoll", Namespace: plimsollNS, Scope: admission.ScopeOptIn},
 		Webhooks:     chartWebhooks,
 		Log:          func(f string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+f+"\n", a...) },
 	})
@@ -45,7 +47,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer env.Stop()
-	for ns, mode := range map[string]webhook.Mode{enforceNS: webhook.Enforce, warnNS: webhook.Warn, auditNS: webhook.Audit, unlabelledNS: "", plimsollNS: webhook.Enforce} {
+	for ns, mode := range map[string]admission.Mode{enforceNS: admission.Enforce, warnNS: admission.Warn, auditNS: admission.Audit, unlabelledNS: "", plimsollNS: admission.Enforce} {
 		if err := env.CreateNamespace(ctx, ns, mode); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: cannot create namespace:", err)
 			return 1

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // scrape reads every counter of plimsoll's /metrics into "name{k=v,...}"
@@ -50,7 +50,7 @@ func scrape(t *testing.T, port int) map[string]float64 {
 func TestMetricsCountWhatWasSent(t *testing.T) {
 	ctx := context.Background()
 	const ns = "team-metrics"
-	if err := env.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := env.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := newClient(t)

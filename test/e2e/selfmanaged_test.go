@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,7 +75,7 @@ func TestSelfManagedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := webhook.Registration{Name: name, Namespace: systemNS, Scope: webhook.ScopeOptIn,
+	reg := webhook.Registration{Name: name, Namespace: systemNS, Scope: admission.ScopeOptIn,
 		ClientConfig: func(path string) admissionregistrationv1.WebhookClientConfig {
 			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
 			return admissionregistrationv1.WebhookClientConfig{URL: &url}

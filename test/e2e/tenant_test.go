@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -19,7 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // tenantPolicy exempts, in the tenant's namespaces only, a node agent
@@ -50,7 +51,7 @@ func tenantServer(t *testing.T, name string) (*harness.Extra, string) {
 	}
 	t.Cleanup(func() { x.Remove(context.Background()) })
 	ns := "tenant-" + name
-	if err := x.Namespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := x.Namespace(ctx, ns, admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 	waitJudged(t, ns)
@@ -185,7 +186,7 @@ func TestAGrandfatheredDeploymentCannotSwapOneUntaggedImageForAnother(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	nsObj.Labels = map[string]string{x.Label: string(webhook.Enforce)}
+	nsObj.Labels = map[string]string{x.Label: string(admission.Enforce)}
 	if _, err := env.Client.CoreV1().Namespaces().Update(ctx, nsObj, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

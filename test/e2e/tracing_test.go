@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -42,7 +44,7 @@ func TestTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenv, err := harness.Start(ctx, harness.Options{
-		Registration:  webhook.Registration{Name: "plimsoll", Scope: webhook.ScopeOptIn},
+		Registration:  webhook.Registration{Name: "plimsoll", Scope: admission.ScopeOptIn},
 		ServeArgs:     []string{"--otlp-endpoint", plimsollSpans.URL},
 		APIServerArgs: apiServerArgs,
 		Log:           func(f string, a ...any) { t.Logf(f, a...) },
@@ -52,7 +54,7 @@ func TestTracing(t *testing.T) {
 	}
 	defer tenv.Stop()
 	const ns = "traced"
-	if err := tenv.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := tenv.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
 		t.Fatal(err)
 	}
 

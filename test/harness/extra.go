@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +28,7 @@ type Extra struct {
 
 // StartExtra starts plimsoll serve with args and registers configurations
 // named name; failurePolicy, if not nil, overrides the per-mode default.
-func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[webhook.Mode]admissionregistrationv1.FailurePolicyType, args ...string) (*Extra, error) {
+func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType, args ...string) (*Extra, error) {
 	full := append([]string{"--tls-cert-file", e.Certs.CertFile, "--tls-key-file", e.Certs.KeyFile}, args...)
 	p, err := StartPlimsoll(ctx, filepath.Join(e.BinDir, "plimsoll"), filepath.Join(e.Dir, name+".log"), full...)
 	if err != nil {
@@ -48,10 +50,10 @@ func (e *Env) RegisterExtra(ctx context.Context, name string, p *Process) (*Extr
 	return e.registerExtra(ctx, name, p, nil)
 }
 
-func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failurePolicy map[webhook.Mode]admissionregistrationv1.FailurePolicyType) (*Extra, error) {
+func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType) (*Extra, error) {
 	x := &Extra{Name: name, Label: "plimsoll-e2e/" + name, Process: p, env: e}
 	port := p.Port
-	x.reg = webhook.Registration{Name: name, Scope: webhook.ScopeOptIn, FailurePolicy: failurePolicy,
+	x.reg = webhook.Registration{Name: name, Scope: admission.ScopeOptIn, FailurePolicy: failurePolicy,
 		ClientConfig: func(path string) admissionregistrationv1.WebhookClientConfig {
 			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
 			return admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: e.Certs.CAPEM}
@@ -78,7 +80,7 @@ func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failur
 }
 
 func modeOf(webhookName string) string {
-	for _, m := range webhook.ServedModes {
+	for _, m := range admission.ServedModes {
 		if len(webhookName) > len(m) && webhookName[:len(m)+1] == string(m)+"." {
 			return string(m)
 		}
@@ -87,7 +89,7 @@ func modeOf(webhookName string) string {
 }
 
 // Namespace creates a namespace judged by x in mode.
-func (x *Extra) Namespace(ctx context.Context, name string, mode webhook.Mode) error {
+func (x *Extra) Namespace(ctx context.Context, name string, mode admission.Mode) error {
 	ns := newNamespace(name, map[string]string{x.Label: string(mode)})
 	_, err := x.env.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	return err

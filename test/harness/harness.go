@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -179,7 +181,7 @@ func (e *Env) Register(ctx context.Context) error {
 	// until a throwaway Pod in an enforce namespace is both defaulted and
 	// judged.
 	ns := "plimsoll-readiness-probe"
-	if err := e.CreateNamespace(ctx, ns, webhook.Enforce); err != nil {
+	if err := e.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(60 * time.Second)
@@ -205,10 +207,10 @@ func (e *Env) Register(ctx context.Context) error {
 }
 
 // CreateNamespace creates ns labelled with mode ("" for no label).
-func (e *Env) CreateNamespace(ctx context.Context, name string, mode webhook.Mode) error {
+func (e *Env) CreateNamespace(ctx context.Context, name string, mode admission.Mode) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if mode != "" {
-		ns.Labels = map[string]string{webhook.ModeLabel: string(mode)}
+		ns.Labels = map[string]string{admission.ModeLabel: string(mode)}
 	}
 	_, err := e.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

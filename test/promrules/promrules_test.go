@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plimsoll/plimsoll/admission"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -27,9 +29,9 @@ import (
 func exported(t *testing.T) []string {
 	reg := prometheus.NewRegistry()
 	rec := webhook.NewPrometheusRecorder(reg)
-	rec.Request("validate", webhook.Enforce, "Pod", "CREATE", "allowed", time.Millisecond)
-	rec.Violation("image-tag", "error", webhook.Audit)
-	rec.Defaulted("resources", webhook.Enforce)
+	rec.Request("validate", admission.Enforce, "Pod", "CREATE", "allowed", time.Millisecond)
+	rec.Violation("image-tag", "error", admission.Audit)
+	rec.Defaulted("resources", admission.Enforce)
 	rec.Exemption("privileged", "policy")
 	rec.PolicyInForce("abc")
 	webhook.RegisterBuildInfo(reg, "test")

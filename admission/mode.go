@@ -1,4 +1,4 @@
-package webhook
+package admission
 
 import "fmt"
 
@@ -32,4 +32,26 @@ func ParseMode(s string) (Mode, error) {
 		return m, nil
 	}
 	return "", fmt.Errorf("unknown mode %q: plimsoll serves enforce, warn and audit", s)
+}
+
+// Known reports whether m is a value the label plimsoll.dev/mode may
+// take: a served mode or off. A namespace labelled with anything else is
+// touched by no webhook entry.
+func (m Mode) Known() bool {
+	switch m {
+	case Enforce, Warn, Audit, Off:
+		return true
+	}
+	return false
+}
+
+// ParseJudgingMode parses the mode a report judges by (`plimsoll check
+// --mode`, `plimsoll audit --mode`): enforce, whose error-severity
+// findings are what enforce would deny, or warn, where nothing denies.
+func ParseJudgingMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Enforce, Warn:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q: use enforce or warn", s)
 }

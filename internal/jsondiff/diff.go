@@ -1,4 +1,7 @@
-package webhook
+// Package jsondiff computes the JSON patch that turns an object as a
+// request carried it into the same object after defaulting, keeping only
+// the changes defaulting meant (see Patch).
+package jsondiff
 
 import (
 	"bytes"
@@ -10,7 +13,7 @@ import (
 	"strings"
 )
 
-// patchFor returns the JSON patch (RFC 6902), encoded, that turns raw (the
+// Patch returns the JSON patch (RFC 6902), encoded, that turns raw (the
 // object exactly as the request carried it) into defaulted (the typed
 // object after defaulting, encoded), keeping only the changes plimsoll
 // meant, and the number of its operations; nil when there are none.
@@ -34,7 +37,7 @@ import (
 // defaulted come from the same encoder and the same Go types, so their
 // bytes are equal exactly when their values are, and an operation's value
 // is defaulted's own bytes.
-func patchFor(raw, roundTrip, defaulted []byte) ([]byte, int, error) {
+func Patch(raw, roundTrip, defaulted []byte) ([]byte, int, error) {
 	w := &patchWriter{}
 	// The patch holds what defaulting added, plus each operation's path:
 	// sized for that at once, it is not copied again and again as it
