@@ -1,6 +1,12 @@
 package validate
 
+// The mechanics of coverage expectations: which kinds of container, and
+// which kinds of object, a rule judges. The bug every peer project has had
+// once is a rule that forgot one. Each rule states its own expectations in
+// rule_<id>_test.go with the helpers below; nothing here is about one rule.
+
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -17,6 +23,26 @@ import (
 	"github.com/plimsoll/plimsoll/workload"
 )
 
+// The containers of bareSpec and riskySpec, in walking order.
+const (
+	initPath      = "spec.initContainers[0]"      // init container "init"
+	sidecarPath   = "spec.initContainers[1]"      // sidecar container "proxy"
+	appPath       = "spec.containers[0]"          // container "app"
+	ephemeralPath = "spec.ephemeralContainers[0]" // ephemeral container "debugger"
+)
+
+// allContainers are the paths of every container of bareSpec and riskySpec.
+var allContainers = []string{initPath, sidecarPath, appPath, ephemeralPath}
+
+// fieldIn returns the path of the field at suffix in each container.
+func fieldIn(suffix string, containers ...string) []string {
+	out := make([]string, len(containers))
+	for i, c := range containers {
+		out[i] = c + suffix
+	}
+	return out
+}
+
 // bareSpec has one container of each type, none of which sets resources,
 // probes or a securityContext, all on :latest.
 func bareSpec() corev1.PodSpec {
@@ -32,73 +58,6 @@ func bareSpec() corev1.PodSpec {
 			Name: "debugger", Image: "busybox:latest",
 			SecurityContext: &corev1.SecurityContext{Privileged: &priv},
 		}}},
-	}
-}
-
-func findTemplate(t *testing.T, obj runtime.Object) *workload.Template {
-	t.Helper()
-	tpl, err := workload.Find(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tpl
-}
-
-func findingPaths(fs []Finding) []string {
-	var out []string
-	for _, f := range fs {
-		out = append(out, f.Path)
-	}
-	return out
-}
-
-// TestRulesVisitTheContainersTheyMustAndOnlyThose pins, per rule, which
-// kinds of container it judges: the bug every peer project has had once is
-// a rule that forgot one.
-func TestRulesVisitTheContainersTheyMustAndOnlyThose(t *testing.T) {
-	const (
-		init      = "spec.initContainers[0]"
-		sidecar   = "spec.initContainers[1]"
-		app       = "spec.containers[0]"
-		ephemeral = "spec.ephemeralContainers[0]"
-	)
-	tests := []struct {
-		name string
-		rule *Rule
-		want []string
-	}{
-		{"cpu-limits skips ephemeral containers, which cannot have resources", cpuLimits,
-			[]string{init + ".resources.limits.cpu", sidecar + ".resources.limits.cpu", app + ".resources.limits.cpu"}},
-		{"cpu-requests skips ephemeral containers", cpuRequests,
-			[]string{init + ".resources.requests.cpu", sidecar + ".resources.requests.cpu", app + ".resources.requests.cpu"}},
-		{"memory-limits skips ephemeral containers", memoryLimits,
-			[]string{init + ".resources.limits.memory", sidecar + ".resources.limits.memory", app + ".resources.limits.memory"}},
-		{"memory-requests skips ephemeral containers", memoryRequests,
-			[]string{init + ".resources.requests.memory", sidecar + ".resources.requests.memory", app + ".resources.requests.memory"}},
-		{"image-tag checks every container, ephemeral ones included", imageTag,
-			[]string{init + ".image", sidecar + ".image", app + ".image", ephemeral + ".image"}},
-		{"privileged checks ephemeral containers", privileged,
-			[]string{ephemeral + ".securityContext.privileged"}},
-		{"privilege-escalation checks every container but the privileged ephemeral one, left to the privileged rule", privilegeEscalation,
-			[]string{init + ".securityContext.allowPrivilegeEscalation", sidecar + ".securityContext.allowPrivilegeEscalation", app + ".securityContext.allowPrivilegeEscalation"}},
-		{"run-as-non-root checks every container", runAsNonRoot,
-			[]string{init + ".securityContext.runAsNonRoot", sidecar + ".securityContext.runAsNonRoot", app + ".securityContext.runAsNonRoot", ephemeral + ".securityContext.runAsNonRoot"}},
-		{"liveness-probe asks only regular containers", livenessProbe, []string{app + ".livenessProbe"}},
-		{"readiness-probe asks only regular containers", readinessProbe, []string{app + ".readinessProbe"}},
-		{"capabilities checks every container but the privileged ephemeral one, left to the privileged rule", capabilities,
-			[]string{init + ".securityContext.capabilities.drop", sidecar + ".securityContext.capabilities.drop", app + ".securityContext.capabilities.drop"}},
-		{"seccomp-profile checks every container, ephemeral ones included", seccompProfile,
-			[]string{init + ".securityContext.seccompProfile", sidecar + ".securityContext.seccompProfile", app + ".securityContext.seccompProfile", ephemeral + ".securityContext.seccompProfile"}},
-		{"read-only-root-filesystem skips ephemeral containers, which debug", readOnlyRootFilesystem,
-			[]string{init + ".securityContext.readOnlyRootFilesystem", sidecar + ".securityContext.readOnlyRootFilesystem", app + ".securityContext.readOnlyRootFilesystem"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: bareSpec()})
-			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl, policy.Default()))); diff != "" {
-				t.Errorf("finding paths (-want +got):\n%s", diff)
-			}
-		})
 	}
 }
 
@@ -138,134 +97,212 @@ func riskySpec() corev1.PodSpec {
 	}
 }
 
-// TestContainerRulesVisitEveryKindOfContainer pins, for the rules that
-// judge a risky value wherever it is, which kinds of container they visit.
-func TestContainerRulesVisitEveryKindOfContainer(t *testing.T) {
-	every := func(suffix string) []string {
-		return []string{"spec.initContainers[0]" + suffix, "spec.initContainers[1]" + suffix, "spec.containers[0]" + suffix, "spec.ephemeralContainers[0]" + suffix}
+func findTemplate(t *testing.T, obj runtime.Object) *workload.Template {
+	t.Helper()
+	tpl, err := workload.Find(obj)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		rule *Rule
-		want []string
-	}{
-		{"capabilities refuses an added capability in every container", capabilities, every(".securityContext.capabilities.add")},
-		{"seccomp-profile refuses Unconfined in every container", seccompProfile, every(".securityContext.seccompProfile.type")},
-		{"apparmor refuses Unconfined in every container", apparmor, every(".securityContext.appArmorProfile.type")},
-		{"selinux refuses a foreign type in every container", selinux, every(".securityContext.seLinuxOptions.type")},
-		{"proc-mount refuses Unmasked in every container", procMount, every(".securityContext.procMount")},
-		{"host-process refuses hostProcess in every container", hostProcess, every(".securityContext.windowsOptions.hostProcess")},
-		{"host-port refuses a hostPort in every container", hostPort, every(".ports[0].hostPort")},
-		{"secret-env finds a literal secret in every container", secretEnv, every(".env[0].value")},
-		{"probe-host refuses a probe host in every container, as Pod Security does", probeHost,
-			[]string{
-				"spec.initContainers[0].livenessProbe.httpGet.host", "spec.initContainers[0].readinessProbe.httpGet.host",
-				"spec.initContainers[1].livenessProbe.httpGet.host", "spec.initContainers[1].readinessProbe.httpGet.host",
-				"spec.containers[0].livenessProbe.httpGet.host", "spec.containers[0].readinessProbe.httpGet.host",
-				"spec.ephemeralContainers[0].livenessProbe.httpGet.host", "spec.ephemeralContainers[0].readinessProbe.httpGet.host",
-			}},
-		{"probe-port checks the probes of every container that has them", probePort,
-			[]string{
-				"spec.initContainers[0].livenessProbe.httpGet.port", "spec.initContainers[0].readinessProbe.httpGet.port",
-				"spec.initContainers[1].livenessProbe.httpGet.port", "spec.initContainers[1].readinessProbe.httpGet.port",
-				"spec.containers[0].livenessProbe.httpGet.port", "spec.containers[0].readinessProbe.httpGet.port",
-				"spec.ephemeralContainers[0].livenessProbe.httpGet.port", "spec.ephemeralContainers[0].readinessProbe.httpGet.port",
-			}},
-		{"probes-identical compares the probes of every container that has them", probesIdentical, every(".livenessProbe")},
-		{"read-only-root-filesystem skips ephemeral containers", readOnlyRootFilesystem, every(".securityContext.readOnlyRootFilesystem")[:3]},
+	return tpl
+}
+
+func findingPaths(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Path)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: riskySpec()})
-			if diff := cmp.Diff(tt.want, findingPaths(tt.rule.Check(tpl, policy.Default()))); diff != "" {
-				t.Errorf("finding paths (-want +got):\n%s", diff)
+	return out
+}
+
+// expectPathsOn checks the exact paths, in order, of what rule id finds
+// on a Pod "web" of spec.
+func expectPathsOn(t *testing.T, id, name string, spec corev1.PodSpec, want []string) {
+	t.Helper()
+	r := ruleByID(t, id)
+	t.Run(name, func(t *testing.T) {
+		tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: spec})
+		if diff := cmp.Diff(want, findingPaths(r.Check(tpl, policy.Default()))); diff != "" {
+			t.Errorf("%s finding paths (-want +got):\n%s", id, diff)
+		}
+	})
+}
+
+// expectBareFindings checks the exact paths rule id finds on bareSpec,
+// where no container sets anything: which kinds of container it asks for
+// what they lack.
+func expectBareFindings(t *testing.T, id string, want ...string) {
+	t.Helper()
+	expectPathsOn(t, id, "on a bare spec", bareSpec(), want)
+}
+
+// expectRiskyFindings checks the exact paths rule id finds on riskySpec,
+// where every container sets every risky value: which kinds of container
+// it refuses them in.
+func expectRiskyFindings(t *testing.T, id string, want ...string) {
+	t.Helper()
+	expectPathsOn(t, id, "on a risky spec", riskySpec(), want)
+}
+
+// expectNothingOnWindows checks that rule id finds nothing on a Windows
+// Pod of bareSpec: the API forbids the Linux-only fields it asks for
+// there, so asking would be advice nobody can follow.
+func expectNothingOnWindows(t *testing.T, id string) {
+	t.Helper()
+	r := ruleByID(t, id)
+	t.Run("on a Windows Pod", func(t *testing.T) {
+		spec := bareSpec()
+		spec.OS = &corev1.PodOS{Name: corev1.Windows}
+		tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "iis"}, Spec: spec})
+		if got := r.Check(tpl, policy.Default()); len(got) != 0 {
+			t.Errorf("findings on a Windows Pod: %v", findingPaths(got))
+		}
+	})
+}
+
+// namedObject is an object for a rule to judge, as the webhook finds it.
+type namedObject struct {
+	name    string
+	obj     runtime.Object
+	trusted bool // the request came from the owner's controller (Template.OwnerTrusted)
+}
+
+// expectFindsOn runs rule id over each object with the built-in policy.
+// want says, for every object by name and for no other, whether the rule
+// finds something there.
+func expectFindsOn(t *testing.T, id string, objects []namedObject, want map[string]bool) {
+	t.Helper()
+	r := ruleByID(t, id)
+	var names []string
+	for _, o := range objects {
+		names = append(names, o.name)
+		wants, ok := want[o.name]
+		if !ok {
+			t.Errorf("no expectation for %q", o.name)
+			continue
+		}
+		t.Run(o.name, func(t *testing.T) {
+			tpl := findTemplate(t, o.obj.DeepCopyObject())
+			tpl.OwnerTrusted = o.trusted
+			if got := len(r.Check(tpl, policy.Default())) > 0; got != wants {
+				t.Errorf("%s finds something = %v, want %v", id, got, wants)
 			}
 		})
 	}
-}
-
-// TestWindowsPodsAreExemptFromLinuxOnlyRules: the API forbids these fields
-// on Windows, so asking for them would be advice nobody can follow.
-func TestWindowsPodsAreExemptFromLinuxOnlyRules(t *testing.T) {
-	for _, r := range []*Rule{capabilities, seccompProfile, readOnlyRootFilesystem, privilegeEscalation} {
-		t.Run(r.ID, func(t *testing.T) {
-			spec := bareSpec()
-			spec.OS = &corev1.PodOS{Name: corev1.Windows}
-			tpl := findTemplate(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "iis"}, Spec: spec})
-			if got := r.Check(tpl, policy.Default()); len(got) != 0 {
-				t.Errorf("findings on a Windows Pod: %v", findingPaths(got))
-			}
-		})
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if !slices.Contains(names, name) {
+			t.Errorf("an expectation for %q, which is none of the objects %q", name, names)
+		}
 	}
 }
 
-func TestProbeRulesSkipWorkloadsThatRunToCompletion(t *testing.T) {
+// runToCompletionObjects are workloads whose Pods run to completion (Job,
+// CronJob, a Pod a believed Job controller made) and workloads whose Pods
+// run on, for the rules that ask only the latter for probes.
+func runToCompletionObjects() []namedObject {
 	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1.0"}}}
 	yes := true
 	jobPod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: "j", Controller: &yes}}},
 		Spec:       spec,
 	}
-	tests := []struct {
-		name    string
-		obj     runtime.Object
-		trusted bool // the request came from the owner's controller
-		wants   bool
-	}{
-		{"a Job is not asked for probes", &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, false},
-		{"a CronJob is not asked for probes", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}}}, false, false},
-		{"a Pod the Job controller made is not asked for probes", jobPod, true, false},
-		{"a Pod that only claims a Job owner is asked for probes", jobPod, false, true},
-		{"a bare Pod is asked for probes", &corev1.Pod{Spec: spec}, false, true},
-		{"a Deployment is asked for probes", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
-		{"a StatefulSet is asked for probes", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
-		{"a DaemonSet is asked for probes", &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, r := range []*Rule{livenessProbe, readinessProbe} {
-				tpl := findTemplate(t, tt.obj.DeepCopyObject())
-				tpl.OwnerTrusted = tt.trusted
-				got := len(r.Check(tpl, policy.Default())) > 0
-				if got != tt.wants {
-					t.Errorf("%s: finding = %v, want %v", r.ID, got, tt.wants)
-				}
-			}
-		})
+	return []namedObject{
+		{"a Job", &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
+		{"a CronJob", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}}}, false},
+		{"a Pod the Job controller made", jobPod, true},
+		{"a Pod that only claims a Job owner", jobPod, false},
+		{"a bare Pod", &corev1.Pod{Spec: spec}, false},
+		{"a Deployment", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
+		{"a StatefulSet", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
+		{"a DaemonSet", &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}, false},
 	}
 }
 
-func TestPodLevelResourcesSatisfyTheResourceRules(t *testing.T) {
-	type budget struct{ requests, limits corev1.ResourceList }
+// podBudgetObjects are Pods of one container "app" that sets no
+// resources, under each pod-level budget (spec.resources), for the
+// resource rules.
+func podBudgetObjects() []namedObject {
 	cpu := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
-	tests := []struct {
-		name   string
-		budget budget
-		// want lists the rules that still find the container lacking.
-		want []string
-	}{
-		{"a pod-level cpu limit satisfies both cpu rules", budget{limits: cpu}, []string{"memory-limits", "memory-requests"}},
-		{"a pod-level cpu request satisfies both cpu rules, as defaulting leaves cpu to the pod", budget{requests: cpu}, []string{"memory-limits", "memory-requests"}},
-		{"a pod-level cpu request and limit satisfy both", budget{requests: cpu, limits: cpu}, []string{"memory-limits", "memory-requests"}},
-		{"no pod-level budget satisfies nothing", budget{}, []string{"cpu-limits", "cpu-requests", "memory-limits", "memory-requests"}},
+	withBudget := func(requests, limits corev1.ResourceList) *corev1.Pod {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+		if requests != nil || limits != nil {
+			pod.Spec.Resources = &corev1.ResourceRequirements{Requests: requests, Limits: limits}
+		}
+		return pod
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
-			if tt.budget.requests != nil || tt.budget.limits != nil {
-				pod.Spec.Resources = &corev1.ResourceRequirements{Requests: tt.budget.requests, Limits: tt.budget.limits}
-			}
-			tpl := findTemplate(t, pod)
-			var got []string
-			for _, r := range []*Rule{cpuLimits, cpuRequests, memoryLimits, memoryRequests} {
-				if len(r.Check(tpl, policy.Default())) > 0 {
-					got = append(got, r.ID)
-				}
-			}
-			slices.Sort(got)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("rules that find something (-want +got):\n%s", diff)
-			}
-		})
+	return []namedObject{
+		{name: "a pod-level cpu limit", obj: withBudget(nil, cpu)},
+		{name: "a pod-level cpu request", obj: withBudget(cpu, nil)},
+		{name: "a pod-level cpu request and limit", obj: withBudget(cpu, cpu)},
+		{name: "no pod-level budget", obj: withBudget(nil, nil)},
 	}
+}
+
+// replicaObjects are workloads of every replica count, spread and not,
+// for the rules about a workload's replicas.
+func replicaObjects() []namedObject {
+	spec := func() corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.27"}}},
+		}
+	}
+	deployment := func(replicas *int32) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{Replicas: replicas, Template: spec()}}
+	}
+	spread := func(d *appsv1.Deployment) *appsv1.Deployment {
+		d.Spec.Template.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.ScheduleAnyway}}
+		return d
+	}
+	antiAffinity := func(d *appsv1.Deployment) *appsv1.Deployment {
+		d.Spec.Template.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{TopologyKey: "kubernetes.io/hostname"}},
+		}}
+		return d
+	}
+	return []namedObject{
+		{name: "a Deployment without replicas runs one", obj: deployment(nil)},
+		{name: "a Deployment of one replica", obj: deployment(ptrTo[int32](1))},
+		{name: "a Deployment scaled to zero", obj: deployment(ptrTo[int32](0))},
+		{name: "two unspread replicas", obj: deployment(ptrTo[int32](2))},
+		{name: "three replicas spread by constraints", obj: spread(deployment(ptrTo[int32](3)))},
+		{name: "three replicas spread by anti-affinity", obj: antiAffinity(deployment(ptrTo[int32](3)))},
+		{name: "a StatefulSet without replicas", obj: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: spec()}}},
+		{name: "a StatefulSet of five unspread", obj: &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptrTo[int32](5), Template: spec()}}},
+		{name: "a ReplicaSet is owned by a Deployment, which is judged instead", obj: &appsv1.ReplicaSet{Spec: appsv1.ReplicaSetSpec{Template: spec()}}},
+		{name: "a DaemonSet has no replica count", obj: &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: spec()}}},
+	}
+}
+
+// podsOfFailingWorkloads returns the failing fixtures of rule id whose
+// Pod, as a controller would create it from the workload's template,
+// still breaks the rule. Pod fixtures are their own Pods.
+func podsOfFailingWorkloads(t *testing.T, id string) (failing []string) {
+	t.Helper()
+	r := ruleByID(t, id)
+	for _, file := range ruleFixtures(t, id, "fail") {
+		tpl := loadTemplate(t, file)
+		if tpl.Kind != "Pod" {
+			tpl = findTemplate(t, podOf(tpl))
+		}
+		if len(r.Check(tpl, fixturePolicy(id))) > 0 {
+			failing = append(failing, file)
+		}
+	}
+	return failing
+}
+
+// expectWorkloadOnly checks that rule id is about a field a Pod does not
+// have (its replica count): the Pod each failing workload would create
+// passes the rule, so no Pod can fail it and its fail/ fixtures need not
+// include one.
+func expectWorkloadOnly(t *testing.T, id string) {
+	t.Helper()
+	t.Run("no Pod can fail it", func(t *testing.T) {
+		if len(ruleFixtures(t, id, "fail")) == 0 {
+			t.Fatalf("no fixture under testdata/%s/fail/", id)
+		}
+		if failing := podsOfFailingWorkloads(t, id); len(failing) > 0 {
+			t.Errorf("the Pods of these failing fixtures break %s too: %q", id, failing)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ var rulesDoc = filepath.Join("..", "docs", "rules.md")
 // TestRulesDoc keeps docs/rules.md in step with the registry. Run with
 // UPDATE_GOLDEN=1 to rewrite it.
 func TestRulesDoc(t *testing.T) {
-	got := MarkdownCatalogue(Registry())
+	got := markdownCatalogue(Registry())
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		if err := os.MkdirAll(filepath.Dir(rulesDoc), 0o755); err != nil {
 			t.Fatal(err)
@@ -35,7 +36,7 @@ func TestRulesDoc(t *testing.T) {
 }
 
 func TestMarkdownCatalogueDocumentsEveryRule(t *testing.T) {
-	doc := MarkdownCatalogue(Registry())
+	doc := markdownCatalogue(Registry())
 	for _, r := range Registry() {
 		t.Run(r.ID, func(t *testing.T) {
 			row := "| [`" + r.ID + "`](#" + r.ID + ") | " + r.Category + " | " + string(r.Severity) + " | "
@@ -63,8 +64,44 @@ func TestMarkdownCatalogueDocumentsEveryRule(t *testing.T) {
 }
 
 func TestMarkdownCatalogueEscapesTableCells(t *testing.T) {
-	doc := MarkdownCatalogue([]*Rule{{ID: "x", Category: "security", Severity: "error", Defaulted: "no", Description: "a | b\nc", Remediation: "r"}})
+	doc := markdownCatalogue([]*Rule{{ID: "x", Category: "security", Severity: "error", Defaulted: "no", Description: "a | b\nc", Remediation: "r"}})
 	if !strings.Contains(doc, `| a \| b c |`) {
 		t.Errorf("pipe and newline not escaped in the table:\n%s", doc)
 	}
+}
+
+// markdownCatalogue renders the rule catalogue, docs/rules.md: a table of
+// every rule, then one section per rule with its ID, category, default
+// severity, whether defaulting fixes it, description and remediation.
+// TestRulesDoc keeps docs/rules.md equal to it.
+func markdownCatalogue(rules []*Rule) string {
+	var b strings.Builder
+	b.WriteString("# Rules\n\n")
+	b.WriteString("<!-- Generated from validate.Registry() by `UPDATE_GOLDEN=1 go test ./validate/ -run TestRulesDoc`. Do not edit. -->\n\n")
+	b.WriteString("plimsoll holds every workload to these rules. Each rule has a stable ID: use it in the\n")
+	b.WriteString("policy file to change the rule's severity or turn it off\n")
+	b.WriteString("(`rules: {<id>: error|warning|off}`), and to find a rule from a message, which\n")
+	b.WriteString("always starts with `[<id>]`.\n\n")
+	b.WriteString("A violation that defaulting fixes is reported as fixable (\"will be defaulted\") and never\n")
+	b.WriteString("denied: the Pods will be admitted with the default written in.\n\n")
+	b.WriteString("| ID | Category | Default severity | Defaulted | Description |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, r := range rules {
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s |\n",
+			r.ID, r.ID, cell(r.Category), r.Severity, cell(r.Defaulted), cell(r.Description))
+	}
+	for _, r := range rules {
+		fmt.Fprintf(&b, "\n## %s\n\n", r.ID)
+		fmt.Fprintf(&b, "- **Category:** %s\n", r.Category)
+		fmt.Fprintf(&b, "- **Default severity:** %s\n", r.Severity)
+		fmt.Fprintf(&b, "- **Defaulted:** %s\n\n", r.Defaulted)
+		fmt.Fprintf(&b, "%s\n\n", r.Description)
+		fmt.Fprintf(&b, "**Remediation:** %s\n", r.Remediation)
+	}
+	return b.String()
+}
+
+// cell makes text safe inside a markdown table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ")
 }

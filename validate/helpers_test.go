@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,16 +76,28 @@ func ruleFixtures(t *testing.T, id, outcome string) []string {
 	return files
 }
 
+// fixtureSettings holds, by rule ID, the settings that switch on a rule
+// that needs them (allowed registries, required labels). Each such rule
+// registers its own in rule_<id>_test.go, with fixtureSetting.
+var fixtureSettings = map[string]func(*policy.Policy){}
+
+// fixtureSetting registers the settings rule id's fixtures are judged
+// with. It is called from a package-level var declaration, so that every
+// registration is in place before any test runs.
+func fixtureSetting(id string, set func(*policy.Policy)) bool {
+	if _, ok := fixtureSettings[id]; ok {
+		panic("two fixture settings for " + id)
+	}
+	fixtureSettings[id] = set
+	return true
+}
+
 // fixturePolicy is the policy a rule's fixtures are judged with: the
-// built-in one, plus the settings that switch on the rules that need them
-// (allowed registries, required labels).
+// built-in one, plus the settings the rule registered, if any.
 func fixturePolicy(id string) *policy.Policy {
 	p := policy.Default()
-	switch id {
-	case "image-registry":
-		p.AllowedRegistries = []string{"ghcr.io/acme", "registry.local:5000"}
-	case "required-labels":
-		p.RequiredLabels = []string{"app.kubernetes.io/name", "team"}
+	if set := fixtureSettings[id]; set != nil {
+		set(p)
 	}
 	return p
 }
@@ -92,8 +106,9 @@ func fixturePolicy(id string) *policy.Policy {
 // that run the whole registry.
 func configuredPolicy() *policy.Policy {
 	p := policy.Default()
-	p.AllowedRegistries = fixturePolicy("image-registry").AllowedRegistries
-	p.RequiredLabels = fixturePolicy("required-labels").RequiredLabels
+	for _, id := range slices.Sorted(maps.Keys(fixtureSettings)) {
+		fixtureSettings[id](p)
+	}
 	return p
 }
 

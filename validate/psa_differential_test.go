@@ -78,6 +78,22 @@ func TestPodSecurityRestrictedDifferential(t *testing.T) {
 	}
 }
 
+// psaAllows evaluates a Pod against Pod Security at the latest version of
+// a level.
+func psaAllows(t *testing.T, level psaapi.Level, pod *corev1.Pod) bool {
+	t.Helper()
+	eval, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range eval.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &pod.ObjectMeta, &pod.Spec) {
+		if !r.Allowed {
+			return false
+		}
+	}
+	return true
+}
+
 // counts are what the differential test reports.
 type counts struct {
 	checked  int // Pods judged

@@ -4,8 +4,8 @@ import "slices"
 
 // Registry returns every rule, sorted by ID. The list is explicit so a
 // reader sees every rule in one place; registry_test.go checks that IDs are
-// unique and kebab-case, and that each rule is documented and has a passing
-// and a failing fixture.
+// unique and kebab-case, and that each rule is documented, has a passing
+// and a failing fixture, and has its own rule_<id>_test.go.
 func Registry() []*Rule {
 	rules := []*Rule{
 		apparmor,

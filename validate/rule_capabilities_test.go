@@ -47,3 +47,31 @@ func TestCapabilitiesDefaulting(t *testing.T) {
 		})
 	}
 }
+
+// TestCapabilitiesCoverage: capabilities asks every container but the
+// privileged ephemeral one (left to the privileged rule) to drop ALL,
+// refuses an added capability in every container, and leaves Windows Pods
+// alone.
+func TestCapabilitiesCoverage(t *testing.T) {
+	expectBareFindings(t, "capabilities", fieldIn(".securityContext.capabilities.drop", initPath, sidecarPath, appPath)...)
+	expectRiskyFindings(t, "capabilities", fieldIn(".securityContext.capabilities.add", allContainers...)...)
+	expectNothingOnWindows(t, "capabilities")
+}
+
+// TestCapabilitiesMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestCapabilitiesMessages(t *testing.T) {
+	expectMessages(t, "capabilities", []messageCase{
+		{
+			name: "adding NET_BIND_SERVICE without dropping ALL is told to add the drop itself",
+			file: "fail/pod-net-bind-service-without-drop.yaml",
+			want: []string{`[capabilities] Pod "web": container "web" keeps the runtime's default capabilities (capabilities.drop is not set) (spec.containers[0].securityContext.capabilities.drop): add drop: [ALL] to securityContext.capabilities (defaulting does not touch capabilities a container sets), keeping add for what it needs`},
+		},
+		{
+			name: "an added capability is named",
+			file: "fail/pod-adds-sys-admin.yaml",
+			want: []string{`[capabilities] Pod "fuse": container "fuse" adds the capabilities "SYS_ADMIN" (spec.containers[0].securityContext.capabilities.add): remove "SYS_ADMIN" from securityContext.capabilities.add: only NET_BIND_SERVICE may be added`},
+		},
+	})
+}

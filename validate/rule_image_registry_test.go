@@ -8,6 +8,12 @@ import (
 	"github.com/plimsoll/plimsoll/policy"
 )
 
+// The fixtures of image-registry are judged with two allowed registries:
+// without any, the rule is off.
+var _ = fixtureSetting("image-registry", func(p *policy.Policy) {
+	p.AllowedRegistries = []string{"ghcr.io/acme", "registry.local:5000"}
+})
+
 func TestImageRepository(t *testing.T) {
 	type parts struct{ Registry, Repository string }
 	tests := []struct {
@@ -71,4 +77,17 @@ func TestImageRegistryIsOffWithoutAllowedRegistries(t *testing.T) {
 	if got := imageRegistry.Check(tpl, policy.Default()); len(got) != 0 {
 		t.Errorf("findings without allowedRegistries: %+v", got)
 	}
+}
+
+// TestImageRegistryMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestImageRegistryMessages(t *testing.T) {
+	expectMessages(t, "image-registry", []messageCase{
+		{
+			name: "an image from Docker Hub under a policy that allows only its own registries",
+			file: "fail/deployment-docker-hub.yaml",
+			want: []string{`[image-registry] Deployment "web": container "web" pulls image "nginx:1.27" from docker.io (as docker.io/library/nginx), which allowedRegistries does not list (spec.template.spec.containers[0].image): mirror the image to an allowed registry (ghcr.io/acme, registry.local:5000) and name it there, e.g. image: ghcr.io/acme/nginx:1.27`},
+		},
+	})
 }

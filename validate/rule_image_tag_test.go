@@ -64,3 +64,42 @@ func TestImageTagVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestImageTagCoverage: image-tag checks every container, ephemeral ones
+// included.
+func TestImageTagCoverage(t *testing.T) {
+	expectBareFindings(t, "image-tag", fieldIn(".image", allContainers...)...)
+}
+
+// TestImageTagMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestImageTagMessages(t *testing.T) {
+	expectMessages(t, "image-tag", []messageCase{
+		{
+			name: "a Deployment on latest is told to pin a version",
+			file: "fail/deployment-latest.yaml",
+			want: []string{`[image-tag] Deployment "web": container "web" uses image "nginx:latest", whose latest tag moves (spec.template.spec.containers[0].image): pin a version: image: nginx:<version> or nginx@sha256:<digest>`},
+		},
+		{
+			name: "a registry port is not mistaken for a tag, and a generated name is shown as such",
+			file: "fail/registry-port-without-tag.yaml",
+			want: []string{`[image-tag] Pod "local-*": container "app" uses image "localhost:5000/nginx", which has no tag (spec.containers[0].image): pin a version: image: localhost:5000/nginx:<version> or localhost:5000/nginx@sha256:<digest>`},
+		},
+		{
+			name: "an ephemeral container is named as one",
+			file: "fail/pod-ephemeral-latest.yaml",
+			want: []string{`[image-tag] Pod "web": ephemeral container "debugger" uses image "busybox:latest", whose latest tag moves (spec.ephemeralContainers[0].image): pin a version: image: busybox:<version> or busybox@sha256:<digest>`},
+		},
+		{
+			name: "an untagged init container of a StatefulSet",
+			file: "fail/statefulset-init-untagged.yaml",
+			want: []string{`[image-tag] StatefulSet "db": init container "init" uses image "busybox", which has no tag (spec.template.spec.initContainers[0].image): pin a version: image: busybox:<version> or busybox@sha256:<digest>`},
+		},
+		{
+			name: "an untagged ReplicationController",
+			file: "fail/replicationcontroller-untagged.yaml",
+			want: []string{`[image-tag] ReplicationController "legacy": container "app" uses image "legacy", which has no tag (spec.template.spec.containers[0].image): pin a version: image: legacy:<version> or legacy@sha256:<digest>`},
+		},
+	})
+}

@@ -64,3 +64,32 @@ func TestDefaultedProbesAreNeverFlagged(t *testing.T) {
 		})
 	}
 }
+
+// TestProbePortCoverage: probe-port checks the probes of every container
+// that has them.
+func TestProbePortCoverage(t *testing.T) {
+	expectRiskyFindings(t, "probe-port",
+		initPath+".livenessProbe.httpGet.port", initPath+".readinessProbe.httpGet.port",
+		sidecarPath+".livenessProbe.httpGet.port", sidecarPath+".readinessProbe.httpGet.port",
+		appPath+".livenessProbe.httpGet.port", appPath+".readinessProbe.httpGet.port",
+		ephemeralPath+".livenessProbe.httpGet.port", ephemeralPath+".readinessProbe.httpGet.port",
+	)
+}
+
+// TestProbePortMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestProbePortMessages(t *testing.T) {
+	expectMessages(t, "probe-port", []messageCase{
+		{
+			name: "a probe aimed at a port name nobody has lists the names there are",
+			file: "fail/pod-unknown-name.yaml",
+			want: []string{`[probe-port] Pod "web": container "web" has a readinessProbe aimed at port "web", which no port of the container is named (spec.containers[0].readinessProbe.httpGet.port): name a declared port (the container's ports are named "http"), or add name: web to the port it means`},
+		},
+		{
+			name: "a TCP probe on a UDP-only port",
+			file: "fail/statefulset-udp-only-port.yaml",
+			want: []string{`[probe-port] StatefulSet "dns": container "dns" has a livenessProbe aimed at port 53, which the container declares for UDP or SCTP only (spec.template.spec.containers[0].livenessProbe.tcpSocket.port): declare containerPort: 53 with protocol: TCP, or aim the probe at the TCP port the program serves`},
+		},
+	})
+}

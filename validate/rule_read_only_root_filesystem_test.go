@@ -47,3 +47,11 @@ func TestReadOnlyRootFilesystemIsFixedOnlyWhenThePolicyOptsIn(t *testing.T) {
 		})
 	}
 }
+
+// TestReadOnlyRootFilesystemCoverage: read-only-root-filesystem skips
+// ephemeral containers, which debug, and leaves Windows Pods alone.
+func TestReadOnlyRootFilesystemCoverage(t *testing.T) {
+	expectBareFindings(t, "read-only-root-filesystem", fieldIn(".securityContext.readOnlyRootFilesystem", initPath, sidecarPath, appPath)...)
+	expectRiskyFindings(t, "read-only-root-filesystem", fieldIn(".securityContext.readOnlyRootFilesystem", initPath, sidecarPath, appPath)...)
+	expectNothingOnWindows(t, "read-only-root-filesystem")
+}

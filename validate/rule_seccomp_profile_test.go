@@ -69,3 +69,25 @@ func TestSeccompProfileSeverities(t *testing.T) {
 		})
 	}
 }
+
+// TestSeccompProfileCoverage: seccomp-profile checks every container,
+// ephemeral ones included, refuses Unconfined in every container, and leaves
+// Windows Pods alone.
+func TestSeccompProfileCoverage(t *testing.T) {
+	expectBareFindings(t, "seccomp-profile", fieldIn(".securityContext.seccompProfile", allContainers...)...)
+	expectRiskyFindings(t, "seccomp-profile", fieldIn(".securityContext.seccompProfile.type", allContainers...)...)
+	expectNothingOnWindows(t, "seccomp-profile")
+}
+
+// TestSeccompProfileMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestSeccompProfileMessages(t *testing.T) {
+	expectMessages(t, "seccomp-profile", []messageCase{
+		{
+			name: "seccomp Unconfined on the Pod is reported once, on the Pod",
+			file: "fail/pod-unconfined.yaml",
+			want: []string{`[seccomp-profile] Pod "strace": pod spec turns off the seccomp filter of every container (seccompProfile.type: Unconfined) (spec.securityContext.seccompProfile.type): set securityContext.seccompProfile.type: RuntimeDefault`},
+		},
+	})
+}

@@ -62,3 +62,22 @@ func TestSecretEnvNeverRepeatsTheValue(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretEnvCoverage: secret-env finds a literal secret in every
+// container.
+func TestSecretEnvCoverage(t *testing.T) {
+	expectRiskyFindings(t, "secret-env", fieldIn(".env[0].value", allContainers...)...)
+}
+
+// TestSecretEnvMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestSecretEnvMessages(t *testing.T) {
+	expectMessages(t, "secret-env", []messageCase{
+		{
+			name: "a literal secret is named but its value is not repeated",
+			file: "fail/deployment-password.yaml",
+			want: []string{`[secret-env] Deployment "web": container "web" sets DB_PASSWORD to a literal value, which anyone who can read the Deployment sees (spec.template.spec.containers[0].env[1].value): put the value in a Secret and write valueFrom: {secretKeyRef: {name: <secret>, key: DB_PASSWORD}} instead of value`},
+		},
+	})
+}

@@ -48,3 +48,24 @@ func TestSELinuxAgreesWithPodSecurity(t *testing.T) {
 		}
 	}
 }
+
+// TestSELinuxCoverage: selinux refuses a foreign type in every container.
+func TestSELinuxCoverage(t *testing.T) {
+	expectRiskyFindings(t, "selinux", fieldIn(".securityContext.seLinuxOptions.type", allContainers...)...)
+}
+
+// TestSELinuxMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestSELinuxMessages(t *testing.T) {
+	expectMessages(t, "selinux", []messageCase{
+		{
+			name: "SELinux user and role are two findings",
+			file: "fail/statefulset-container-user-and-role.yaml",
+			want: []string{
+				`[selinux] StatefulSet "db": container "db" sets the SELinux user "system_u" (spec.template.spec.containers[0].securityContext.seLinuxOptions.user): remove seLinuxOptions.user`,
+				`[selinux] StatefulSet "db": container "db" sets the SELinux role "system_r" (spec.template.spec.containers[0].securityContext.seLinuxOptions.role): remove seLinuxOptions.role`,
+			},
+		},
+	})
+}

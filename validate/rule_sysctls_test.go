@@ -7,26 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	psaapi "k8s.io/pod-security-admission/api"
-	psapolicy "k8s.io/pod-security-admission/policy"
 
 	"github.com/plimsoll/plimsoll/policy"
 )
-
-// psaAllows evaluates a Pod against Pod Security at the latest version of
-// a level.
-func psaAllows(t *testing.T, level psaapi.Level, pod *corev1.Pod) bool {
-	t.Helper()
-	eval, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range eval.EvaluatePod(psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}, &pod.ObjectMeta, &pod.Spec) {
-		if !r.Allowed {
-			return false
-		}
-	}
-	return true
-}
 
 // TestSysctlsAgreeWithPodSecurity: each sysctl plimsoll allows, Pod
 // Security baseline allows, and each it refuses, baseline refuses.
@@ -50,4 +33,17 @@ func TestSysctlsAgreeWithPodSecurity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSysctlsMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestSysctlsMessages(t *testing.T) {
+	expectMessages(t, "sysctls", []messageCase{
+		{
+			name: "only the unsafe sysctl is named, with its index",
+			file: "fail/pod-unsafe-sysctl.yaml",
+			want: []string{`[sysctls] Pod "tuned": pod spec sets the sysctl "kernel.msgmax", which is not in the safe set and may affect the whole node (spec.securityContext.sysctls[1].name): remove kernel.msgmax from securityContext.sysctls and tune it on the node if it is needed`},
+		},
+	})
 }

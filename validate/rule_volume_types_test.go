@@ -59,3 +59,16 @@ func TestAVolumeWithoutSourceIsLeftToTheAPIServer(t *testing.T) {
 		t.Errorf("a volume without source (an emptyDir once the API server defaults it) was reported: %+v", got)
 	}
 }
+
+// TestVolumeTypesMessages pins what the person at kubectl apply reads for
+// failing fixtures: the object, the container, the field at fault and the
+// fix.
+func TestVolumeTypesMessages(t *testing.T) {
+	expectMessages(t, "volume-types", []messageCase{
+		{
+			name: "a forbidden volume type is named with its volume",
+			file: "fail/deployment-nfs.yaml",
+			want: []string{`[volume-types] Deployment "web": pod spec mounts volume "content" of type nfs, which Pod Security restricted forbids (spec.template.spec.volumes[1].nfs): use a persistentVolumeClaim bound to a PersistentVolume that provides the nfs storage, or an emptyDir, configMap or secret volume`},
+		},
+	})
+}
