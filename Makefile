@@ -76,6 +76,7 @@ fuzz:
 	$(GO) test ./webhook/ -run '^$$' -fuzz '^FuzzAdmissionReview$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline/ -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy/ -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/jsondiff/ -run '^$$' -fuzz '^FuzzPatchAgreesWithGomodulesJSONPatch$$' -fuzztime $(FUZZTIME)
 
 ## helm: the helm CLI the chart tests run (test/chart, test/e2e), built once into bin/
 .PHONY: helm
