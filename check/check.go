@@ -54,7 +54,7 @@ type Options struct {
 	Now   time.Time
 }
 
-// Result is one finding, in the JSON schema of DESIGN.md.
+// Result is one finding, in the JSON schema README.md documents under "Checking manifests in CI".
 type Result struct {
 	File        string `json:"file"`
 	Kind        string `json:"kind"`

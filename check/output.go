@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// WriteJSON prints the report in the schema of DESIGN.md.
+// WriteJSON prints the report in the schema README.md documents under "Checking manifests in CI" (`plimsoll check -o json`).
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -119,8 +119,9 @@ func TestModesNeverRefuseMoreThanEnforce(t *testing.T) {
 }
 
 // TestAdmittedWorkloadsHaveTheirPodsAdmitted holds the consistency
-// invariant of DESIGN.md with every rule on: a workload admitted in enforce
-// has Pods that, once the mutating webhook has patched them, the
+// invariant (pipeline.Evaluate: a workload is judged as defaulting will
+// leave its Pods) with every rule on: a workload admitted in enforce has
+// Pods that, once the mutating webhook has patched them, the
 // validating webhook admits too.
 func TestAdmittedWorkloadsHaveTheirPodsAdmitted(t *testing.T) {
 	f := fullFixture(t)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/plimsoll/plimsoll/admission"
-
 	"github.com/plimsoll/plimsoll/check"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -26,7 +25,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var files paths
 	fs.Var(&files, "f", "file, directory (recursive) or - for stdin; repeatable")
-	config := fs.String("config", "", "policy file (default: the built-in policy)")
+	config := fs.String("config", envOr("PLIMSOLL_CONFIG", ""), "policy file (default: the built-in policy; env PLIMSOLL_CONFIG)")
 	mode := fs.String("mode", "enforce", "enforce (errors fail the check) or warn")
 	output := fs.String("o", "text", "output: text or json")
 	fs.Usage = func() {

@@ -63,3 +63,21 @@ func TestServeHelpHidesTestingFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandReadsThePolicyFromPLIMSOLL_CONFIG pins one convention
+// (CONTRIBUTING.md): a flag that means the same in every subcommand is
+// read the same way, here --config and its environment variable.
+func TestEveryCommandReadsThePolicyFromPLIMSOLL_CONFIG(t *testing.T) {
+	t.Setenv("PLIMSOLL_CONFIG", "../../policy/testdata/unknown-field.yaml")
+	for _, args := range [][]string{
+		{"check", "-f", "../../examples"},
+		{"serve", "--tls-cert-file", "c", "--tls-key-file", "k"},
+		{"audit", "-h"}, // audit would need a cluster to get as far as the policy
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(args, &stdout, &stderr)
+		if !strings.Contains(stderr.String(), "unknown-field.yaml") {
+			t.Errorf("%s: exit %d, stderr %q; want the policy file from PLIMSOLL_CONFIG named", args[0], code, stderr.String())
+		}
+	}
+}
