@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/plimsoll/plimsoll/kube"
 	"github.com/plimsoll/plimsoll/webhook"
 	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
@@ -42,7 +39,7 @@ func addSelfManagedFlags(fs *flag.FlagSet) *selfManagedFlags {
 		}
 		return nil
 	})
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --tls-self-managed: kubeconfig file to reach the API server; empty: the in-cluster service account")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --tls-self-managed: kubeconfig file to reach the API server (default, as kubectl: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
 	fs.DurationVar(&o.CALifetime, "tls-ca-lifetime", o.CALifetime, "(testing) how long a CA is valid")
 	fs.DurationVar(&o.CertLifetime, "tls-cert-lifetime", o.CertLifetime, "(testing) how long a serving certificate is valid")
 	return f
@@ -62,13 +59,7 @@ func (f *selfManagedFlags) provider(log *slog.Logger) (webhook.TLSProvider, erro
 	if !f.enabled {
 		return nil, nil
 	}
-	var cfg *rest.Config
-	var err error
-	if f.kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", f.kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
+	cfg, _, err := kubeClientConfig(f.kubeconfig, "")
 	if err != nil {
 		return nil, fmt.Errorf("--tls-self-managed needs the API server: %w", err)
 	}
