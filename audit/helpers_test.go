@@ -20,7 +20,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/plimsoll/plimsoll/audit"
-	"github.com/plimsoll/plimsoll/kube/kubefake"
+	"github.com/plimsoll/plimsoll/internal/kube/kubetest"
 )
 
 // A pod spec with every default plimsoll asks for written by hand, and
@@ -181,7 +181,7 @@ func compare(a, b string) int {
 // runAudit audits the fake cluster with o (Client set to c).
 func runAudit(t *testing.T, c *fake.Clientset, o audit.Options) *audit.Report {
 	t.Helper()
-	o.Client = kubefake.Wrap(c)
+	o.Client = kubetest.Wrap(c)
 	r, err := audit.Run(context.Background(), o)
 	if err != nil {
 		t.Fatalf("audit.Run: %v", err)

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/plimsoll/plimsoll/kube"
+	"github.com/plimsoll/plimsoll/internal/kube"
 )
 
 // kind is one kind of object the audit lists.
@@ -24,73 +24,44 @@ type kind struct {
 	// kind is reported when its controller exists: the owner is judged on
 	// the template the object was made from.
 	ownedBy []string
-	list    func(ctx context.Context, c kube.Interface, ns string, opts metav1.ListOptions) (page, error)
+	// list returns one page of the kind's List in namespace ns ("" for
+	// all): a typed list (a pager.ListPageFunc once ns is bound).
+	list func(ctx context.Context, c kube.Interface, ns string, opts metav1.ListOptions) (runtime.Object, error)
 	// informer returns an informer of the kind in namespace ns ("" for
 	// all).
 	informer func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer
-}
-
-// page is one List answer.
-type page struct {
-	items []runtime.Object
-	next  string
 }
 
 // kinds is every kind plimsoll judges (workload.Kinds), in the order the
 // audit lists them: each owner before what it owns, so that when an
 // object comes up, whether its controller exists is already known.
 var kinds = []kind{
-	newKind(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", nil, kube.Interface.CronJobs,
-		func(l *batchv1.CronJobList) ([]batchv1.CronJob, string) { return l.Items, l.Continue }),
-	newKind(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs", []string{"CronJob"}, kube.Interface.Jobs,
-		func(l *batchv1.JobList) ([]batchv1.Job, string) { return l.Items, l.Continue }),
-	newKind(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", nil, kube.Interface.Deployments,
-		func(l *appsv1.DeploymentList) ([]appsv1.Deployment, string) { return l.Items, l.Continue }),
-	newKind(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets", []string{"Deployment"}, kube.Interface.ReplicaSets,
-		func(l *appsv1.ReplicaSetList) ([]appsv1.ReplicaSet, string) { return l.Items, l.Continue }),
-	newKind(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets", nil, kube.Interface.StatefulSets,
-		func(l *appsv1.StatefulSetList) ([]appsv1.StatefulSet, string) { return l.Items, l.Continue }),
-	newKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets", nil, kube.Interface.DaemonSets,
-		func(l *appsv1.DaemonSetList) ([]appsv1.DaemonSet, string) { return l.Items, l.Continue }),
-	newKind(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers", nil, kube.Interface.ReplicationControllers,
-		func(l *corev1.ReplicationControllerList) ([]corev1.ReplicationController, string) {
-			return l.Items, l.Continue
-		}),
+	newKind(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", nil, kube.Interface.CronJobs),
+	newKind(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs", []string{"CronJob"}, kube.Interface.Jobs),
+	newKind(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", nil, kube.Interface.Deployments),
+	newKind(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets", []string{"Deployment"}, kube.Interface.ReplicaSets),
+	newKind(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets", nil, kube.Interface.StatefulSets),
+	newKind(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets", nil, kube.Interface.DaemonSets),
+	newKind(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers", nil, kube.Interface.ReplicationControllers),
 	newKind(corev1.SchemeGroupVersion.WithKind("Pod"), "pods", []string{"ReplicaSet", "DaemonSet", "StatefulSet", "Job", "ReplicationController"},
-		kube.Interface.Pods, func(l *corev1.PodList) ([]corev1.Pod, string) { return l.Items, l.Continue }),
+		kube.Interface.Pods),
 }
 
 // newKind returns the kind whose objects of type T, in lists of type L,
-// res reaches; items gives a list's items and continue token.
+// res reaches.
 func newKind[E any, T interface {
 	*E
 	runtime.Object
 }, L runtime.Object](gvk schema.GroupVersionKind, resource string, ownedBy []string,
-	res func(c kube.Interface, ns string) kube.Resource[T, L], items func(L) ([]E, string)) kind {
+	res func(c kube.Interface, ns string) kube.Resource[T, L]) kind {
 	return kind{gvk: gvk, resource: resource, ownedBy: ownedBy,
-		list: func(ctx context.Context, c kube.Interface, ns string, o metav1.ListOptions) (page, error) {
-			l, err := res(c, ns).List(ctx, o)
-			if err != nil {
-				return page{}, err
-			}
-			return pageOf[E, T](items(l)), nil
+		list: func(ctx context.Context, c kube.Interface, ns string, o metav1.ListOptions) (runtime.Object, error) {
+			return res(c, ns).List(ctx, o)
 		},
 		informer: func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer {
 			return kube.NewInformer(c, res(c, ns), o)
 		},
 	}
-}
-
-// pageOf turns a typed list's items into a page of pointers into them.
-func pageOf[E any, T interface {
-	*E
-	runtime.Object
-}](list []E, next string) page {
-	p := page{items: make([]runtime.Object, len(list)), next: next}
-	for i := range list {
-		p.items[i] = T(&list[i])
-	}
-	return p
 }
 
 // kindOf returns the kind named k.

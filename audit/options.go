@@ -1,9 +1,15 @@
 package audit
 
+// What configures an audit: Options for the one-shot audit (Run), and
+// BackgroundOptions, which add what `plimsoll audit --watch` needs
+// (listeners, reports, resync, workers). Each has its defaults and a
+// Validate that names the flags.
+
 import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -11,9 +17,11 @@ import (
 	"github.com/plimsoll/plimsoll/admission"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/plimsoll/plimsoll/kube"
+	"github.com/plimsoll/plimsoll/internal/kube"
+	"github.com/plimsoll/plimsoll/internal/serving"
 	"github.com/plimsoll/plimsoll/policy"
 )
 
@@ -24,7 +32,7 @@ type Options struct {
 	// the protobuf content type on the copy.
 	Config *rest.Config
 	// Client, when set, is used instead of a client built from Config
-	// (tests hand in client-go's fake clientset, through kube/kubefake).
+	// (tests hand in client-go's fake clientset, through internal/kube/kubetest).
 	Client kube.Interface
 	// QPS and Burst bound the request rate (client-go's token bucket):
 	// 20 requests a second, bursts of 40. An audit of ten thousand objects
@@ -32,8 +40,9 @@ type Options struct {
 	// protects the API server of a cluster with far more.
 	QPS   float32
 	Burst int
-	// PageSize is the Limit of each List (500, as kubectl); Continue
-	// fetches the next page.
+	// PageSize is the Limit of each List (500, as kubectl): client-go's
+	// pager (k8s.io/client-go/tools/pager) fetches the next page with the
+	// continue token of the last.
 	PageSize int64
 
 	// Policy is the policy to judge by (default: the built-in policy).
@@ -108,6 +117,63 @@ func (o *Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// BackgroundOptions configure the in-cluster background audit.
+type BackgroundOptions struct {
+	// Options choose the namespaces, the mode and the API server, as for
+	// Run; Policy is the policy when ConfigFile is empty.
+	Options
+	// ConfigFile is the policy file, re-read every ConfigPollInterval
+	// (2s): a change re-evaluates every namespace; an invalid version
+	// keeps the last good policy.
+	ConfigFile         string
+	ConfigPollInterval time.Duration
+	// MetricsListen serves /metrics (":8080"; serving.Off, "0", turns it
+	// off).
+	MetricsListen string
+	// HealthListen serves /healthz and /readyz (":8081"; serving.Off,
+	// "0", turns it off). Ready once the informers have synced and every
+	// namespace has been evaluated once.
+	HealthListen string
+	// Reports turns on PolicyReports (wgpolicyk8s.io/v1alpha2), one per
+	// namespace, named "plimsoll".
+	Reports bool
+	// Resync re-evaluates every namespace this often (10m), so exemptions
+	// that expire take effect without a change to any object.
+	Resync time.Duration
+	// Debounce is how long a namespace waits after a change before it is
+	// re-evaluated (1s): a rollout's burst of events costs one pass.
+	Debounce time.Duration
+	// Workers re-evaluate namespaces in parallel (2).
+	Workers int
+	Log     *slog.Logger
+	// Dynamic writes PolicyReports (default: built from Config).
+	Dynamic dynamic.Interface
+}
+
+// DefaultBackgroundOptions returns the defaults of `plimsoll audit --watch`.
+func DefaultBackgroundOptions() BackgroundOptions {
+	return BackgroundOptions{
+		Options:            DefaultOptions(),
+		ConfigPollInterval: 2 * time.Second,
+		MetricsListen:      ":8080",
+		HealthListen:       ":8081",
+		Reports:            true,
+		Resync:             10 * time.Minute,
+		Debounce:           time.Second,
+		Workers:            2,
+	}
+}
+
+// Validate reports what is wrong with the options, all at once.
+func (o *BackgroundOptions) Validate() error {
+	return errors.Join(o.Options.Validate(), o.serving().Validate())
+}
+
+// serving are the options of the health and metrics listeners.
+func (o *BackgroundOptions) serving() serving.Options {
+	return serving.Options{HealthListen: o.HealthListen, MetricsListen: o.MetricsListen}
 }
 
 // withDefaults fills what the caller left zero.

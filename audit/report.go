@@ -264,8 +264,10 @@ func (r *Report) DeniedObjects() int {
 // streams one result at a time: ten thousand workloads' findings are never
 // held twice in memory.
 func (r *Report) WriteJSON(w io.Writer) error {
+	// A bufio.Writer keeps its first error and returns it from Flush:
+	// the writes below are checked there.
 	bw := bufio.NewWriter(w)
-	bw.WriteString("{\n  \"results\": [")
+	_, _ = bw.WriteString("{\n  \"results\": [")
 	n := 0
 	for _, ob := range r.Objects {
 		for _, f := range ob.Findings {
@@ -274,31 +276,31 @@ func (r *Report) WriteJSON(w io.Writer) error {
 				return err
 			}
 			if n > 0 {
-				bw.WriteByte(',')
+				_ = bw.WriteByte(',')
 			}
-			bw.WriteString("\n    ")
-			bw.Write(b)
+			_, _ = bw.WriteString("\n    ")
+			_, _ = bw.Write(b)
 			n++
 		}
 	}
 	if n > 0 {
-		bw.WriteString("\n  ")
+		_, _ = bw.WriteString("\n  ")
 	}
 	b, err := json.MarshalIndent(r.Summary, "  ", "  ")
 	if err != nil {
 		return err
 	}
-	bw.WriteString("],\n  \"summary\": ")
-	bw.Write(b)
+	_, _ = bw.WriteString("],\n  \"summary\": ")
+	_, _ = bw.Write(b)
 	if len(r.UnknownModes) > 0 {
 		u, err := json.MarshalIndent(r.UnknownModes, "  ", "  ")
 		if err != nil {
 			return err
 		}
-		bw.WriteString(",\n  \"unknownModes\": ")
-		bw.Write(u)
+		_, _ = bw.WriteString(",\n  \"unknownModes\": ")
+		_, _ = bw.Write(u)
 	}
-	bw.WriteString("\n}\n")
+	_, _ = bw.WriteString("\n}\n")
 	return bw.Flush()
 }
 

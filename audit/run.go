@@ -7,13 +7,15 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/pager"
 
-	"github.com/plimsoll/plimsoll/kube"
+	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/validate"
 )
 
@@ -119,68 +121,79 @@ func (a *auditor) namespaces(ctx context.Context, r *Report) ([]*Namespace, erro
 		return []*Namespace{{Name: ns.Name, Mode: modeOf(ns.Labels, true)}}, nil
 	}
 	var out []*Namespace
-	opts := metav1.ListOptions{Limit: a.o.PageSize}
-	for {
-		a.progress.listing("namespaces")
-		l, err := a.c.Namespaces().List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
+	a.progress.listing("namespaces")
+	err := a.pager(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		return a.c.Namespaces().List(ctx, opts)
+	}).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+		ns, ok := obj.(*corev1.Namespace)
+		if !ok {
+			return fmt.Errorf("listing namespaces returned a %T", obj)
 		}
-		for _, ns := range l.Items {
-			if v, ok := ns.Labels[admission.ModeLabel]; ok && !knownMode(v) {
-				r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
-			}
-			if a.scope.selects(ns.Name, ns.Labels) {
-				out = append(out, &Namespace{Name: ns.Name, Mode: modeOf(ns.Labels, true)})
-			}
+		if v, ok := ns.Labels[admission.ModeLabel]; ok && !knownMode(v) {
+			r.UnknownModes = append(r.UnknownModes, UnknownMode{Namespace: ns.Name, Value: v})
 		}
-		if l.Continue == "" {
-			return out, nil
+		if a.scope.selects(ns.Name, ns.Labels) {
+			out = append(out, &Namespace{Name: ns.Name, Mode: modeOf(ns.Labels, true)})
 		}
-		opts.Continue = l.Continue
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w (give --namespace to audit one namespace without listing them)", err)
 	}
+	return out, nil
+}
+
+// pager lists through list a page of PageSize at a time, the latest
+// state (no resourceVersion: each List is a consistent read, and the
+// continue tokens keep every page of one List in the snapshot of its
+// first). The next page is fetched while the current one is judged. An
+// expired continue token is an error here: list decides what to do.
+func (a *auditor) pager(list pager.ListPageFunc) *pager.ListPager {
+	return &pager.ListPager{PageSize: a.o.PageSize, PageFn: list, PageBufferSize: 1}
 }
 
 // list calls each for every object of kind k in namespace ns ("" for all),
 // a page of PageSize at a time. When the continue token expires (the
 // listing outlived the API server's compaction window), it lists again
-// from a fresh snapshot, skipping what it has seen.
+// from a fresh snapshot, skipping what it has seen, up to three times.
 func (a *auditor) list(ctx context.Context, k *kind, ns string, each func(runtime.Object) error) error {
-	opts := metav1.ListOptions{Limit: a.o.PageSize}
 	seen := map[string]bool{}
-	restarts := 0
-	for {
-		a.progress.listing(k.resource)
-		p, err := k.list(ctx, a.c, ns, opts)
-		if (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && opts.Continue != "" && restarts < 3 {
-			restarts++
-			opts.Continue = ""
-			continue
-		}
-		if err != nil {
-			where := "in all namespaces"
-			if ns != "" {
-				where = "in namespace " + ns
-			}
-			return fmt.Errorf("listing %s %s: %w", k.resource, where, err)
-		}
-		for _, obj := range p.items {
+	// continued says whether the last List was for a page after the
+	// first. Set by the pager's goroutine, it is read only once the
+	// pager has reported that List's error, which happens after.
+	var continued bool
+	p := a.pager(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		continued = opts.Continue != ""
+		return k.list(ctx, a.c, ns, opts)
+	})
+	a.progress.listing(k.resource)
+	for restarts := 0; ; restarts++ {
+		var failed error
+		err := p.EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
 			m, _ := meta.Accessor(obj)
 			id := string(m.GetUID())
 			if id == "" { // objects of a real API server always have one
 				id = m.GetNamespace() + "/" + m.GetName()
 			}
 			if seen[id] {
-				continue
+				return nil
 			}
 			seen[id] = true
-			if err := each(obj); err != nil {
-				return err
-			}
-		}
-		if p.next == "" {
+			failed = each(obj)
+			return failed
+		})
+		switch {
+		case err == nil:
 			return nil
+		case failed != nil:
+			return failed
+		case (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) && continued && restarts < 3:
+			continue
 		}
-		opts.Continue = p.next
+		where := "in all namespaces"
+		if ns != "" {
+			where = "in namespace " + ns
+		}
+		return fmt.Errorf("listing %s %s: %w", k.resource, where, err)
 	}
 }

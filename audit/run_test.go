@@ -25,7 +25,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/audit"
 	"github.com/plimsoll/plimsoll/check"
-	"github.com/plimsoll/plimsoll/kube/kubefake"
+	"github.com/plimsoll/plimsoll/internal/kube/kubetest"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -235,7 +235,7 @@ func TestOptionsAreValidated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.options
-			o.Client = kubefake.Wrap(c)
+			o.Client = kubetest.Wrap(c)
 			_, err := audit.Run(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want it to say %q", err, tt.want)
@@ -384,6 +384,7 @@ func sortedResults(rs []check.Result, file string) []check.Result {
 	out := slices.Clone(rs)
 	for i := range out {
 		out[i].File = file
+		out[i].Line, out[i].Column = 0, 0 // the audit reads objects, not files
 	}
 	slices.SortStableFunc(out, func(a, b check.Result) int {
 		return strings.Compare(a.Namespace+"/"+a.Kind+"/"+a.Name, b.Namespace+"/"+b.Kind+"/"+b.Name)

@@ -33,7 +33,7 @@ import (
 // Exit codes.
 const (
 	ExitOK        = 0 // nothing enforce mode would deny
-	ExitViolation = 1 // at least one violation enforce would deny
+	ExitViolation = 1 // at least one finding --fail-on counts (by default: one enforce would deny)
 	ExitUsage     = 2 // unreadable input or bad usage
 )
 
@@ -46,7 +46,8 @@ type Options struct {
 	Policy *policy.Policy
 	// Mode is enforce (errors deny: exit 1) or warn (nothing denies).
 	Mode admission.Mode
-	// Output is text or json.
+	// Output is text, json, sarif, junit or github (the command's -o;
+	// Run does not read it).
 	Output string
 	// Color turns on ANSI colours in text output.
 	Color bool
@@ -56,7 +57,13 @@ type Options struct {
 
 // Result is one finding, in the JSON schema README.md documents under "Checking manifests in CI".
 type Result struct {
-	File        string `json:"file"`
+	File string `json:"file"`
+	// Line and Column (1-based) are where in File the finding's field is
+	// written, or its nearest parent that is (the container, the spec,
+	// the object). Reports that read no file (`plimsoll audit`) leave
+	// them out.
+	Line        int    `json:"line,omitempty"`
+	Column      int    `json:"column,omitempty"`
 	Kind        string `json:"kind"`
 	Namespace   string `json:"namespace"`
 	Name        string `json:"name"`
@@ -89,11 +96,13 @@ type Report struct {
 	Summary Summary  `json:"summary"`
 
 	objects []object
+	files   []string
 }
 
-// object is one judged object, for the text output.
+// object is one judged object, for the text and JUnit outputs.
 type object struct {
 	file, kind, namespace, name string
+	line, column                int
 	results                     []Result
 }
 
@@ -136,6 +145,7 @@ func Run(o Options) (*Report, error) {
 			if err != nil {
 				return nil, &InputError{File: f, Err: err}
 			}
+			r.files = append(r.files, f)
 			if err := r.checkFile(f, data, rules, o); err != nil {
 				return nil, err
 			}
@@ -172,7 +182,8 @@ func expand(p string) ([]string, error) {
 
 func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o Options) error {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for doc := 1; ; doc++ {
+	starts := docStarts(data)
+	for doc, chunks := 1, 0; ; doc++ {
 		chunk, err := reader.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -180,6 +191,11 @@ func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o O
 		if err != nil {
 			return &InputError{File: file, Doc: doc, Err: err}
 		}
+		start := 1
+		if chunks < len(starts) {
+			start = starts[chunks]
+		}
+		chunks++
 		if len(bytes.TrimSpace(stripComments(chunk))) == 0 {
 			doc--
 			continue
@@ -188,7 +204,7 @@ func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o O
 		if err != nil {
 			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
 		}
-		if err := r.checkDocument(file, doc, raw, rules, o); err != nil {
+		if err := r.checkDocument(file, doc, raw, documentLocator(chunk, start), rules, o); err != nil {
 			return err
 		}
 	}
@@ -212,7 +228,9 @@ type typeMeta struct {
 	Items      []json.RawMessage `json:"items"`
 }
 
-func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*validate.Rule, o Options) error {
+// checkDocument judges one object (or each item of a List) of document
+// doc; loc finds its fields in the file.
+func (r *Report) checkDocument(file string, doc int, raw []byte, loc locator, rules []*validate.Rule, o Options) error {
 	var tm typeMeta
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
 		return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a Kubernetes object: %w", err)}
@@ -222,7 +240,7 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*valida
 	}
 	if strings.HasSuffix(tm.Kind, "List") && tm.APIVersion == "v1" {
 		for i, item := range tm.Items {
-			if err := r.checkDocument(file, doc, item, rules, o); err != nil {
+			if err := r.checkDocument(file, doc, item, loc.item(i), rules, o); err != nil {
 				var ie *InputError
 				if errors.As(err, &ie) {
 					ie.Err = fmt.Errorf("items[%d]: %w", i, ie.Err)
@@ -258,9 +276,11 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*valida
 	}
 	t := res.Template
 	ob := object{file: file, kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
+	ob.line, ob.column = loc.at("")
 	r.Summary.Objects++
 	for _, v := range res.Violations {
 		res := NewResult(file, t, v, o.Mode)
+		res.Line, res.Column = loc.at(v.Path)
 		r.Summary.Count(res)
 		ob.results = append(ob.results, res)
 		r.Results = append(r.Results, res)
@@ -269,9 +289,41 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, rules []*valida
 	return nil
 }
 
-// ExitCode is 1 when enforce mode would deny something, else 0.
-func (r *Report) ExitCode() int {
-	if r.Summary.Errors > 0 {
+// FailOn says which findings fail a check (exit 1): `--fail-on`.
+type FailOn string
+
+const (
+	// FailOnError fails when enforce mode would deny something (the
+	// default).
+	FailOnError FailOn = "error"
+	// FailOnWarning fails on that and on any warning too.
+	FailOnWarning FailOn = "warning"
+	// FailOnNever never fails on findings: only unreadable input or bad
+	// usage make the exit code (2).
+	FailOnNever FailOn = "never"
+)
+
+// ParseFailOn reads a --fail-on value.
+func ParseFailOn(s string) (FailOn, error) {
+	switch f := FailOn(s); f {
+	case FailOnError, FailOnWarning, FailOnNever:
+		return f, nil
+	}
+	return "", fmt.Errorf("%q: use error, warning or never", s)
+}
+
+// ExitCode is 1 when enforce mode would deny something, else 0: the exit
+// code under --fail-on error.
+func (r *Report) ExitCode() int { return r.ExitCodeFor(FailOnError) }
+
+// ExitCodeFor is the exit code under --fail-on f: 1 when a finding f
+// counts is there, else 0. Fixable and exempted findings never count.
+func (r *Report) ExitCodeFor(f FailOn) int {
+	switch {
+	case f == FailOnNever:
+	case r.Summary.Errors > 0:
+		return ExitViolation
+	case f == FailOnWarning && r.Summary.Warnings > 0:
 		return ExitViolation
 	}
 	return ExitOK

@@ -3,6 +3,7 @@ package check_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestJSONOutputFollowsTheSchema(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"file", "kind", "namespace", "name", "container", "rule", "severity", "path", "message", "remediation", "fixable"}
+	keys := []string{"file", "line", "column", "kind", "namespace", "name", "container", "rule", "severity", "path", "message", "remediation", "fixable"}
 	for _, res := range doc.Results {
 		for _, k := range keys {
 			if _, ok := res[k]; !ok {
@@ -85,12 +86,54 @@ func TestJSONOutputFollowsTheSchema(t *testing.T) {
 		}
 	}
 	first := doc.Results[0]
-	if first["file"] != "testdata/multi.yaml" || first["namespace"] != "shop" || first["kind"] != "Deployment" {
+	if first["file"] != "testdata/multi.yaml" || first["namespace"] != "shop" || first["kind"] != "Deployment" || first["line"] != 26.0 || first["column"] != 9.0 {
 		t.Errorf("first result = %v", first)
+	}
+	if got := resultKeyOrder(t, jsonOf(t, r)); !slices.Equal(got, keys) {
+		t.Errorf("a result's keys are in the order %v, want %v", got, keys)
 	}
 	if diff := cmp.Diff(map[string]int{"objects": 2, "errors": 2, "warnings": r.Summary.Warnings}, doc.Summary); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
+}
+
+// jsonOf is the report as -o json prints it.
+func jsonOf(t *testing.T, r *check.Report) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// resultKeyOrder is the order of the keys of the first result in a
+// report's JSON, as printed.
+func resultKeyOrder(t *testing.T, data []byte) []string {
+	t.Helper()
+	var doc struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || len(doc.Results) == 0 {
+		t.Fatalf("no results in %s (%v)", data, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc.Results[0]))
+	var keys []string
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 func TestUnreadableInputNamesFileAndDocument(t *testing.T) {
@@ -100,6 +143,7 @@ func TestUnreadableInputNamesFileAndDocument(t *testing.T) {
 		want  string
 	}{
 		{"a broken document", []string{"testdata/broken.yaml"}, "testdata/broken.yaml: document 2:"},
+		{"a broken document after documents of comments only, which are not counted", []string{"testdata/comments-then-broken.yaml"}, "testdata/comments-then-broken.yaml: document 2:"},
 		{"a missing file", []string{"testdata/nope.yaml"}, "testdata/nope.yaml:"},
 		{"an API version no cluster serves", []string{"testdata/old-api.yaml"}, "testdata/old-api.yaml: document 1: extensions/v1beta1 Deployment is not served by current Kubernetes; write it as apps/v1"},
 		{"nothing to check", nil, "nothing to check"},
@@ -154,10 +198,12 @@ func TestTextOutputGroupsByObject(t *testing.T) {
 	r.WriteText(&colored, true)
 	out := plain.String()
 	for _, want := range []string{
-		"Deployment shop/web (testdata/multi.yaml): would be denied",
-		`✘ error   [image-tag] container "web" uses image "nginx:latest"`,
+		"Deployment shop/web (testdata/multi.yaml:9:1): would be denied",
+		`✘ error   testdata/multi.yaml:24:9: [image-tag] container "web" uses image "nginx:latest"`,
 		"✔ default defaulting on its Pods will fix:",
-		"Pod debug (testdata/multi.yaml): would be denied",
+		"Pod debug (testdata/multi.yaml:29:1): would be denied",
+		`✘ error   testdata/multi.yaml:37:23: [privileged] container "shell" runs privileged`,
+		`! warning testdata/multi.yaml:35:5: [liveness-probe] container "shell" has no livenessProbe`,
 		"2 objects checked: 2 errors that enforce mode would deny",
 	} {
 		if !strings.Contains(out, want) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -25,7 +26,8 @@ const (
 
 // WriteText prints the report for a terminal: grouped by object, the
 // denials first, then warnings, then what defaulting will fix, and a
-// summary line.
+// summary line. The object and each denial, warning and exemption carry
+// their file:line:col, which editors and terminals open.
 func (r *Report) WriteText(w io.Writer, color bool) {
 	paint := func(code, s string) string {
 		if !color {
@@ -58,12 +60,12 @@ func (r *Report) WriteText(w io.Writer, color bool) {
 		case len(warns) > 0:
 			verdict = paint(yellow, "passes with warnings")
 		}
-		fmt.Fprintf(w, "%s %s %s: %s\n", paint(bold, ob.kind), paint(bold, where), paint(cyan, "("+ob.file+")"), verdict)
+		fmt.Fprintf(w, "%s %s %s: %s\n", paint(bold, ob.kind), paint(bold, where), paint(cyan, "("+position(ob.file, ob.line, ob.column)+")"), verdict)
 		for _, res := range errs {
-			fmt.Fprintf(w, "  %s %s\n", paint(red, "✘ error  "), short(res))
+			fmt.Fprintf(w, "  %s %s: %s\n", paint(red, "✘ error  "), position(res.File, res.Line, res.Column), short(res))
 		}
 		for _, res := range warns {
-			fmt.Fprintf(w, "  %s %s\n", paint(yellow, "! warning"), short(res))
+			fmt.Fprintf(w, "  %s %s: %s\n", paint(yellow, "! warning"), position(res.File, res.Line, res.Column), short(res))
 		}
 		if len(fixed) > 0 {
 			var ids []string
@@ -75,7 +77,7 @@ func (r *Report) WriteText(w io.Writer, color bool) {
 			fmt.Fprintf(w, "  %s %s\n", paint(green, "✔ default"), "defaulting on its Pods will fix: "+strings.Join(ids, ", "))
 		}
 		for _, res := range exempt {
-			fmt.Fprintf(w, "  %s [%s] %s: %s\n", paint(cyan, "- exempt "), res.Rule, res.Path, res.Exemption)
+			fmt.Fprintf(w, "  %s %s: [%s] %s: %s\n", paint(cyan, "- exempt "), position(res.File, res.Line, res.Column), res.Rule, res.Path, res.Exemption)
 		}
 	}
 	if len(r.objects) > 0 {
@@ -90,6 +92,11 @@ func (r *Report) WriteText(w io.Writer, color bool) {
 	} else {
 		fmt.Fprintln(w, paint(green, line))
 	}
+}
+
+// position is file:line:col, the way compilers and linters say where.
+func position(file string, line, col int) string {
+	return file + ":" + strconv.Itoa(line) + ":" + strconv.Itoa(col)
 }
 
 // short is the message without the object, which the heading names.

@@ -207,7 +207,7 @@ func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
 	// in two steps, which say what is wrong in the user's terms.
 	var tm metav1.TypeMeta
 	if err := jsonv2.Unmarshal(raw, &tm); err != nil {
-		return nil, fmt.Errorf("the object is not valid JSON: %v", err)
+		return nil, fmt.Errorf("the object is not valid JSON: %w", err)
 	}
 	if tm.Kind != "" && (tm.Kind != gvk.Kind || tm.APIVersion != gvk.GroupVersion().String()) {
 		return nil, fmt.Errorf("the object is %s %s but the request says %s %s", tm.APIVersion, tm.Kind, gvk.GroupVersion(), gvk.Kind)
@@ -217,7 +217,7 @@ func Decode(raw []byte, gvk schema.GroupVersionKind) (runtime.Object, error) {
 		return nil, err
 	}
 	if err := jsonv2.Unmarshal(raw, obj); err != nil {
-		return nil, fmt.Errorf("the object is not a valid %s: %v", gvk.Kind, err)
+		return nil, fmt.Errorf("the object is not a valid %s: %w", gvk.Kind, err)
 	}
 	return obj, nil
 }

@@ -4,9 +4,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
 	"github.com/plimsoll/plimsoll/validate"
 )
 

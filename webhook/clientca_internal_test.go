@@ -25,7 +25,7 @@ func TestHandshakeLogLimitsInfoLinesPerReason(t *testing.T) {
 
 	type line struct {
 		Level, Reason string
-		Also          *int `json:"alsoRefusedSinceLastLine"`
+		Also          *int `json:"also_refused_since_last_line"`
 	}
 	take := func() []line {
 		var out []line

@@ -1,7 +1,17 @@
-// Package webhook is plimsoll's HTTPS admission server. Every request takes
-// one path, read top to bottom in handler.go:
+// Package webhook is plimsoll's HTTPS admission server: transport only.
+// Every request takes one path, read top to bottom in handler.go (serve):
 //
-//	decode → find the pod template → default → check rules → decide by mode → respond
+//	read the AdmissionReview → the pipeline (package pipeline: find the pod
+//	template, default, check rules) → decide by mode (package admission) →
+//	write the answer
+//
+// The rest of the package is what a transport needs around that path:
+// review.go reads and writes AdmissionReviews; observe.go records each
+// answer in the metrics (metrics.go) and the decision log line, and
+// tracing.go in a span, once, when it is answered; server.go and
+// listener.go serve it over TLS. What a mode means, the decision and its
+// wording are package admission's, shared with `plimsoll check` and
+// `plimsoll audit`.
 //
 // Endpoints: /mutate/{mode} and /validate/{mode} for mode enforce, warn and
 // audit. The API server chooses the mode: the webhook configurations carry

@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +47,7 @@ func FuzzAdmissionReview(f *testing.F) {
 	const limit = 1 << 20
 	var pol atomic.Pointer[policy.Policy]
 	pol.Store(policy.Default())
-	h := &Handler{Policy: &pol, Rules: validate.Registry(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: NewPrometheusRecorder(prometheus.NewRegistry()), MaxRequestBytes: limit}
+	h := &Handler{Policy: &pol, Rules: validate.Registry(), Log: slog.New(slog.DiscardHandler), Metrics: NewPrometheusRecorder(prometheus.NewRegistry()), MaxRequestBytes: limit}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate/{mode}", h.ServeMutate)
 	mux.HandleFunc("/validate/{mode}", h.ServeValidate)

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/policy"
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
 	"github.com/plimsoll/plimsoll/validate"
 	"github.com/plimsoll/plimsoll/webhook"
 )
@@ -137,7 +137,7 @@ func BenchmarkHandler(b *testing.B) {
 	h := &webhook.Handler{
 		Policy:  &p,
 		Rules:   validate.Registry(),
-		Log:     slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Log:     slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), //nolint:sloglint // the benchmark counts the cost of writing the log line
 		Metrics: webhook.NewPrometheusRecorder(prometheus.NewRegistry()),
 	}
 	mux := http.NewServeMux()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -1125,7 +1124,7 @@ exemptions:
 	rec := &fakeRecorder{}
 	var ptr atomic.Pointer[policy.Policy]
 	ptr.Store(p)
-	h := &webhook.Handler{Policy: &ptr, Rules: validate.Registry(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: rec}
+	h := &webhook.Handler{Policy: &ptr, Rules: validate.Registry(), Log: slog.New(slog.DiscardHandler), Metrics: rec}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/validate/{mode}", h.ServeValidate)
 

@@ -108,13 +108,6 @@ func (r *fakeRecorder) PolicyReload(ok bool) {
 	r.reloads = append(r.reloads, ok)
 }
 
-// reset forgets every call so far.
-func (r *fakeRecorder) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.requests, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions = nil, nil, nil, nil, nil, nil
-}
-
 // ---- a JSON logger writing into a buffer ----
 
 // logBuffer is a bytes.Buffer safe for the concurrent writes of a server.

@@ -167,7 +167,7 @@ func (r *PrometheusRecorder) Request(endpoint string, mode admission.Mode, kind,
 			latency: r.latency.WithLabelValues(endpoint, string(mode)),
 		})
 	}
-	rs := s.(requestSeries)
+	rs, _ := s.(requestSeries) // the map holds only requestSeries
 	rs.count.Inc()
 	rs.latency.Observe(took.Seconds())
 }
@@ -178,7 +178,9 @@ func (r *PrometheusRecorder) Violation(rule, severity string, mode admission.Mod
 	if !ok {
 		c, _ = r.violationSeries.LoadOrStore(k, r.violations.WithLabelValues(rule, severity, string(mode)))
 	}
-	c.(prometheus.Counter).Inc()
+	if c, ok := c.(prometheus.Counter); ok { // the map holds only counters
+		c.Inc()
+	}
 }
 
 func (r *PrometheusRecorder) Defaulted(family string, mode admission.Mode) {

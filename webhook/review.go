@@ -91,7 +91,10 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxPooledBuffer = 256 << 10
 
 func getBuffer() *bytes.Buffer {
-	b := bufferPool.Get().(*bytes.Buffer)
+	b, ok := bufferPool.Get().(*bytes.Buffer)
+	if !ok { // the pool holds only buffers; New makes them
+		return new(bytes.Buffer)
+	}
 	b.Reset()
 	return b
 }

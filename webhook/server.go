@@ -10,16 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/plimsoll/plimsoll/internal/certs"
+	"github.com/plimsoll/plimsoll/internal/serving"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 )
@@ -38,13 +37,16 @@ type Options struct {
 	// its AdmissionConfiguration) completes a handshake. Re-read when it
 	// changes, without a restart. "": no client certificate asked for.
 	ClientCAFile string
-	// MetricsListen serves /metrics over plain HTTP (":8080"; "0" turns it off).
+	// MetricsListen serves /metrics over plain HTTP (":8080";
+	// serving.Off, "0", turns it off).
 	MetricsListen string
 	// Profiling also serves Go's profiles (net/http/pprof, /debug/pprof/)
 	// on the metrics listener. Off by default: a profile shows the
 	// program's internals, and taking one costs CPU.
 	Profiling bool
-	// HealthListen serves /healthz and /readyz over plain HTTP (":8081").
+	// HealthListen serves /healthz and /readyz over plain HTTP (":8081";
+	// serving.Off, "0", turns it off: then nothing tells the kubelet or
+	// the API server's endpoints whether the webhook answers).
 	HealthListen string
 	// ConfigFile is the policy file ("": the built-in policy). It is
 	// re-read when it changes; an invalid version keeps the last good one.
@@ -84,7 +86,7 @@ type Options struct {
 }
 
 // TLSProvider puts the serving certificate files in place and keeps them
-// current (selfmanaged.Manager).
+// current (internal/certs/selfmanaged's Manager).
 type TLSProvider interface {
 	// Run works until ctx ends; an error stops the server.
 	Run(ctx context.Context) error
@@ -115,12 +117,7 @@ func (o Options) Validate() error {
 	if o.Listen == "" {
 		errs = append(errs, errors.New("--listen must not be empty"))
 	}
-	if o.HealthListen == "" {
-		errs = append(errs, errors.New("--health-listen must not be empty"))
-	}
-	if o.Profiling && (o.MetricsListen == "" || o.MetricsListen == "0") {
-		errs = append(errs, errors.New(`--profiling serves /debug/pprof/ on the metrics listener, which --metrics-listen "0" turns off: set --metrics-listen to an address, e.g. 127.0.0.1:8080`))
-	}
+	errs = append(errs, o.serving().Validate())
 	if o.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-bytes must be positive"))
 	}
@@ -133,14 +130,19 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
+// serving are the options of the health and metrics listeners.
+func (o Options) serving() serving.Options {
+	return serving.Options{HealthListen: o.HealthListen, MetricsListen: o.MetricsListen, Profiling: o.Profiling}
+}
+
 // Server is plimsoll serve: the admission endpoints over TLS, plus health
-// and metrics.
+// and metrics (internal/serving).
 type Server struct {
 	opts     Options
 	log      *slog.Logger
 	policy   atomic.Pointer[policy.Policy]
 	handler  *Handler
-	certs    atomic.Pointer[CertWatcher] // nil until the files exist
+	certs    atomic.Pointer[certs.CertWatcher] // nil until the files exist
 	registry *prometheus.Registry
 	rec      *PrometheusRecorder
 
@@ -148,13 +150,15 @@ type Server struct {
 	// (nil without) the config that requires a client certificate, made
 	// again whenever the CA file changes (configForClient).
 	tlsConfig  *tls.Config
-	clientCAs  *ClientCAWatcher
+	clientCAs  *certs.ClientCAWatcher
 	mtls       atomic.Pointer[tls.Config]
 	handshakes *handshakeLog
 	probeProto string // see readinessProbeProto
 
-	admission, health, metrics net.Listener
-	shuttingDown               atomic.Bool
+	admission net.Listener
+	// plain are the health and metrics listeners; the admission server
+	// joins them in Run, to be shut down with them.
+	plain *serving.Servers
 }
 
 // NewServer loads the certificate and policy and binds the listeners; it
@@ -164,8 +168,7 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, log: log, registry: prometheus.NewRegistry()}
-	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Server{opts: o, log: log, registry: serving.NewRegistry()}
 	rec := NewPrometheusRecorder(s.registry)
 	s.rec = rec
 	RegisterBuildInfo(s.registry, o.Version)
@@ -190,14 +193,14 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 
 	// A TLSProvider writes the files after the start; Run loads them then.
 	if o.TLSProvider == nil {
-		certs, err := NewCertWatcher(o.TLSCertFile, o.TLSKeyFile, log)
+		cw, err := certs.NewCertWatcher(o.TLSCertFile, o.TLSKeyFile, log)
 		if err != nil {
 			return nil, fmt.Errorf("loading the TLS certificate: %w", err)
 		}
-		s.certs.Store(certs)
+		s.certs.Store(cw)
 	}
 	if o.ClientCAFile != "" {
-		cas, err := NewClientCAWatcher(o.ClientCAFile, log)
+		cas, err := certs.NewClientCAWatcher(o.ClientCAFile, log)
 		if err != nil {
 			return nil, fmt.Errorf("--client-ca-file %s: %w", o.ClientCAFile, err)
 		}
@@ -232,16 +235,11 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 	if s.admission, err = net.Listen("tcp", o.Listen); err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	if s.health, err = net.Listen("tcp", o.HealthListen); err != nil {
+	so := o.serving()
+	so.Registry, so.Ready = s.registry, s.ready
+	if s.plain, err = serving.Listen(so); err != nil {
 		s.admission.Close()
-		return nil, fmt.Errorf("--health-listen: %w", err)
-	}
-	if o.MetricsListen != "" && o.MetricsListen != "0" {
-		if s.metrics, err = net.Listen("tcp", o.MetricsListen); err != nil {
-			s.admission.Close()
-			s.health.Close()
-			return nil, fmt.Errorf("--metrics-listen: %w", err)
-		}
+		return nil, err
 	}
 	return s, nil
 }
@@ -249,23 +247,18 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 // Addr is the admission listener's address.
 func (s *Server) Addr() net.Addr { return s.admission.Addr() }
 
-// HealthAddr is the health listener's address.
-func (s *Server) HealthAddr() net.Addr { return s.health.Addr() }
+// HealthAddr is the health listener's address, or nil when it is off.
+func (s *Server) HealthAddr() net.Addr { return s.plain.HealthAddr() }
 
-// MetricsAddr is the metrics listener's address, or nil.
-func (s *Server) MetricsAddr() net.Addr {
-	if s.metrics == nil {
-		return nil
-	}
-	return s.metrics.Addr()
-}
+// MetricsAddr is the metrics listener's address, or nil when it is off.
+func (s *Server) MetricsAddr() net.Addr { return s.plain.MetricsAddr() }
 
 // Run serves until ctx ends, then shuts down gracefully: /readyz turns
 // not ready first, ShutdownDelay passes, and in-flight requests complete.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 6) // one per goroutine that may send
+	errc := make(chan error, 3) // one per goroutine that may send
 
 	if p := s.opts.TLSProvider; p != nil {
 		go func() {
@@ -275,9 +268,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	go func() {
-		certs, err := s.watchCerts(ctx)
+		cw, err := s.watchCerts(ctx)
 		if err == nil {
-			err = certs.Start(ctx)
+			err = cw.Start(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
 			errc <- fmt.Errorf("watching the TLS certificate: %w", err)
@@ -296,11 +289,11 @@ func (s *Server) Run(ctx context.Context) error {
 			OnLoad: func(p *policy.Policy) {
 				s.setPolicy(p)
 				s.handler.Metrics.PolicyReload(true)
-				s.log.Info("policy reloaded", "file", s.opts.ConfigFile, "hash", p.Hash())
+				s.log.Info("policy reloaded", "file", s.opts.ConfigFile, "policy_hash", p.Hash())
 			},
 			OnError: func(err error) {
 				s.handler.Metrics.PolicyReload(false)
-				s.log.Error("policy file not reloaded; the last good policy stays in force", "file", s.opts.ConfigFile, "error", err.Error(), "hash", s.policy.Load().Hash())
+				s.log.Error("policy file not reloaded; the last good policy stays in force", "file", s.opts.ConfigFile, "error", err.Error(), "policy_hash", s.policy.Load().Hash())
 			},
 		}
 		// Read the file again and put it in force: it may have changed
@@ -316,7 +309,7 @@ func (s *Server) Run(ctx context.Context) error {
 	mux.HandleFunc("/mutate/{mode}", s.handler.ServeMutate)
 	mux.HandleFunc("/validate/{mode}", s.handler.ServeValidate)
 	// The listener does the TLS handshake with s.tlsConfig (see
-	// clientca.go), so failed handshakes are counted and logged there.
+	// listener.go), so failed handshakes are counted and logged there.
 	admission := &http.Server{
 		Handler: mux,
 		// HTTP/2 is off: the API server speaks HTTP/1.1 to webhooks, and
@@ -329,48 +322,23 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(errorLogWriter{s.log}, "", 0),
 	}
-	healthMux := http.NewServeMux()
-	healthMux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	healthMux.HandleFunc("/readyz", s.readyz)
-	health := &http.Server{Handler: healthMux, ReadHeaderTimeout: 5 * time.Second}
-
-	go func() {
-		errc <- serveErr(admission.Serve(&admissionListener{Listener: s.admission, config: s.tlsConfig, hs: s.handshakes}))
-	}()
-	go func() { errc <- serveErr(health.Serve(s.health)) }()
-	var metrics *http.Server
-	if s.metrics != nil {
-		mm := http.NewServeMux()
-		mm.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
-		if s.opts.Profiling {
-			mm.HandleFunc("/debug/pprof/", pprof.Index)
-			mm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-			mm.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			mm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-			mm.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		}
-		metrics = &http.Server{Handler: mm, ReadHeaderTimeout: 5 * time.Second}
-		go func() { errc <- serveErr(metrics.Serve(s.metrics)) }()
-	}
-	s.log.Info("plimsoll is serving", "listen", s.Addr().String(), "health", s.HealthAddr().String(), "dryRun", s.opts.DryRun, "policy", s.policy.Load().Hash())
+	s.plain.Serve(admission, &admissionListener{Listener: s.admission, config: s.tlsConfig, hs: s.handshakes})
+	s.plain.Start()
+	s.log.Info("plimsoll is serving", "listen", s.Addr().String(), "health", addrString(s.HealthAddr()), "metrics", addrString(s.MetricsAddr()),
+		"dry_run", s.opts.DryRun, "policy_hash", s.policy.Load().Hash())
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
+	case runErr = <-s.plain.Err():
 	}
-	s.shuttingDown.Store(true)
 	s.log.Info("shutting down: not ready any more, finishing in-flight requests", "delay", s.opts.ShutdownDelay.String())
-	if runErr == nil && s.opts.ShutdownDelay > 0 {
-		time.Sleep(s.opts.ShutdownDelay)
+	delay := s.opts.ShutdownDelay
+	if runErr != nil {
+		delay = 0
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
-	defer scancel()
-	err := admission.Shutdown(sctx)
-	_ = health.Shutdown(sctx)
-	if metrics != nil {
-		_ = metrics.Shutdown(sctx)
-	}
+	err := s.plain.Shutdown(delay, s.opts.ShutdownTimeout)
 	if runErr != nil {
 		return runErr
 	}
@@ -381,15 +349,23 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// addrString is an address for the log, "off" for a listener turned off.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
+
 // watchCerts returns the certificate watcher, first waiting for a
 // TLSProvider to write the files.
-func (s *Server) watchCerts(ctx context.Context) (*CertWatcher, error) {
+func (s *Server) watchCerts(ctx context.Context) (*certs.CertWatcher, error) {
 	for {
-		if certs := s.certs.Load(); certs != nil {
-			return certs, nil
+		if cw := s.certs.Load(); cw != nil {
+			return cw, nil
 		}
-		if certs, err := NewCertWatcher(s.opts.TLSCertFile, s.opts.TLSKeyFile, s.log); err == nil {
-			s.certs.Store(certs)
+		if cw, err := certs.NewCertWatcher(s.opts.TLSCertFile, s.opts.TLSKeyFile, s.log); err == nil {
+			s.certs.Store(cw)
 			continue
 		}
 		select {
@@ -401,48 +377,33 @@ func (s *Server) watchCerts(ctx context.Context) (*CertWatcher, error) {
 }
 
 func (s *Server) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	certs := s.certs.Load()
-	if certs == nil {
+	cw := s.certs.Load()
+	if cw == nil {
 		return nil, errors.New("no serving certificate yet")
 	}
-	return certs.GetCertificate(hello)
+	return cw.GetCertificate(hello)
 }
 
-func serveErr(err error) error {
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// readyz is ready only when the policy and certificate are loaded, the
-// server is not shutting down, and the TLS listener really answers a
-// handshake (with a client CA: up to its request for a client
-// certificate).
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	fail := func(why string) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "not ready:", why)
-	}
-	switch {
-	case s.shuttingDown.Load():
-		fail("shutting down")
-		return
-	case s.policy.Load() == nil:
-		fail("no policy loaded")
-		return
+// ready is /readyz (internal/serving answers "shutting down" itself once
+// the shutdown has begun): ready only when the policy and certificate are
+// loaded and the TLS listener really answers a handshake (with a client
+// CA: up to its request for a client certificate).
+func (s *Server) ready() error {
+	if s.policy.Load() == nil {
+		return errors.New("no policy loaded")
 	}
 	if p := s.opts.TLSProvider; p != nil {
 		if err := p.Ready(); err != nil {
-			fail("self-managed TLS: " + err.Error())
-			return
+			return fmt.Errorf("self-managed TLS: %w", err)
 		}
 	}
 	if cert, _ := s.getCertificate(nil); cert == nil {
-		fail("no TLS certificate loaded")
-		return
+		return errors.New("no TLS certificate loaded")
 	}
-	addr := s.admission.Addr().(*net.TCPAddr)
+	addr, ok := s.admission.Addr().(*net.TCPAddr)
+	if !ok {
+		return fmt.Errorf("the admission listener's address %v is not TCP", s.admission.Addr())
+	}
 	host := "127.0.0.1"
 	if addr.IP != nil && !addr.IP.IsUnspecified() {
 		host = addr.IP.String()
@@ -476,13 +437,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case asked:
 	case err != nil:
-		fail("the TLS listener does not answer: " + err.Error())
-		return
+		return fmt.Errorf("the TLS listener does not answer: %w", err)
 	case s.clientCAs != nil:
-		fail("the TLS listener does not ask for a client certificate, though --client-ca-file is set")
-		return
+		return errors.New("the TLS listener does not ask for a client certificate, though --client-ca-file is set")
 	}
-	fmt.Fprintln(w, "ok")
+	return nil
 }
 
 // setPolicy puts p in force and says so in plimsoll_policy_info; what the
@@ -501,11 +460,11 @@ func (s *Server) setPolicy(p *policy.Policy) {
 
 // certificateNotAfter is the serving certificate's expiry, or zero.
 func (s *Server) certificateNotAfter() time.Time {
-	certs := s.certs.Load()
-	if certs == nil {
+	cw := s.certs.Load()
+	if cw == nil {
 		return time.Time{}
 	}
-	cert, _ := certs.GetCertificate(nil)
+	cert, _ := cw.GetCertificate(nil)
 	if cert == nil || len(cert.Certificate) == 0 {
 		return time.Time{}
 	}

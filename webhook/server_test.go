@@ -156,7 +156,10 @@ func startServer(t *testing.T, edit func(*webhook.Options)) *testServer {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-ts.done:
+		case err := <-ts.done:
+			if err != nil {
+				t.Errorf("Run returned %v at the end of its context, want nil", err)
+			}
 		case <-time.After(15 * time.Second):
 			t.Error("Run did not return within 15s of the end of its context")
 		}
@@ -569,7 +572,9 @@ func TestServerAppliesAPolicyChangedBetweenNewServerAndRun(t *testing.T) {
 	go func() { done <- srv.Run(ctx) }()
 	defer func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run returned %v at the end of its context, want nil", err)
+		}
 	}()
 	ts := &testServer{srv: srv, health: "http://" + srv.HealthAddr().String(), admission: "https://" + srv.Addr().String()}
 	ts.waitReady(t)

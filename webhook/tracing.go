@@ -79,8 +79,6 @@ type spans struct {
 	step   trace.Span // nil between steps
 	// stepCtx carries step, for spans inside it (default inside check).
 	stepCtx context.Context
-	// patchOps counts the operations of a mutation's patch.
-	patchOps int
 	// failure is the first step failure, "" if none.
 	failure string
 }

@@ -17,7 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/plimsoll/plimsoll/tracing"
+	"github.com/plimsoll/plimsoll/internal/tracing"
 	"github.com/plimsoll/plimsoll/webhook"
 )
 
@@ -130,17 +130,17 @@ func assertNothingOf(t *testing.T, spans tracetest.SpanStubs, leaks ...string) {
 		check("span name", s.Name)
 		check("status of "+s.Name, s.Status.Description)
 		for _, kv := range s.Attributes {
-			check("attribute "+string(kv.Key)+" of "+s.Name, kv.Value.Emit())
+			check("attribute "+string(kv.Key)+" of "+s.Name, kv.Value.String())
 		}
 		for _, e := range s.Events {
 			check("event of "+s.Name, e.Name)
 			for _, kv := range e.Attributes {
-				check("event attribute "+string(kv.Key)+" of "+s.Name, kv.Value.Emit())
+				check("event attribute "+string(kv.Key)+" of "+s.Name, kv.Value.String())
 			}
 		}
 		for _, l := range s.Links {
 			for _, kv := range l.Attributes {
-				check("link attribute of "+s.Name, kv.Value.Emit())
+				check("link attribute of "+s.Name, kv.Value.String())
 			}
 		}
 	}
@@ -224,7 +224,7 @@ func TestTracingFollowsTheCallersTraceContext(t *testing.T) {
 		"http.route":          "/validate/{mode}",
 		"http.request.method": "POST",
 	} {
-		if got := at[key].Emit(); got != want {
+		if got := at[key].String(); got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}

@@ -27,13 +27,17 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&files, "f", "file, directory (recursive) or - for stdin; repeatable")
 	config := fs.String("config", envOr("PLIMSOLL_CONFIG", ""), "policy file (default: the built-in policy; env PLIMSOLL_CONFIG)")
 	mode := fs.String("mode", "enforce", "enforce (errors fail the check) or warn")
-	output := fs.String("o", "text", "output: text or json")
+	output := fs.String("o", "text", "output: text, json, sarif (code scanning), junit (test reports) or github (Actions annotations)")
+	failOn := fs.String("fail-on", string(check.FailOnError), "what fails the check (exit 1): error (what enforce mode would deny), warning (that or any warning) or never")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: plimsoll check -f PATH [-f PATH]... [--config FILE] [--mode enforce|warn] [-o text|json]
+		fmt.Fprint(stderr, `Usage: plimsoll check -f PATH [-f PATH]... [--config FILE] [--mode enforce|warn]
+                      [-o text|json|sarif|junit|github] [--fail-on error|warning|never]
 
 Runs manifests through the same pipeline and policy as the webhook.
-Exit 0: nothing enforce mode would deny. 1: at least one such violation.
+Exit 0: nothing enforce mode would deny. 1: at least one such violation
+(with --fail-on warning: also any warning; with --fail-on never: never).
 2: unreadable input or bad usage.
+What defaulting will fix and what an exemption lifts never fail a check.
 
 `)
 		fs.PrintDefaults()
@@ -50,8 +54,14 @@ Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 		fmt.Fprintf(stderr, "plimsoll check: --mode %v\n", err)
 		return check.ExitUsage
 	}
-	if *output != "text" && *output != "json" {
-		fmt.Fprintf(stderr, "plimsoll check: -o %q: use text or json\n", *output)
+	write, ok := checkWriters[*output]
+	if !ok {
+		fmt.Fprintf(stderr, "plimsoll check: -o %q: use text or json (or sarif, junit, github)\n", *output)
+		return check.ExitUsage
+	}
+	fail, err := check.ParseFailOn(*failOn)
+	if err != nil {
+		fmt.Fprintf(stderr, "plimsoll check: --fail-on %v\n", err)
 		return check.ExitUsage
 	}
 	p := policy.Default()
@@ -73,15 +83,23 @@ Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 		fmt.Fprintln(stderr, "plimsoll check:", err)
 		return check.ExitUsage
 	}
-	if *output == "json" {
-		if err := report.WriteJSON(stdout); err != nil {
-			fmt.Fprintln(stderr, "plimsoll check:", err)
-			return check.ExitUsage
-		}
-	} else {
-		report.WriteText(stdout, isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+	if err := write(report, stdout); err != nil {
+		fmt.Fprintln(stderr, "plimsoll check:", err)
+		return check.ExitUsage
 	}
-	return report.ExitCode()
+	return report.ExitCodeFor(fail)
+}
+
+// checkWriters print a report in each -o format.
+var checkWriters = map[string]func(*check.Report, io.Writer) error{
+	"text": func(r *check.Report, w io.Writer) error {
+		r.WriteText(w, isTerminal(w) && os.Getenv("NO_COLOR") == "")
+		return nil
+	},
+	"json":   (*check.Report).WriteJSON,
+	"sarif":  func(r *check.Report, w io.Writer) error { return r.WriteSARIF(w, version) },
+	"junit":  (*check.Report).WriteJUnit,
+	"github": (*check.Report).WriteGitHub,
 }
 
 func isTerminal(w io.Writer) bool {

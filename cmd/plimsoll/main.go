@@ -18,7 +18,7 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/plimsoll/plimsoll/tracing"
+	"github.com/plimsoll/plimsoll/internal/tracing"
 	"github.com/plimsoll/plimsoll/webhook"
 )
 
@@ -93,9 +93,9 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", envOr("PLIMSOLL_TLS_CERT_FILE", ""), "serving certificate (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_CERT_FILE)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", envOr("PLIMSOLL_TLS_KEY_FILE", ""), "serving key (PEM); reloaded when it changes; with --tls-self-managed, plimsoll writes it (env PLIMSOLL_TLS_KEY_FILE)")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", envOr("PLIMSOLL_CLIENT_CA_FILE", ""), "CA certificates (PEM): when set, the admission listener requires a client certificate signed by one of them, so only the API server (given such a certificate by its AdmissionConfiguration) can call it; reloaded when it changes (env PLIMSOLL_CLIENT_CA_FILE)")
-	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, `address of /metrics (plain HTTP); "0" turns it off`)
+	fs.StringVar(&o.MetricsListen, "metrics-listen", o.MetricsListen, `address of /metrics (plain HTTP); "0" turns it off, as "0" does every listener but --listen`)
 	fs.BoolVar(&o.Profiling, "profiling", false, "also serve Go's CPU and memory profiles at /debug/pprof/ on the metrics listener (for performance work; off in production)")
-	fs.StringVar(&o.HealthListen, "health-listen", o.HealthListen, "address of /healthz and /readyz (plain HTTP)")
+	fs.StringVar(&o.HealthListen, "health-listen", o.HealthListen, `address of /healthz and /readyz (plain HTTP); "0" turns it off, as "0" does every listener but --listen (then no probe can tell whether plimsoll is ready)`)
 	fs.StringVar(&o.ConfigFile, "config", envOr("PLIMSOLL_CONFIG", ""), "policy file (YAML); reloaded when it changes; empty: the built-in policy (env PLIMSOLL_CONFIG)")
 	fs.DurationVar(&o.ConfigPollInterval, "config-poll-interval", o.ConfigPollInterval, "how often the policy file is checked for changes")
 	fs.BoolVar(&o.DryRun, "dry-run", os.Getenv("PLIMSOLL_DRY_RUN") == "true", "audit every namespace, whatever its mode label: nothing is denied or changed (env PLIMSOLL_DRY_RUN=true)")

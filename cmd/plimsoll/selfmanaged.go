@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/plimsoll/plimsoll/kube"
+	"github.com/plimsoll/plimsoll/internal/certs/selfmanaged"
+	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/webhook"
-	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
 )
 
 // selfManagedFlags are the flags of `serve --tls-self-managed`.

@@ -23,9 +23,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 // Webhook set-ups of the API-server-level table.
@@ -90,9 +89,9 @@ const benchNamespace = "bench"
 // apiOrder, twice.
 func (r *report) apiServer(ctx context.Context) error {
 	logf("starting kube-apiserver, etcd and plimsoll (test/harness)")
+	// plimsoll's webhook configurations as the chart renders them by default.
 	env, err := harness.Start(ctx, harness.Options{
-		Registration: webhook.Registration{Name: "plimsoll", Namespace: "plimsoll-system", Scope: admission.ScopeOptIn},
-		Log:          func(f string, a ...any) { logf(f, a...) },
+		Log: func(f string, a ...any) { logf(f, a...) },
 	})
 	if err != nil {
 		return err
@@ -251,7 +250,7 @@ func (r *report) creates(ctx context.Context, client kubernetes.Interface, pod *
 		return ctx.Err()
 	}
 	if requests.Load() == 0 {
-		return fmt.Errorf("no create succeeded: %v", firstErr)
+		return fmt.Errorf("no create succeeded: %w", firstErr)
 	}
 	s.requests += requests.Load()
 	s.errors += errs.Load()
@@ -283,7 +282,7 @@ func (sw *switcher) to(ctx context.Context, setup string) error {
 	adm := sw.env.Client.AdmissionregistrationV1()
 	switch sw.current {
 	case setupPlimsoll:
-		name := sw.env.Registration.Name
+		name := sw.env.Mutating.Name
 		if err := errors.Join(
 			adm.MutatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}),
 			adm.ValidatingWebhookConfigurations().Delete(ctx, name, metav1.DeleteOptions{}),
@@ -318,7 +317,10 @@ func (sw *switcher) to(ctx context.Context, setup string) error {
 			return err
 		}
 	case setupNoop:
-		mwc, vwc := noopConfigurations(sw.noop, sw.env.Certs.CAPEM)
+		mwc, vwc, err := noopConfigurations(sw.noop, sw.env.Certs.CAPEM, sw.env.Mutating, sw.env.Validating)
+		if err != nil {
+			return err
+		}
 		if _, err := adm.MutatingWebhookConfigurations().Create(ctx, mwc, metav1.CreateOptions{}); err != nil {
 			return err
 		}
@@ -354,7 +356,7 @@ func (sw *switcher) waitUntil(ctx context.Context, what string, cond func() (boo
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("waiting until %s: gave up after 60s (last: %v)", what, last)
+	return fmt.Errorf("waiting until %s: gave up after 60s (last: %w)", what, last)
 }
 
 // plimsollCalled creates, as dry runs, a bare Pod and a privileged one in
@@ -399,37 +401,32 @@ func (sw *switcher) noopCalls(ctx context.Context) (int64, error) {
 }
 
 // noopConfigurations register the no-op server exactly where plimsoll's
-// enforce entries sit: a mutating webhook for Pod CREATE and a validating
-// webhook for Pods and workloads, with the same settings, for the bench
-// namespace.
-func noopConfigurations(n *noopProcess, ca []byte) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+// enforce entries sit: a copy of each (the chart's rules, failure policy,
+// timeout and the rest) calling the no-op server, for the bench namespace.
+func noopConfigurations(n *noopProcess, ca []byte, plimsollM *admissionregistrationv1.MutatingWebhookConfiguration, plimsollV *admissionregistrationv1.ValidatingWebhookConfiguration) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error) {
 	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": benchNamespace}}
 	cc := func(path string) admissionregistrationv1.WebhookClientConfig {
 		u := n.url(path)
 		return admissionregistrationv1.WebhookClientConfig{URL: &u, CABundle: ca}
 	}
-	fail := admissionregistrationv1.Fail
-	none := admissionregistrationv1.SideEffectClassNone
-	equivalent := admissionregistrationv1.Equivalent
-	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
-	timeout := int32(5)
+	mi := slices.IndexFunc(plimsollM.Webhooks, func(w admissionregistrationv1.MutatingWebhook) bool { return strings.HasPrefix(w.Name, "enforce.") })
+	vi := slices.IndexFunc(plimsollV.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool { return strings.HasPrefix(w.Name, "enforce.") })
+	if mi < 0 || vi < 0 {
+		return nil, nil, errors.New("plimsoll's webhook configurations have no enforce entries")
+	}
+	mw := *plimsollM.Webhooks[mi].DeepCopy()
+	mw.Name, mw.ClientConfig, mw.NamespaceSelector = "mutate.noop.bench.plimsoll.dev", cc("/mutate"), sel
+	vw := *plimsollV.Webhooks[vi].DeepCopy()
+	vw.Name, vw.ClientConfig, vw.NamespaceSelector = "validate.noop.bench.plimsoll.dev", cc("/validate"), sel
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: noopConfigName},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{
-			Name: "mutate.noop.bench.plimsoll.dev", ClientConfig: cc("/mutate"), Rules: webhook.MutatedResources,
-			FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: sel, SideEffects: &none,
-			TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"}, ReinvocationPolicy: &ifNeeded,
-		}},
+		Webhooks:   []admissionregistrationv1.MutatingWebhook{mw},
 	}
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: noopConfigName},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name: "validate.noop.bench.plimsoll.dev", ClientConfig: cc("/validate"), Rules: webhook.ValidatedResources,
-			FailurePolicy: &fail, MatchPolicy: &equivalent, NamespaceSelector: sel, SideEffects: &none,
-			TimeoutSeconds: &timeout, AdmissionReviewVersions: []string{"v1"},
-		}},
+		Webhooks:   []admissionregistrationv1.ValidatingWebhook{vw},
 	}
-	return mwc, vwc
+	return mwc, vwc, nil
 }
 
 // webhookTotals are the API server's apiserver_admission_webhook_admission_duration_seconds

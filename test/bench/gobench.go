@@ -93,9 +93,9 @@ func (r *report) checkoutBefore(ctx context.Context) (string, error) {
 	cmd.Dir = r.root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("git archive %s: %v\n%s", r.before, err, out)
+		return "", fmt.Errorf("git archive %s: %w\n%s", r.before, err, out)
 	}
-	for _, rel := range []string{"pipeline/pipeline_bench_test.go", "webhook/handler_bench_test.go", "test/bench/fixtures"} {
+	for _, rel := range []string{"pipeline/pipeline_bench_test.go", "webhook/handler_bench_test.go", "internal/fixtures"} {
 		parent := filepath.Dir(filepath.Join(dir, rel))
 		if err := os.MkdirAll(parent, 0o755); err != nil {
 			os.RemoveAll(dir)
@@ -104,7 +104,7 @@ func (r *report) checkoutBefore(ctx context.Context) (string, error) {
 		cp := exec.CommandContext(ctx, "cp", "-r", filepath.Join(r.root, rel), parent)
 		if out, err := cp.CombinedOutput(); err != nil {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("copying %s over %s: %v\n%s", rel, r.before, err, out)
+			return "", fmt.Errorf("copying %s over %s: %w\n%s", rel, r.before, err, out)
 		}
 	}
 	return dir, nil
@@ -123,7 +123,7 @@ func runGoBench(ctx context.Context, dir, root string, args []string) ([]goResul
 	}
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s (in %s): %v\n%s", strings.Join(args, " "), dir, err, out)
+		return nil, fmt.Errorf("%s (in %s): %w\n%s", strings.Join(args, " "), dir, err, out)
 	}
 	var results []goResult
 	sc := bufio.NewScanner(strings.NewReader(string(out)))

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/test/bench/load"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
@@ -77,14 +77,17 @@ func (s *servers) stop() {
 }
 
 // buildBinaries builds plimsoll (as `make build` does) and the no-op
-// server into dir.
+// server (in the test module, test/) into dir.
 func (r *report) buildBinaries(ctx context.Context, dir string) (plimsoll, noop string, err error) {
 	plimsoll, noop = filepath.Join(dir, "plimsoll"), filepath.Join(dir, "noop")
-	for bin, pkg := range map[string]string{plimsoll: "./cmd/plimsoll", noop: "./test/bench/noop"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, pkg)
-		cmd.Dir = r.root
+	for _, b := range []struct{ bin, module, pkg string }{
+		{plimsoll, r.root, "./cmd/plimsoll"},
+		{noop, filepath.Join(r.root, "test"), "./bench/noop"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b.bin, b.pkg)
+		cmd.Dir = b.module
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+			return "", "", fmt.Errorf("go build %s (in %s): %w\n%s", b.pkg, b.module, err, out)
 		}
 	}
 	return plimsoll, noop, nil
@@ -352,7 +355,7 @@ func startNoop(ctx context.Context, bin string, certs *harness.Certs, logFile st
 		select {
 		case err := <-n.done:
 			log, _ := os.ReadFile(logFile)
-			return nil, fmt.Errorf("the no-op server exited (%v):\n%s", err, log)
+			return nil, fmt.Errorf("the no-op server exited (%w):\n%s", err, log)
 		case <-ctx.Done():
 			n.stop()
 			return nil, ctx.Err()
@@ -411,5 +414,9 @@ func freePort() (int, error) {
 		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("listener address %v is not TCP", l.Addr())
+	}
+	return addr.Port, nil
 }

@@ -47,7 +47,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 

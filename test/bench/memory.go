@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/test/bench/load"
 )
 

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"os"
 	"slices"
 	"strings"
@@ -112,7 +112,7 @@ func (r *report) markdown() string {
 
 	if len(r.api) > 0 {
 		w("### Through a real kube-apiserver: server-side dry-run Pod creates\n\n")
-		w("The test control plane (`test/harness`: envtest's kube-apiserver and etcd, plimsoll serve) on the same cores as everything else. Clients create a compliant Pod (`test/bench/fixtures/testdata/pod-compliant.yaml`, admitted unchanged) with `dryRun: All` in a namespace labelled `plimsoll.dev/mode: enforce`, in a closed loop (%s warm-up, %s measured per round). Set-ups: **none** (no webhook matches), **no-op** (`test/bench/noop` registered as a mutating webhook for Pod CREATE and a validating webhook for Pods and workloads, with the settings of plimsoll's enforce entries: the floor for two webhook calls), **plimsoll** (its mutating and validating configurations as the chart installs them). After an unmeasured warm-up round, the order is plimsoll, no-op, none, no-op, plimsoll, twice over — no-op and plimsoll are each measured four times and none twice, and each set-up's rounds are pooled.\n\n", r.warmup, r.duration)
+		w("The test control plane (`test/harness`: envtest's kube-apiserver and etcd, plimsoll serve) on the same cores as everything else. Clients create a compliant Pod (`internal/fixtures/testdata/pod-compliant.yaml`, admitted unchanged) with `dryRun: All` in a namespace labelled `plimsoll.dev/mode: enforce`, in a closed loop (%s warm-up, %s measured per round). Set-ups: **none** (no webhook matches), **no-op** (`test/bench/noop` registered as a mutating webhook for Pod CREATE and a validating webhook for Pods and workloads, with the settings of plimsoll's enforce entries: the floor for two webhook calls), **plimsoll** (its mutating and validating configurations as the chart installs them). After an unmeasured warm-up round, the order is plimsoll, no-op, none, no-op, plimsoll, twice over — no-op and plimsoll are each measured four times and none twice, and each set-up's rounds are pooled.\n\n", r.warmup, r.duration)
 		w("The last column is the API server's own measure (`apiserver_admission_webhook_admission_duration_seconds`, summed over both webhooks, warm-ups included): the mean time it spent in its webhook calls for one create: building the AdmissionReview, the round trip, reading (and, for the mutating webhook, applying) the answer.\n\n")
 		w("| clients | set-up | creates | creates/s | median ms | p99 ms | errors | in webhook calls, ms per create |\n|--:|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range r.apiClients {

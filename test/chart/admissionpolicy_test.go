@@ -312,7 +312,7 @@ func TestPodsPassRestricted(t *testing.T) {
 			t.Errorf("config/base/namespace.yaml: Pod Security %s is %s, want restricted", mode, lv)
 		}
 	}
-	if nsPolicy.Enforce.Version.Latest() || !nsPolicy.Audit.Version.Latest() || !nsPolicy.Warn.Version.Latest() {
+	if nsPolicy.Enforce.Latest() || !nsPolicy.Audit.Latest() || !nsPolicy.Warn.Latest() {
 		t.Errorf("config/base/namespace.yaml: enforce %s (want a pinned version), audit %s and warn %s (want latest)", nsPolicy.Enforce, nsPolicy.Audit, nsPolicy.Warn)
 	}
 	levels := []psaapi.LevelVersion{nsPolicy.Enforce, restricted(psaapi.LatestVersion())}

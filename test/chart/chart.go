@@ -1,9 +1,12 @@
 // Package chart renders charts/plimsoll with the real helm CLI (bin/helm,
 // built from the Go module proxy by test/controlplane/build.sh) and builds
 // the kustomize overlays of config/, and decodes what they produce
-// strictly into Kubernetes' and cert-manager's Go types. Its tests check
-// the chart; test/e2e installs it into a real API server with the same
-// helpers.
+// strictly into Kubernetes' and cert-manager's Go types. The chart is the
+// one source of plimsoll's webhook configurations: config/ is rendered
+// from it (GenerateConfig, `make generate`), and the test harness installs
+// the configurations it renders (Webhooks), pointed at a local plimsoll.
+// Its tests check the chart and that config/ is current; test/e2e installs
+// the chart into a real API server with the same helpers.
 package chart
 
 import (
@@ -15,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -31,12 +35,25 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
-
-	"github.com/plimsoll/plimsoll/test/harness"
 )
 
-// RepoRoot is the directory holding go.mod.
-var RepoRoot = harness.RepoRoot
+// rootModule is the module line of the repository root's go.mod; test/ is
+// a module of its own (github.com/plimsoll/plimsoll/test) below it.
+const rootModule = "module github.com/plimsoll/plimsoll\n"
+
+// RepoRoot finds the repository root: the directory above this file whose
+// go.mod is plimsoll's own (not test/go.mod).
+func RepoRoot() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
+		if gomod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(gomod, []byte(rootModule)) {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", errors.New("cannot find the repository root (the go.mod of module github.com/plimsoll/plimsoll)")
+		}
+	}
+}
 
 // Dir is charts/plimsoll.
 func Dir() (string, error) {
@@ -92,7 +109,7 @@ func HelmOf(major int, env []string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("helm%d %s: %v\n%s%s", major, strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
+		return stdout.Bytes(), fmt.Errorf("helm%d %s: %w\n%s%s", major, strings.Join(args, " "), err, stderr.Bytes(), stdout.Bytes())
 	}
 	return stdout.Bytes(), nil
 }

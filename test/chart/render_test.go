@@ -32,7 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
-	"github.com/plimsoll/plimsoll/webhook"
+	"github.com/plimsoll/plimsoll/workload"
 )
 
 // A renderCase is one combination of the values that shape the webhook
@@ -72,46 +72,44 @@ func (c renderCase) fullname() string {
 	return c.release + "-plimsoll"
 }
 
+// flags set the case's values with WebhookValues.Flags, the flags the
+// test harness renders the chart's webhooks with, and its TLS mode.
 func (c renderCase) flags(t *testing.T) []string {
-	f := []string{
-		"--set", "scope=" + string(c.scope),
-		"--set", fmt.Sprintf("dryRun=%t", c.dryRun),
-		"--set", "tls.mode=" + c.tls,
+	v := WebhookValues{
+		Namespace:          c.namespace,
+		Scope:              c.scope,
+		DefaultMode:        c.defaultMode,
+		DryRun:             c.dryRun,
+		ExcludedNamespaces: c.excluded,
+		FailurePolicy:      c.failurePolicy,
+		TimeoutSeconds:     c.timeout,
 	}
-	if c.defaultMode != "" {
-		f = append(f, "--set", "defaultMode="+string(c.defaultMode))
-	}
-	if len(c.excluded) > 0 {
-		j, _ := json.Marshal(c.excluded)
-		f = append(f, "--set-json", "excludedNamespaces="+string(j))
-	}
-	for m, fp := range c.failurePolicy {
-		f = append(f, "--set", fmt.Sprintf("webhook.failurePolicy.%s=%s", m, fp))
-	}
-	if c.timeout > 0 {
-		f = append(f, "--set", fmt.Sprintf("webhook.timeoutSeconds=%d", c.timeout))
-	}
+	f := append(v.Flags(), "--set", "tls.mode="+c.tls)
 	if c.tls == "existingSecret" {
 		f = append(f, "--set", "tls.existingSecret.name=my-tls", "--set-file", "tls.existingSecret.caBundle="+testCAFile(t))
 	}
 	return f
 }
 
-// registration is what webhook.Registration builds for the same values.
-func (c renderCase) registration() webhook.Registration {
-	return webhook.Registration{
-		Name:               c.fullname(),
-		Namespace:          c.namespace,
-		Scope:              c.scope,
-		DefaultMode:        c.defaultMode,
-		DryRun:             c.dryRun,
-		ExcludedNamespaces: c.excluded,
-		TimeoutSeconds:     c.timeout,
-		FailurePolicy:      c.failurePolicy,
-		ClientConfig: func(string) admissionregistrationv1.WebhookClientConfig {
-			return admissionregistrationv1.WebhookClientConfig{}
-		},
+// modes are the modes that get an entry: audit only with dryRun.
+func (c renderCase) modes() []string {
+	if c.dryRun {
+		return []string{"audit"}
 	}
+	return []string{"enforce", "warn", "audit"}
+}
+
+// wantFailurePolicy is the failure policy of a mode's entries: the
+// override, else Fail where a namespace chose enforce and Ignore where it
+// only warns or audits.
+func (c renderCase) wantFailurePolicy(mode string) admissionregistrationv1.FailurePolicyType {
+	if fp, ok := c.failurePolicy[admission.Mode(mode)]; ok {
+		return fp
+	}
+	if mode == "enforce" {
+		return admissionregistrationv1.Fail
+	}
+	return admissionregistrationv1.Ignore
 }
 
 // renderCases covers every scope, default mode, dryRun and TLS mode, plus
@@ -321,19 +319,29 @@ func checkObjectSet(t *testing.T, c renderCase, objs []Object) {
 	}
 }
 
-// checkWebhooks: the configurations are those webhook.Registration builds
-// for the same values, except clientConfig (a Service here, a URL in the
-// e2e tests), which is checked on its own.
+// checkWebhooks: one entry per mode in each configuration, each calling
+// the path of its mode on the release's Service, with the failure policy of
+// its mode and the settings every entry shares; the mutating entries
+// default Pods on CREATE, the validating ones judge every kind workload
+// knows. checkSelectors checks which namespaces each entry selects.
 func checkWebhooks(t *testing.T, c renderCase, objs []Object) {
 	t.Helper()
-	wantM, wantV := c.registration().Configurations()
 	gotM := Find(objs, "MutatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.MutatingWebhookConfiguration)
 	gotV := Find(objs, "ValidatingWebhookConfiguration", c.fullname()).Typed.(*admissionregistrationv1.ValidatingWebhookConfiguration)
 
-	checkClientConfig := func(name string, cc admissionregistrationv1.WebhookClientConfig) {
-		parts := strings.SplitN(name, ".", 3) // enforce.mutate.plimsoll.dev
+	timeout := int32(5)
+	if c.timeout > 0 {
+		timeout = c.timeout
+	}
+	checkEntry := func(name, kind string, cc admissionregistrationv1.WebhookClientConfig, rules []admissionregistrationv1.RuleWithOperations,
+		fp *admissionregistrationv1.FailurePolicyType, mp *admissionregistrationv1.MatchPolicyType, se *admissionregistrationv1.SideEffectClass,
+		ts *int32, versions []string, objectSelector *metav1.LabelSelector, matchConditions []admissionregistrationv1.MatchCondition) string {
+		mode, rest, _ := strings.Cut(name, ".")
+		if rest != kind+".plimsoll.dev" {
+			t.Errorf("entry %s: want <mode>.%s.plimsoll.dev", name, kind)
+		}
 		want := admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
-			Name: c.fullname(), Namespace: c.namespace, Path: ptr("/" + parts[1] + "/" + parts[0]), Port: ptr(int32(443)),
+			Name: c.fullname(), Namespace: c.namespace, Path: ptr("/" + kind + "/" + mode), Port: ptr(int32(443)),
 		}}
 		if c.tls == "existingSecret" {
 			ca, _ := os.ReadFile(testCAFile(t))
@@ -342,23 +350,50 @@ func checkWebhooks(t *testing.T, c renderCase, objs []Object) {
 		if d := cmp.Diff(want, cc); d != "" {
 			t.Errorf("%s clientConfig (-want +got):\n%s", name, d)
 		}
+		wantRules := []string{"CREATE /pods"}
+		if kind == "validate" {
+			wantRules = validatedRules()
+		}
+		if d := cmp.Diff(wantRules, ruleStrings(rules)); d != "" {
+			t.Errorf("%s rules (-want +got):\n%s", name, d)
+		}
+		if wantFP := c.wantFailurePolicy(mode); fp == nil || *fp != wantFP {
+			t.Errorf("%s: failurePolicy %v, want %s", name, fp, wantFP)
+		}
+		if mp == nil || *mp != admissionregistrationv1.Equivalent {
+			t.Errorf("%s: matchPolicy %v, want Equivalent (older API versions converted, not skipped)", name, mp)
+		}
+		if se == nil || *se != admissionregistrationv1.SideEffectClassNone {
+			t.Errorf("%s: sideEffects %v, want None (dry-run requests must reach plimsoll)", name, se)
+		}
+		if ts == nil || *ts != timeout {
+			t.Errorf("%s: timeoutSeconds %v, want %d", name, ts, timeout)
+		}
+		if d := cmp.Diff([]string{"v1"}, versions); d != "" {
+			t.Errorf("%s: admissionReviewVersions (-want +got):\n%s", name, d)
+		}
+		if objectSelector != nil || len(matchConditions) > 0 {
+			t.Errorf("%s: objectSelector %v, matchConditions %v; want none (labels and conditions a tenant controls must not decide)", name, objectSelector, matchConditions)
+		}
+		return mode
 	}
-	for i := range gotM.Webhooks {
-		checkClientConfig(gotM.Webhooks[i].Name, gotM.Webhooks[i].ClientConfig)
-		gotM.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	var modesM, modesV []string
+	for _, w := range gotM.Webhooks {
+		modesM = append(modesM, checkEntry(w.Name, "mutate", w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.SideEffects,
+			w.TimeoutSeconds, w.AdmissionReviewVersions, w.ObjectSelector, w.MatchConditions))
+		if w.ReinvocationPolicy == nil || *w.ReinvocationPolicy != admissionregistrationv1.IfNeededReinvocationPolicy {
+			t.Errorf("%s: reinvocationPolicy %v, want IfNeeded (another webhook may add containers after plimsoll)", w.Name, w.ReinvocationPolicy)
+		}
 	}
-	for i := range gotV.Webhooks {
-		checkClientConfig(gotV.Webhooks[i].Name, gotV.Webhooks[i].ClientConfig)
-		gotV.Webhooks[i].ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+	for _, w := range gotV.Webhooks {
+		modesV = append(modesV, checkEntry(w.Name, "validate", w.ClientConfig, w.Rules, w.FailurePolicy, w.MatchPolicy, w.SideEffects,
+			w.TimeoutSeconds, w.AdmissionReviewVersions, w.ObjectSelector, w.MatchConditions))
 	}
-	if gotM.Name != wantM.Name || gotV.Name != wantV.Name {
-		t.Errorf("configuration names %q, %q; Registration gives %q, %q", gotM.Name, gotV.Name, wantM.Name, wantV.Name)
+	if d := cmp.Diff(c.modes(), modesM); d != "" {
+		t.Errorf("mutating entries (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(wantM.Webhooks, gotM.Webhooks); d != "" {
-		t.Errorf("MutatingWebhookConfiguration differs from webhook.Registration (-Registration +chart):\n%s", d)
-	}
-	if d := cmp.Diff(wantV.Webhooks, gotV.Webhooks); d != "" {
-		t.Errorf("ValidatingWebhookConfiguration differs from webhook.Registration (-Registration +chart):\n%s", d)
+	if d := cmp.Diff(c.modes(), modesV); d != "" {
+		t.Errorf("validating entries (-want +got):\n%s", d)
 	}
 	inject := fmt.Sprintf("%s/%s-tls", c.namespace, c.fullname())
 	for _, a := range []map[string]string{gotM.Annotations, gotV.Annotations} {
@@ -366,6 +401,45 @@ func checkWebhooks(t *testing.T, c renderCase, objs []Object) {
 			t.Errorf("annotation cert-manager.io/inject-ca-from = %q with tls.mode %s (want %q only with certManager)", got, c.tls, inject)
 		}
 	}
+}
+
+// ruleStrings flattens rules into "OPERATION group/resource", sorted, with
+// a line for each rule whose scope is not Namespaced or whose API versions
+// are not exactly v1.
+func ruleStrings(rules []admissionregistrationv1.RuleWithOperations) []string {
+	var out []string
+	for _, r := range rules {
+		if r.Scope == nil || *r.Scope != admissionregistrationv1.NamespacedScope {
+			out = append(out, "scope not Namespaced")
+		}
+		if !slices.Equal(r.APIVersions, []string{"v1"}) {
+			out = append(out, "apiVersions "+strings.Join(r.APIVersions, ","))
+		}
+		for _, op := range r.Operations {
+			for _, g := range r.APIGroups {
+				for _, res := range r.Resources {
+					out = append(out, string(op)+" "+g+"/"+res)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// validatedRules are CREATE and UPDATE of every kind workload knows (its
+// resource the lower-cased plural of its kind), and of the subresource
+// kubectl debug uses.
+func validatedRules() []string {
+	var out []string
+	for _, op := range []string{"CREATE", "UPDATE"} {
+		for _, k := range workload.Kinds {
+			out = append(out, op+" "+k.Group+"/"+strings.ToLower(k.Kind)+"s")
+		}
+		out = append(out, op+" /pods/ephemeralcontainers")
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkSelectors evaluates every entry's namespaceSelector against

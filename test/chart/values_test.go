@@ -232,7 +232,7 @@ func cell(s string) string {
 }
 
 const (
-	tableBegin = "<!-- values:begin (generated from values.yaml by `UPDATE_GOLDEN=1 go test ./test/chart -run TestValuesTable`; do not edit) -->\n"
+	tableBegin = "<!-- values:begin (generated from values.yaml by `cd test && UPDATE_GOLDEN=1 go test ./chart -run TestValuesTable`; do not edit) -->\n"
 	tableEnd   = "<!-- values:end -->"
 )
 
@@ -262,7 +262,7 @@ func TestValuesTable(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("the values table in %s is stale; run UPDATE_GOLDEN=1 go test ./test/chart -run TestValuesTable\n%s", file, cmp.Diff(got, table))
+	t.Errorf("the values table in %s is stale; run `cd test && UPDATE_GOLDEN=1 go test ./chart -run TestValuesTable`\n%s", file, cmp.Diff(got, table))
 }
 
 // Every object in the schema refuses unknown keys (additionalProperties

@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/plimsoll/plimsoll/kube"
+	"github.com/plimsoll/plimsoll/internal/certs/selfmanaged"
+	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/test/chart"
-	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
 )
 
 // admissionPolicies returns the ValidatingAdmissionPolicies and their

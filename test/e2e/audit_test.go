@@ -427,6 +427,7 @@ func auditSorted(rs []check.Result) []check.Result {
 	out := slices.Clone(rs)
 	for i := range out {
 		out[i].File = ""
+		out[i].Line, out[i].Column = 0, 0
 	}
 	slices.SortStableFunc(out, func(a, b check.Result) int {
 		return strings.Compare(a.Namespace+"/"+a.Kind+"/"+a.Name, b.Namespace+"/"+b.Kind+"/"+b.Name)
@@ -1187,7 +1188,7 @@ func auditFreePort() (string, error) {
 }
 
 // auditServiceAccountConfig applies the ClusterRole and ClusterRoleBinding
-// of config/audit/rbac.yaml and returns a client configuration acting as
+// of config/audit/audit-rbac.yaml and returns a client configuration acting as
 // their ServiceAccount: what the in-cluster Deployment gets.
 func auditServiceAccountConfig(t *testing.T) *rest.Config {
 	t.Helper()
@@ -1196,7 +1197,7 @@ func auditServiceAccountConfig(t *testing.T) *rest.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "config", "audit", "rbac.yaml"))
+	data, err := os.ReadFile(filepath.Join(root, "config", "audit", "audit-rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1228,7 +1229,7 @@ func auditServiceAccountConfig(t *testing.T) *rest.Config {
 		}
 	}
 	if subject == "" {
-		t.Fatal("config/audit/rbac.yaml binds no ServiceAccount")
+		t.Fatal("config/audit/audit-rbac.yaml binds no ServiceAccount")
 	}
 	// Leave nothing a later Helm install of the same names would trip on.
 	t.Cleanup(func() {

@@ -386,7 +386,7 @@ func checkAllowed(t *testing.T, kind string, warned float64, before, after map[s
 }
 
 // The suite judges through the chart's own webhook configurations (see
-// chartWebhooks): what the API server holds is the chart's rendering —
+// harness.Start and chart.Webhooks): what the API server holds is the chart's rendering —
 // its labels, entries and selectors — with only the clientConfig pointed
 // at the plimsoll on loopback.
 func TestSuiteRunsOnTheChartsWebhooks(t *testing.T) {

@@ -56,7 +56,6 @@ func TestOnlyTheAPIServerMayAsk(t *testing.T) {
 	// another port: the admission configuration gives it no certificate
 	// (no user matches its host), and it is called as before.
 	cp, err := harness.Start(ctx, harness.Options{
-		Registration:  webhook.Registration{Name: "plimsoll", Scope: admission.ScopeOptIn},
 		APIServerArgs: apiserverArgs,
 		Log:           t.Logf,
 	})

@@ -13,11 +13,8 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-
 	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
 )
 
 const (
@@ -37,10 +34,11 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx := context.Background()
 	var err error
+	// The chart's webhook configurations with its default values
+	// (release plimsoll in plimsoll-system), as `helm install` renders them.
 	env, err = harness.Start(ctx, harness.Options{
-		Registration: webhook.Registration{Name: "plimsoll", Namespace: plimsollNS, Scope: admission.ScopeOptIn},
-		Webhooks:     chartWebhooks,
-		Log:          func(f string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+f+"\n", a...) },
+		Webhooks: chart.WebhookValues{Namespace: plimsollNS},
+		Log:      func(f string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+f+"\n", a...) },
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: cannot start:", err)
@@ -58,20 +56,4 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: plimsoll's log:\n%s\n", env.Plimsoll.Log())
 	}
 	return code
-}
-
-// chartWebhooks renders the chart as `helm install plimsoll
-// charts/plimsoll -n plimsoll-system` would, with its default values, and
-// returns its two webhook configurations with each entry's Service replaced
-// by clientConfig: what the suite tests are the chart's own selectors.
-func chartWebhooks(clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	out, err := chart.Template("plimsoll", plimsollNS)
-	if err != nil {
-		return nil, nil, err
-	}
-	objs, err := chart.Decode(out)
-	if err != nil {
-		return nil, nil, err
-	}
-	return chart.PointWebhooksAt(objs, clientConfig)
 }

@@ -15,19 +15,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plimsoll/plimsoll/admission"
-
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/plimsoll/plimsoll/internal/certs/selfmanaged"
 	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/webhook"
-	"github.com/plimsoll/plimsoll/webhook/selfmanaged"
 )
 
 // TestSelfManagedTLS runs a second plimsoll with --tls-self-managed against
@@ -75,12 +71,11 @@ func TestSelfManagedTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := webhook.Registration{Name: name, Namespace: systemNS, Scope: admission.ScopeOptIn,
-		ClientConfig: func(path string) admissionregistrationv1.WebhookClientConfig {
-			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
-			return admissionregistrationv1.WebhookClientConfig{URL: &url}
-		}}
-	mwc, vwc := reg.Configurations()
+	mwc, vwc, err := chart.Webhooks(chart.WebhookValues{Name: name, Namespace: systemNS},
+		chart.URLClientConfig(fmt.Sprintf("127.0.0.1:%d", port), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{label: "selfmanaged"}}
 	mwc.Webhooks = mwc.Webhooks[:1]
 	vwc.Webhooks = vwc.Webhooks[:1]

@@ -13,8 +13,9 @@ import (
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/plimsoll/plimsoll/internal/tracing/otlptest"
 	"github.com/plimsoll/plimsoll/test/harness"
-	"github.com/plimsoll/plimsoll/tracing/otlptest"
+	"github.com/plimsoll/plimsoll/test/otlpgrpc"
 	"github.com/plimsoll/plimsoll/webhook"
 )
 
@@ -31,7 +32,7 @@ const tracedSecret = "e2e-tracing-s3cr3t-7f9c"
 // control plane of its own rather than the shared one.
 func TestTracing(t *testing.T) {
 	ctx := context.Background()
-	apiServerSpans, err := otlptest.StartGRPC()
+	apiServerSpans, err := otlpgrpc.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,6 @@ func TestTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenv, err := harness.Start(ctx, harness.Options{
-		Registration:  webhook.Registration{Name: "plimsoll", Scope: admission.ScopeOptIn},
 		ServeArgs:     []string{"--otlp-endpoint", plimsollSpans.URL},
 		APIServerArgs: apiServerArgs,
 		Log:           func(f string, a ...any) { t.Logf(f, a...) },

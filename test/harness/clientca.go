@@ -68,7 +68,11 @@ func WriteClientCA(dir, base, name string) (*ClientCA, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	key, ok := cert.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("the client certificate's key is a %T, not ECDSA", cert.PrivateKey)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return nil, err
 	}

@@ -11,19 +11,19 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/plimsoll/plimsoll/webhook"
+	"github.com/plimsoll/plimsoll/test/chart"
 )
 
 // Extra is a second `plimsoll serve` with webhook configurations of its
-// own, for tests that stop, break or restart a server without touching the
-// one the other tests use. Its entries select namespaces labelled
-// <Label>=<mode>, so only namespaces a test labels that way are judged.
+// own (the chart's, named Name), for tests that stop, break or restart a
+// server without touching the one the other tests use. Its entries select
+// namespaces labelled <Label>=<mode>, so only namespaces a test labels that
+// way are judged.
 type Extra struct {
 	Name    string
 	Label   string
 	Process *Process
 	env     *Env
-	reg     webhook.Registration
 }
 
 // StartExtra starts plimsoll serve with args and registers configurations
@@ -36,7 +36,7 @@ func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[adm
 	}
 	x, err := e.registerExtra(ctx, name, p, failurePolicy)
 	if err != nil {
-		p.Stop()
+		_ = p.Stop() // the registration's error is the one to report
 		return nil, err
 	}
 	return x, nil
@@ -52,13 +52,10 @@ func (e *Env) RegisterExtra(ctx context.Context, name string, p *Process) (*Extr
 
 func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType) (*Extra, error) {
 	x := &Extra{Name: name, Label: "plimsoll-e2e/" + name, Process: p, env: e}
-	port := p.Port
-	x.reg = webhook.Registration{Name: name, Scope: admission.ScopeOptIn, FailurePolicy: failurePolicy,
-		ClientConfig: func(path string) admissionregistrationv1.WebhookClientConfig {
-			url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
-			return admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: e.Certs.CAPEM}
-		}}
-	mwc, vwc := x.reg.Configurations()
+	mwc, vwc, err := chart.Webhooks(chart.WebhookValues{Name: name, FailurePolicy: failurePolicy}, e.ClientConfig(p))
+	if err != nil {
+		return nil, err
+	}
 	for i := range mwc.Webhooks {
 		mode := modeOf(mwc.Webhooks[i].Name)
 		mwc.Webhooks[i].Name = fmt.Sprintf("%s.mutate.%s.e2e.plimsoll.dev", mode, name)

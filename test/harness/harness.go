@@ -1,8 +1,8 @@
 // Package harness starts what the end-to-end tests and `make demo` run on:
 // a real kube-apiserver and etcd (controller-runtime's envtest, on the
 // binaries test/controlplane builds into bin/), `plimsoll serve` on
-// loopback with a throwaway certificate, and plimsoll's webhook
-// configurations pointing at it, one entry per mode.
+// loopback with a throwaway certificate, and the webhook configurations
+// the chart renders (one entry per mode) pointing at it.
 package harness
 
 import (
@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/plimsoll/plimsoll/webhook"
+	"github.com/plimsoll/plimsoll/test/chart"
 )
 
 // Env is a running control plane with plimsoll registered.
@@ -44,8 +43,8 @@ type Env struct {
 	Dir      string
 	BinDir   string
 	Plimsoll *Process
-	// Registration is what was installed, unless Webhooks were.
-	Registration webhook.Registration
+	// Webhooks are the chart values the configurations were rendered with.
+	Webhooks chart.WebhookValues
 	// Mutating and Validating are the webhook configurations installed.
 	Mutating   *admissionregistrationv1.MutatingWebhookConfiguration
 	Validating *admissionregistrationv1.ValidatingWebhookConfiguration
@@ -53,31 +52,17 @@ type Env struct {
 	testEnv *envtest.Environment
 }
 
-// RepoRoot finds the repository root (the directory holding go.mod).
-func RepoRoot() (string, error) {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root")
-		}
-		dir = parent
-	}
-}
+// RepoRoot finds the repository root (the directory holding plimsoll's
+// go.mod, above test/go.mod).
+func RepoRoot() (string, error) { return chart.RepoRoot() }
 
 // Options choose what Start sets up.
 type Options struct {
-	// Registration is completed with a ClientConfig pointing at plimsoll.
-	Registration webhook.Registration
-	// Webhooks, if set, supplies the webhook configurations to install
-	// instead of Registration's (the e2e suite installs those the chart
-	// renders), given the ClientConfig of each path on the plimsoll that
-	// Start runs. Registration still names the mode of DryRun.
-	Webhooks func(clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error)
+	// Webhooks are the chart values to render the webhook configurations
+	// with (the zero value: the chart's defaults, release plimsoll in
+	// plimsoll-system); each entry's Service is replaced by the URL of the
+	// plimsoll that Start runs and the test CA.
+	Webhooks chart.WebhookValues
 	// ServeArgs are extra flags for plimsoll serve.
 	ServeArgs []string
 	// APIServerArgs are extra kube-apiserver flags, name to value (see
@@ -116,7 +101,7 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/plimsoll")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/plimsoll: %v\n%s", err, out)
+		return nil, fmt.Errorf("go build ./cmd/plimsoll: %w\n%s", err, out)
 	}
 
 	logf("starting kube-apiserver and etcd")
@@ -141,20 +126,11 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 		return nil, err
 	}
 
-	reg := o.Registration
-	port := e.Plimsoll.Port
-	reg.ClientConfig = func(path string) admissionregistrationv1.WebhookClientConfig {
-		url := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
-		return admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: e.Certs.CAPEM}
-	}
-	e.Registration = reg
-	if o.Webhooks != nil {
-		if e.Mutating, e.Validating, err = o.Webhooks(reg.ClientConfig); err != nil {
-			e.Stop()
-			return nil, err
-		}
-	} else {
-		e.Mutating, e.Validating = reg.Configurations()
+	logf("rendering the chart's webhook configurations")
+	e.Webhooks = o.Webhooks
+	if e.Mutating, e.Validating, err = chart.Webhooks(o.Webhooks, e.ClientConfig(e.Plimsoll)); err != nil {
+		e.Stop()
+		return nil, err
 	}
 	logf("registering the webhooks")
 	if err := e.Register(ctx); err != nil {
@@ -174,7 +150,7 @@ func (e *Env) Register(ctx context.Context) error {
 	if _, err := adm.ValidatingWebhookConfigurations().Create(ctx, e.Validating, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	if e.Registration.DryRun {
+	if e.Webhooks.DryRun {
 		return nil
 	}
 	// The API server picks up webhook configurations from an informer: wait
@@ -200,10 +176,16 @@ func (e *Env) Register(ctx context.Context) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the API server did not start calling plimsoll within 60s (last: %v)", err)
+			return fmt.Errorf("the API server did not start calling plimsoll within 60s (last: %w)", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// ClientConfig calls a path of p, a plimsoll serve on loopback with the
+// test certificate.
+func (e *Env) ClientConfig(p *Process) func(path string) admissionregistrationv1.WebhookClientConfig {
+	return chart.URLClientConfig(fmt.Sprintf("127.0.0.1:%d", p.Port), e.Certs.CAPEM)
 }
 
 // CreateNamespace creates ns labelled with mode ("" for no label).
@@ -324,7 +306,7 @@ func StartPlimsollOn(ctx context.Context, port int, bin, logFile string, args ..
 		select {
 		case err := <-p.done:
 			log, _ := os.ReadFile(logFile)
-			return nil, fmt.Errorf("plimsoll serve exited (%v):\n%s", err, log)
+			return nil, fmt.Errorf("plimsoll serve exited (%w):\n%s", err, log)
 		case <-ctx.Done():
 			_ = p.Stop()
 			return nil, ctx.Err()
@@ -397,7 +379,11 @@ func freePorts(n int) ([]int, error) {
 			return nil, err
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		addr, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			return nil, fmt.Errorf("listener address %v is not TCP", l.Addr())
+		}
+		ports = append(ports, addr.Port)
 	}
 	return ports, nil
 }

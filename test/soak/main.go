@@ -65,13 +65,13 @@ func run(duration time.Duration, rate int) error {
 	build := exec.Command("go", "build", "-o", bin, "./cmd/plimsoll")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+		return fmt.Errorf("build: %w\n%s", err, out)
 	}
 	p, err := harness.StartPlimsoll(context.Background(), bin, filepath.Join(dir, "plimsoll.log"), "--tls-cert-file", certs.CertFile, "--tls-key-file", certs.KeyFile, "--log-level", "warn")
 	if err != nil {
 		return err
 	}
-	defer p.Stop()
+	defer func() { _ = p.Stop() }()
 
 	reqs, err := mix(root)
 	if err != nil {

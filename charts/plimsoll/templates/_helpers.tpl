@@ -1,6 +1,6 @@
 {{/*
 Names and labels. The full name names every object; with the usual
-`helm install plimsoll` it is "plimsoll", as in webhook.Registration.
+`helm install plimsoll` it is "plimsoll", the name config/ and the tests use.
 */}}
 {{- define "plimsoll.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
@@ -94,8 +94,8 @@ have Helm delete the one while cert-manager writes the other.
 {{- end }}
 
 {{/*
-The namespaceSelector of one mode's entry: the same as
-webhook.Registration.NamespaceSelector (a test compares them).
+The namespaceSelector of one mode's entry (test/chart checks which
+namespaces each entry selects, for every scope, defaultMode and dryRun).
 Called with (dict "root" $ "mode" $mode).
 */}}
 {{- define "plimsoll.namespaceSelector" -}}

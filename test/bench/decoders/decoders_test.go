@@ -4,7 +4,7 @@
 // encoding/json (implemented on encoding/json/v2 since Go 1.27, as the
 // no-op baseline uses it) and encoding/json/v2 (what plimsoll uses now).
 //
-//	go test -run '^$' -bench . -benchmem ./test/bench/decoders/
+//	cd test && go test -run '^$' -bench . -benchmem ./bench/decoders/
 package decoders
 
 import (
@@ -16,7 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	sigsjson "sigs.k8s.io/json"
 
-	"github.com/plimsoll/plimsoll/test/bench/fixtures"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 )
 
 // BenchmarkDecode decodes the review of the Deployment fixture, and the

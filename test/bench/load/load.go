@@ -259,7 +259,7 @@ wait:
 		Latencies: all,
 	}
 	if r.Errors > 0 && r.Requests == 0 {
-		return r, fmt.Errorf("load: every request failed: %v", firstErr)
+		return r, fmt.Errorf("load: every request failed: %w", firstErr)
 	}
 	r.summarise()
 	return r, nil
