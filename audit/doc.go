@@ -11,9 +11,12 @@
 // JSON (check's schema) or a self-contained HTML page.
 //
 // Background keeps the same answer current inside the cluster: informers
-// on the workload kinds, Pods and namespaces, re-evaluation on every change
-// and on every policy change, Prometheus gauges and one PolicyReport
-// (wgpolicyk8s.io/v1alpha2) per namespace.
+// on the workload kinds, Pods and namespaces (informers.go), a queue that
+// re-evaluates a namespace on every change and on every policy change,
+// with a per-namespace cache (queue.go), Prometheus gauges (metrics.go) and
+// one PolicyReport (wgpolicyk8s.io/v1alpha2) per namespace
+// (policyreport.go, written by reportwriter.go); background.go wires them
+// and serves health and metrics through internal/serving.
 //
 // Scope follows the webhook's: the namespace label plimsoll.dev/mode, the
 // namespaces plimsoll never touches (kube-system, kube-public,
