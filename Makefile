@@ -32,8 +32,13 @@ controlplane: $(BIN)/kube-apiserver $(BIN)/etcd
 $(BIN)/kube-apiserver $(BIN)/etcd:
 	./test/controlplane/build.sh
 
-## test: unit tests, then end-to-end tests against a real kube-apiserver
-test: unit e2e
+## test: unit tests, then end-to-end tests against a real kube-apiserver, then the pre-commit hook on a throwaway repository
+test: unit e2e precommit
+
+## precommit: the pre-commit hook (.pre-commit-hooks.yaml) run by Debian's pre-commit on a throwaway repository, from HEAD (skipped without pre-commit, failed under CI=true)
+.PHONY: precommit
+precommit:
+	./test/precommit/run.sh
 
 ## unit: the tests beside the code (no control plane), with the race detector: plimsoll's module, then the test module's (test/chart and the rest but e2e), then each Go benchmark once (bench-smoke)
 unit:
@@ -105,6 +110,20 @@ helm: $(BIN)/helm
 $(BIN)/helm:
 	./test/controlplane/build.sh helm
 
+## kubectl: the kubectl the plugin test runs (never one found on the machine), built once into bin/
+.PHONY: kubectl
+kubectl: $(BIN)/kubectl
+
+$(BIN)/kubectl:
+	./test/controlplane/build.sh kubectl
+
+## install-plugin: link bin/plimsoll as kubectl-plimsoll into PLUGIN_DIR (a directory on your PATH), so `kubectl plimsoll check|audit ...` works
+.PHONY: install-plugin
+install-plugin: build
+	@test -n "$(PLUGIN_DIR)" || { echo "make install-plugin PLUGIN_DIR=<a directory on your PATH>" >&2; exit 2; }
+	ln -sf "$(abspath $(BIN)/plimsoll)" "$(PLUGIN_DIR)/kubectl-plimsoll"
+	@echo "linked $(PLUGIN_DIR)/kubectl-plimsoll -> $(abspath $(BIN)/plimsoll): try kubectl plimsoll check -f <manifests>"
+
 ## helm4: the Helm 4 CLI the chart tests also run, built once into bin/helm4
 .PHONY: helm4
 helm4: $(BIN)/helm4
@@ -115,7 +134,7 @@ $(BIN)/helm4:
 # test/chart (part of unit) and test/e2e run bin/helm and bin/helm4; the
 # demo and bench render the chart's webhooks with bin/helm.
 unit: $(BIN)/helm $(BIN)/helm4
-e2e: $(BIN)/helm $(BIN)/helm4
+e2e: $(BIN)/helm $(BIN)/helm4 $(BIN)/kubectl
 
 ## bench: Go benchmarks, loopback HTTPS load against a no-op webhook, dry-run creates through the API server; prints a table and writes docs/performance.md (BENCH_DURATION, BENCH_MEMORY=1, ...: see test/bench/main.go)
 .PHONY: bench

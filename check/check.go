@@ -20,6 +20,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -51,8 +52,15 @@ type Options struct {
 	Output string
 	// Color turns on ANSI colours in text output.
 	Color bool
-	Stdin io.Reader
-	Now   time.Time
+	// SkipNonKubernetes skips documents that are not Kubernetes objects
+	// (no apiVersion and kind: a CI workflow, a values file) instead of
+	// refusing them, for hooks that hand check every YAML file.
+	SkipNonKubernetes bool
+	// Namespace is the namespace of objects that name none, as `kubectl
+	// apply -n` gives it; "" leaves them without one.
+	Namespace string
+	Stdin     io.Reader
+	Now       time.Time
 }
 
 // Result is one finding, in the JSON schema README.md documents under "Checking manifests in CI".
@@ -233,9 +241,15 @@ type typeMeta struct {
 func (r *Report) checkDocument(file string, doc int, raw []byte, loc locator, rules []*validate.Rule, o Options) error {
 	var tm typeMeta
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
+		if o.SkipNonKubernetes {
+			return nil
+		}
 		return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a Kubernetes object: %w", err)}
 	}
 	if tm.Kind == "" || tm.APIVersion == "" {
+		if o.SkipNonKubernetes {
+			return nil
+		}
 		return &InputError{File: file, Doc: doc, Err: errors.New("not a Kubernetes object: apiVersion and kind are required")}
 	}
 	if strings.HasSuffix(tm.Kind, "List") && tm.APIVersion == "v1" {
@@ -267,10 +281,17 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc locator, ru
 	if err != nil {
 		return &InputError{File: file, Doc: doc, Err: err}
 	}
+	namespace := o.Namespace
+	if m, ok := obj.(metav1.Object); ok {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(o.Namespace)
+		}
+		namespace = m.GetNamespace()
+	}
 	// A manifest is judged as the cluster would judge it when applied:
 	// its Pods as defaulting will leave them, and its ownerReferences
 	// (which anyone can write) believed by nobody.
-	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now, PodDefaulted: true})
+	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Namespace: namespace, Now: o.Now, PodDefaulted: true})
 	if err != nil {
 		return &InputError{File: file, Doc: doc, Err: err}
 	}

@@ -28,6 +28,13 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	config := fs.String("config", envOr("PLIMSOLL_CONFIG", ""), "policy file (default: the built-in policy; env PLIMSOLL_CONFIG)")
 	mode := fs.String("mode", "enforce", "enforce (errors fail the check) or warn")
 	output := fs.String("o", "text", "output: text, json, sarif (code scanning), junit (test reports) or github (Actions annotations)")
+	namespace := fs.String("namespace", "", "the namespace of objects that name none, as kubectl apply -n gives it (namespace exemptions of the policy apply to it)")
+	fs.StringVar(namespace, "n", "", "shorthand for --namespace")
+	// Accepted, and unused, so that `kubectl plimsoll check` takes the
+	// global flags a kubectl user passes: check reads no cluster.
+	fs.String("context", "", "ignored: check reads no cluster (accepted for `kubectl plimsoll check`)")
+	fs.String("kubeconfig", "", "ignored: check reads no cluster (accepted for `kubectl plimsoll check`)")
+	skipOthers := fs.Bool("skip-non-kubernetes", false, "skip documents without apiVersion and kind (a CI workflow, a values file) instead of refusing them (exit 2); the pre-commit hook sets it")
 	failOn := fs.String("fail-on", string(check.FailOnError), "what fails the check (exit 1): error (what enforce mode would deny), warning (that or any warning) or never")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: plimsoll check -f PATH [-f PATH]... [--config FILE] [--mode enforce|warn]
@@ -78,7 +85,7 @@ What defaulting will fix and what an exemption lifts never fail a check.
 			fmt.Fprintf(stderr, "plimsoll check: --config %s: note: %s\n", *config, a)
 		}
 	}
-	report, err := check.Run(check.Options{Paths: files, Policy: p, Mode: judging, Stdin: stdin})
+	report, err := check.Run(check.Options{Paths: files, Policy: p, Mode: judging, Namespace: *namespace, SkipNonKubernetes: *skipOthers, Stdin: stdin})
 	if err != nil {
 		fmt.Fprintln(stderr, "plimsoll check:", err)
 		return check.ExitUsage

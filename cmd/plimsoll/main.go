@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,12 +39,28 @@ Run "plimsoll serve -h" or "plimsoll check -h" for their flags.
 `
 
 func main() {
+	if asKubectlPlugin(os.Args[0]) {
+		usageText = strings.ReplaceAll(usage, "plimsoll ", "kubectl plimsoll ")
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// usageText is usage as the user invoked plimsoll: `kubectl plimsoll …`
+// when it runs as a kubectl plugin.
+var usageText = usage
+
+// asKubectlPlugin reports whether the binary was invoked as kubectl's
+// plugin, kubectl-plimsoll (`make install-plugin` links it so): kubectl
+// runs `kubectl-plimsoll check …` for `kubectl plimsoll check …`, passing
+// the flags after the plugin's name, --context, -n and --kubeconfig among
+// them, which audit takes as kubectl does.
+func asKubectlPlugin(argv0 string) bool {
+	return strings.TrimSuffix(filepath.Base(argv0), ".exe") == "kubectl-plimsoll"
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText)
 		return 2
 	}
 	switch args[0] {
@@ -56,10 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "plimsoll", version)
 		return 0
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText)
 		return 0
 	}
-	fmt.Fprintf(stderr, "plimsoll: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "plimsoll: unknown command %q\n\n%s", args[0], usageText)
 	return 2
 }
 

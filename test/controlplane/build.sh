@@ -5,7 +5,7 @@
 # into bin/ at the repository root.
 # A binary already in bin/ is kept: a cold build takes about 4 minutes on
 # 2 cores, a warm one nothing. `make clean` removes them.
-# With arguments (etcd, kube-apiserver, helm, helm4) only those are built.
+# With arguments (etcd, kube-apiserver, kubectl, helm, helm4) only those are built.
 set -euo pipefail
 # Test tools, never shipped, listening on loopback only: built with the
 # machine's own Go, whose build cache is usually warm (plimsoll itself is
@@ -49,6 +49,20 @@ if want kube-apiserver && [[ ! -x "$bin/kube-apiserver" ]]; then
 		ldflags="-X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 		go build -trimpath -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 		mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
+	)
+fi
+# kubectl, for the test of plimsoll as a kubectl plugin (never a kubectl
+# found on the machine): the same Kubernetes release as kube-apiserver,
+# sharing its build cache.
+if want kubectl && [[ ! -x "$bin/kubectl" ]]; then
+	echo "building kubectl into $bin (first time only, about 2 minutes after kube-apiserver)" >&2
+	(
+		cd "$here/kubectl"
+		v="$(go list -m -f '{{.Version}}' k8s.io/kubernetes)"
+		minor="$(echo "$v" | cut -d. -f2)"
+		pkg=k8s.io/component-base/version
+		go build -trimpath -ldflags "-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" -o "$bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
+		mv "$bin/kubectl.tmp" "$bin/kubectl"
 	)
 fi
 if want helm && [[ ! -x "$bin/helm" ]]; then
