@@ -3,6 +3,8 @@ package chart
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/plimsoll/plimsoll/admission"
@@ -89,7 +91,7 @@ func (v WebhookValues) Flags() []string {
 // (see PointWebhooksAt): the chart's own entries, rules, selectors and
 // failure policies, calling a plimsoll that runs outside a cluster.
 func Webhooks(v WebhookValues, clientConfig func(path string) admissionregistrationv1.WebhookClientConfig) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	out, err := Template(Release, v.ReleaseNamespace(), v.Flags()...)
+	out, err := renderValues(v)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,6 +100,30 @@ func Webhooks(v WebhookValues, clientConfig func(path string) admissionregistrat
 		return nil, nil, err
 	}
 	return PointWebhooksAt(objs, clientConfig)
+}
+
+// renderValues is what the chart renders with the values v. With the chart's
+// defaults it is read from config/overlays/default, which `make generate`
+// renders from the chart with exactly those values (and test/chart fails
+// while it is stale): so `make demo`, which installs the defaults, needs
+// no Helm.
+func renderValues(v WebhookValues) ([]byte, error) {
+	if len(v.Flags()) > 0 || v.ReleaseNamespace() != DefaultNamespace {
+		return Template(Release, v.ReleaseNamespace(), v.Flags()...)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	for _, f := range []string{"webhook-mutating.yaml", "webhook-validating.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, "config", "overlays", "default", f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(out, b...), "\n---\n"...)
+	}
+	return out, nil
 }
 
 // URLClientConfig is a clientConfig that calls path on a plimsoll serving
