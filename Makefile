@@ -30,7 +30,7 @@ build:
 controlplane: $(BIN)/kube-apiserver $(BIN)/etcd
 
 $(BIN)/kube-apiserver $(BIN)/etcd:
-	./test/controlplane/build.sh
+	./test/controlplane/build.sh etcd kube-apiserver
 
 ## test: unit tests, then end-to-end tests against a real kube-apiserver, then the pre-commit hook on a throwaway repository
 test: unit e2e precommit

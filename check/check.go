@@ -43,6 +43,10 @@ type Options struct {
 	// Paths are files, directories (read recursively for .yaml, .yml and
 	// .json) or "-" for stdin.
 	Paths []string
+	// Kustomizations are directories holding a kustomization, each built
+	// in process as `kubectl apply -k` builds it (the command's -k); their
+	// objects are judged after those of Paths.
+	Kustomizations []string
 	// Policy is the policy to judge by.
 	Policy *policy.Policy
 	// Mode is enforce (errors deny: exit 1) or warn (nothing denies).
@@ -132,8 +136,8 @@ func (e *InputError) Error() string {
 // Run checks every input and returns the report; it stops at the first
 // input error.
 func Run(o Options) (*Report, error) {
-	if len(o.Paths) == 0 {
-		return nil, errors.New("nothing to check: give -f FILE, -f DIRECTORY or -f - for stdin")
+	if len(o.Paths) == 0 && len(o.Kustomizations) == 0 {
+		return nil, errors.New("nothing to check: give -f FILE, -f DIRECTORY, -f - for stdin or -k KUSTOMIZATION_DIR")
 	}
 	rules := validate.Registry()
 	r := &Report{Results: []Result{}}
@@ -157,6 +161,11 @@ func Run(o Options) (*Report, error) {
 			if err := r.checkFile(f, data, rules, o); err != nil {
 				return nil, err
 			}
+		}
+	}
+	for _, dir := range o.Kustomizations {
+		if err := r.checkKustomization(dir, rules, o); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
@@ -212,7 +221,7 @@ func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o O
 		if err != nil {
 			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
 		}
-		if err := r.checkDocument(file, doc, raw, documentLocator(chunk, start), rules, o); err != nil {
+		if err := r.checkDocument(file, doc, raw, where{file: file, loc: documentLocator(chunk, start)}, rules, o); err != nil {
 			return err
 		}
 	}
@@ -236,9 +245,32 @@ type typeMeta struct {
 	Items      []json.RawMessage `json:"items"`
 }
 
+// where finds an object's fields: in origin, when set and the field is
+// written there, else in file through loc.
+type where struct {
+	file   string
+	loc    locator
+	origin *where
+}
+
+// at returns the file, line and column of the field at path (or of its
+// nearest parent written in file).
+func (w where) at(path string) (file string, line, col int) {
+	if w.origin != nil {
+		if line, col, ok := w.origin.loc.find(path); ok {
+			return w.origin.file, line, col
+		}
+	}
+	line, col = w.loc.at(path)
+	return w.file, line, col
+}
+
+// item is where the i-th entry of a List's items is.
+func (w where) item(i int) where { return where{file: w.file, loc: w.loc.item(i)} }
+
 // checkDocument judges one object (or each item of a List) of document
-// doc; loc finds its fields in the file.
-func (r *Report) checkDocument(file string, doc int, raw []byte, loc locator, rules []*validate.Rule, o Options) error {
+// doc of file; loc finds its fields.
+func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, rules []*validate.Rule, o Options) error {
 	var tm typeMeta
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
 		if o.SkipNonKubernetes {
@@ -296,12 +328,12 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc locator, ru
 		return &InputError{File: file, Doc: doc, Err: err}
 	}
 	t := res.Template
-	ob := object{file: file, kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
-	ob.line, ob.column = loc.at("")
+	ob := object{kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
+	ob.file, ob.line, ob.column = loc.at("")
 	r.Summary.Objects++
 	for _, v := range res.Violations {
 		res := NewResult(file, t, v, o.Mode)
-		res.Line, res.Column = loc.at(v.Path)
+		res.File, res.Line, res.Column = loc.at(v.Path)
 		r.Summary.Count(res)
 		ob.results = append(ob.results, res)
 		r.Results = append(r.Results, res)

@@ -80,11 +80,19 @@ func (l locator) item(i int) locator {
 // at returns the file line and column (1-based) of the field at path, or
 // of its nearest parent the document writes.
 func (l locator) at(path string) (line, col int) {
+	line, col, _ = l.find(path)
+	return line, col
+}
+
+// find is at, and whether the document writes the field itself (not only
+// a parent of it).
+func (l locator) find(path string) (line, col int, found bool) {
 	if l.node == nil {
-		return l.line, 1
+		return l.line, 1, false
 	}
 	mark := l.node
 	n := l.node
+	found = true
 	for _, s := range parsePath(path) {
 		n = resolve(n)
 		var next, at *yaml.Node
@@ -99,11 +107,12 @@ func (l locator) at(path string) (line, col int) {
 			at, next = lookup(n, s.name)
 		}
 		if next == nil {
+			found = false
 			break
 		}
 		mark, n = at, next
 	}
-	return l.line + mark.Line - 1, mark.Column
+	return l.line + mark.Line - 1, mark.Column, found
 }
 
 // step is one element of a field path: a field name, a map key or a list

@@ -16,6 +16,8 @@ func TestCheckOutputsAndFailOn(t *testing.T) {
 		warnings = "../../check/testdata/failon/warnings.yaml"
 		clean    = "../../check/testdata/dir"
 		broken   = "../../check/testdata/broken.yaml"
+		overlay  = "../../check/testdata/kustomize/overlays/origins"
+		brokenK  = "../../check/testdata/kustomize/broken"
 	)
 	tests := []struct {
 		name     string
@@ -38,6 +40,12 @@ func TestCheckOutputsAndFailOn(t *testing.T) {
 		{"--fail-on never still fails on unreadable input", []string{"--fail-on", "never", "-f", broken}, 2, "", "broken.yaml: document 2:"},
 		{"an unknown --fail-on is bad usage", []string{"--fail-on", "warnings", "-f", denied}, 2, "", `--fail-on "warnings": use error, warning or never`},
 		{"the usage documents the exit codes", []string{"-h"}, 0, "", "with --fail-on warning: also any warning"},
+		{"the usage documents -k", []string{"-h"}, 0, "", "-k DIR builds the kustomization in DIR"},
+		{"the usage shows the Helm pipe", []string{"-h"}, 0, "", "helm template RELEASE CHART | plimsoll check -f -"},
+		{"-k builds a kustomization and points into its origin files", []string{"-k", overlay}, 1, "check/testdata/kustomize/base/deployment.yaml:16:9: [image-tag]", ""},
+		{"-k points what a patch wrote into the rendered stream", []string{"-o", "github", "-k", overlay}, 1, "::error file=(kustomize build " + overlay + "),line=37,col=11,title=[privileged]::", ""},
+		{"-k combines with -f", []string{"-o", "json", "-f", denied, "-k", overlay}, 1, `"objects": 3`, ""},
+		{"a broken kustomization is unreadable input", []string{"-k", brokenK}, 2, "", "plimsoll check: " + brokenK + ": kustomize build: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
