@@ -16,6 +16,11 @@ import (
 // configurations. The zero value is the chart's defaults, installed as
 // `helm install plimsoll charts/plimsoll -n plimsoll-system`.
 type WebhookValues struct {
+	// FromConfig, with the chart's defaults otherwise, reads what the
+	// chart renders from config/overlays/default instead of running helm
+	// (`make demo`, which has no Helm). The configurations are the same
+	// but for Helm's own labels, which `make generate` drops.
+	FromConfig bool
 	// Name overrides the configurations' name (fullnameOverride; default
 	// "plimsoll", the release's).
 	Name string
@@ -102,13 +107,14 @@ func Webhooks(v WebhookValues, clientConfig func(path string) admissionregistrat
 	return PointWebhooksAt(objs, clientConfig)
 }
 
-// renderValues is what the chart renders with the values v. With the chart's
-// defaults it is read from config/overlays/default, which `make generate`
+// renderValues is what the chart renders with the values v. With
+// FromConfig and the chart's defaults it is read from
+// config/overlays/default, which `make generate`
 // renders from the chart with exactly those values (and test/chart fails
 // while it is stale): so `make demo`, which installs the defaults, needs
 // no Helm.
 func renderValues(v WebhookValues) ([]byte, error) {
-	if len(v.Flags()) > 0 || v.ReleaseNamespace() != DefaultNamespace {
+	if !v.FromConfig || len(v.Flags()) > 0 || v.ReleaseNamespace() != DefaultNamespace {
 		return Template(Release, v.ReleaseNamespace(), v.Flags()...)
 	}
 	root, err := RepoRoot()

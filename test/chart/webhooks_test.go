@@ -11,7 +11,7 @@ import (
 // Helm); its entries must be what Helm renders.
 func TestTheDefaultWebhooksComeFromConfigAsFromHelm(t *testing.T) {
 	cc := URLClientConfig("127.0.0.1:9443", []byte("ca"))
-	fromConfig, fromConfigV, err := Webhooks(WebhookValues{}, cc)
+	fromConfig, fromConfigV, err := Webhooks(WebhookValues{FromConfig: true}, cc)
 	if err != nil {
 		t.Fatal(err)
 	}

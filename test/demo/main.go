@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 
@@ -59,6 +60,9 @@ func run() error {
 	// The webhook configurations the chart renders with its default values.
 	env, err := harness.Start(ctx, harness.Options{
 		Log: func(f string, a ...any) { fmt.Printf("  … "+f+"\n", a...) },
+		// config/overlays/default: the chart's defaults, rendered by
+		// `make generate`, so the demo needs no Helm.
+		Webhooks: chart.WebhookValues{FromConfig: true},
 	})
 	if err != nil {
 		return err
