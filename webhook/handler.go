@@ -139,6 +139,13 @@ func (h *Handler) observe(r *http.Request, endpoint string) *exchange {
 // step begins a step of the request's story (a child span when tracing).
 func (x *exchange) step(name string) { x.trace.begin(name) }
 
+// podCreate reports whether the request creates a Pod (not a
+// subresource of one): what /mutate defaults, and what /validate judges as
+// it arrives in enforce and warn.
+func (x *exchange) podCreate() bool {
+	return x.Kind.Kind == "Pod" && x.Kind.Group == "" && x.Operation == admissionv1.Create && x.SubResource == ""
+}
+
 // logger returns the per-request logger, carrying the request's uid,
 // endpoint and mode. It is built on first use: the allow path logs nothing
 // above debug and should not pay for a logger it does not use.
@@ -202,7 +209,7 @@ func (h *Handler) read(r *http.Request, x *exchange) bool {
 // the defaults (in audit mode: with an audit annotation saying what it
 // would have written).
 func (h *Handler) mutate(x *exchange) admission.Answer {
-	if x.Kind.Kind != "Pod" || x.Kind.Group != "" || x.Operation != admissionv1.Create || x.SubResource != "" {
+	if !x.podCreate() {
 		return admission.Admit("plimsoll defaults Pods on CREATE only; nothing to do")
 	}
 	if len(x.Object.Raw) == 0 {
@@ -339,7 +346,7 @@ func (h *Handler) validate(x *exchange) admission.Answer {
 		// In enforce and warn a Pod CREATE is judged as it arrived (see
 		// pipeline.Request.PodDefaulted), so a denial for a rule
 		// defaulting fixes means defaulting did not run for it.
-		PodCreate: gvk.Kind == "Pod" && gvk.Group == "" && x.Operation == admissionv1.Create && x.SubResource == "",
+		PodCreate: x.podCreate(),
 	}, res.Violations)
 }
 
