@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -1236,8 +1237,12 @@ func auditServiceAccountConfig(t *testing.T) *rest.Config {
 		_ = env.Client.RbacV1().ClusterRoleBindings().Delete(ctx, "plimsoll-audit", metav1.DeleteOptions{})
 		_ = env.Client.RbacV1().ClusterRoles().Delete(ctx, "plimsoll-audit", metav1.DeleteOptions{})
 	})
+	groups := []string{"system:serviceaccounts", "system:authenticated"}
+	for _, resource := range []string{"pods", "namespaces"} {
+		waitAuthorized(t, subject, groups, authorizationv1.ResourceAttributes{Verb: "list", Resource: resource})
+	}
 	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: subject, Groups: []string{"system:serviceaccounts", "system:authenticated"}}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: subject, Groups: groups}
 	// The role really is read-only: no write to a workload.
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

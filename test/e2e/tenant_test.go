@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plimsoll/plimsoll/admission"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +85,30 @@ func asTenant(t *testing.T, ns string) *kubernetes.Clientset {
 	if _, err := rbac.RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, rule := range role.Rules {
+		for _, verb := range rule.Verbs {
+			waitAuthorized(t, user, []string{"system:authenticated"}, authorizationv1.ResourceAttributes{
+				Namespace: ns, Verb: verb, Group: rule.APIGroups[0], Resource: rule.Resources[0],
+			})
+		}
+	}
 	return impersonating(t, user, "system:authenticated")
+}
+
+// waitAuthorized waits until the API server's authorizer lets user do
+// what attrs say. RBAC learns of a new binding through an informer: until
+// it has, the user is refused by RBAC, and a test expecting plimsoll's
+// verdict would read RBAC's instead.
+func waitAuthorized(t *testing.T, user string, groups []string, attrs authorizationv1.ResourceAttributes) {
+	t.Helper()
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: groups, ResourceAttributes: &attrs,
+	}}
+	what := "RBAC to let " + user + " " + attrs.Verb + " " + attrs.Resource
+	waitFor(t, 30*time.Second, what, func() bool {
+		got, err := env.Client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), review, metav1.CreateOptions{})
+		return err == nil && got.Status.Allowed
+	})
 }
 
 func impersonating(t *testing.T, user string, groups ...string) *kubernetes.Clientset {
