@@ -63,7 +63,10 @@ type sarifRule struct {
 }
 
 type sarifConfig struct {
-	Level string `json:"level"`
+	// Enabled is false for a rule that is off unless the policy turns it
+	// on (SARIF's reportingConfiguration.enabled, default true).
+	Enabled *bool  `json:"enabled,omitempty"`
+	Level   string `json:"level"`
 }
 
 type sarifResult struct {
@@ -153,9 +156,13 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 
 func sarifRuleOf(rule *validate.Rule) sarifRule {
 	help := "Fix: " + rule.Remediation + "\n\nDefaulted by plimsoll: " + rule.Defaulted + "\n\nSee " + RulesDocURL + "#" + rule.ID
-	level := "warning"
-	if rule.Severity == policy.Error {
-		level = "error"
+	config := sarifConfig{Level: "warning"}
+	switch rule.Severity {
+	case policy.Error:
+		config.Level = "error"
+	case policy.Off:
+		off := false
+		config.Level, config.Enabled = "none", &off
 	}
 	return sarifRule{
 		ID:               rule.ID,
@@ -166,7 +173,7 @@ func sarifRuleOf(rule *validate.Rule) sarifRule {
 			Markdown: "**Fix:** " + rule.Remediation + "\n\n**Defaulted by plimsoll:** " + rule.Defaulted + "\n\n[Documentation](" + RulesDocURL + "#" + rule.ID + ")",
 		},
 		HelpURI:              RulesDocURL + "#" + rule.ID,
-		DefaultConfiguration: sarifConfig{Level: level},
+		DefaultConfiguration: config,
 		Properties:           map[string]any{"category": rule.Category, "tags": []string{"kubernetes", rule.Category}},
 	}
 }

@@ -53,6 +53,9 @@ func (cs Changes) Families() []Family {
 // Template defaults the PodSpec of t in place according to d and returns
 // what it wrote. Fields the user set are never touched.
 func Template(t *workload.Template, d policy.Defaults) Changes {
+	if !t.HasPods() {
+		return nil // a PodDisruptionBudget, an autoscaler: nothing to default
+	}
 	var cs Changes
 	if d.Resources.Enabled {
 		cs = defaultResources(t, d.Resources)

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -72,6 +73,12 @@ type Request struct {
 	// Context, when set, stops the evaluation early once it is done (the
 	// API server's deadline passed): Evaluate returns its error.
 	Context context.Context
+	// Cluster is what is known of the objects around this one, for the
+	// context rules (validate.Rule.InContext); nil: they do not run.
+	Cluster cluster.View
+	// ContextWarnsOnly makes the context rules warn where they would
+	// deny: at admission, where Cluster is a cache that may lag.
+	ContextWarnsOnly bool
 	// AroundDefault, if set, is handed the defaulting of the copy the
 	// object is judged on, to run it (once, and only when a rule needs the
 	// copy); the webhook traces it. Nil: defaulting simply runs.
@@ -106,8 +113,11 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		}
 	}
 	believe(t)
-	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now, Context: req.Context}
-	if t.Kind != "Pod" || (req.PodDefaulted && req.Operation == Create && req.Subresource == "") {
+	in := validate.Input{Template: t, Namespace: req.Namespace, Now: req.Now, Context: req.Context, ContextWarnsOnly: req.ContextWarnsOnly}
+	if req.Cluster != nil {
+		in.Cluster = defaultedWorkloads{req.Cluster, p}
+	}
+	if t.HasPods() && (t.Kind != "Pod" || (req.PodDefaulted && req.Operation == Create && req.Subresource == "")) {
 		// Defaulted on first need: an object that breaks no rule is not.
 		in.Default = func() *workload.Template {
 			if req.AroundDefault != nil {
@@ -129,6 +139,22 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		return nil, err
 	}
 	return &Result{Template: t, Violations: vs}, nil
+}
+
+// defaultedWorkloads is a View whose workloads are as defaulting will
+// leave their Pods: an autoscaler scaling on CPU is satisfied by the CPU
+// request plimsoll writes in, as the Pods will have it.
+type defaultedWorkloads struct {
+	cluster.View
+	p *policy.Policy
+}
+
+func (d defaultedWorkloads) Workload(ns, kind, name string) *workload.Template {
+	t := d.View.Workload(ns, kind, name)
+	if t == nil || !t.HasPods() {
+		return t
+	}
+	return defaulted(t, d.p)
 }
 
 // Defaulted is a Pod after Default.

@@ -61,9 +61,17 @@ type Policy struct {
 	// and name, and for every decision that reads an owner); see
 	// TrustsController.
 	TrustedControllers []TrustedController `json:"trustedControllers,omitempty"`
+	// ContextRules, when false, turns off every rule that reads objects
+	// around the one it judges (pod-disruption-budget, hpa-target,
+	// replicas-with-hpa, namespace-quota): `plimsoll serve` then starts no
+	// informer and needs no RBAC to read them. Unset: on.
+	ContextRules *bool `json:"contextRules,omitempty"`
 
 	hash string
 }
+
+// ContextRulesOn reports whether the rules that read other objects run.
+func (p *Policy) ContextRulesOn() bool { return p.ContextRules == nil || *p.ContextRules }
 
 // Defaults are the values mutation writes where a Pod leaves them unset.
 type Defaults struct {

@@ -280,12 +280,16 @@ func podsOfFailingWorkloads(t *testing.T, id string) (failing []string) {
 	t.Helper()
 	r := ruleByID(t, id)
 	for _, file := range ruleFixtures(t, id, "fail") {
-		tpl := loadTemplate(t, file)
-		if tpl.Kind != "Pod" {
-			tpl = findTemplate(t, podOf(tpl))
-		}
-		if len(r.Check(tpl, fixturePolicy(id))) > 0 {
-			failing = append(failing, file)
+		run := loadRun(t, file)
+		for _, tpl := range run.judged(r) {
+			if tpl.Kind != "Pod" {
+				tpl = findTemplate(t, podOf(tpl))
+				tpl.Meta.Namespace = fixtureNamespace
+			}
+			if len(run.findings(r, tpl, fixturePolicy(id))) > 0 {
+				failing = append(failing, file)
+				break
+			}
 		}
 	}
 	return failing

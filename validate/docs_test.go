@@ -84,21 +84,53 @@ func markdownCatalogue(rules []*Rule) string {
 	b.WriteString("always starts with `[<id>]`.\n\n")
 	b.WriteString("A violation that defaulting fixes is reported as fixable (\"will be defaulted\") and never\n")
 	b.WriteString("denied: the Pods will be admitted with the default written in.\n\n")
+	b.WriteString("**Context rules** (marked *context* below) read objects around the one they judge: the\n")
+	b.WriteString("PodDisruptionBudgets that select a workload's Pods, the HorizontalPodAutoscaler that scales\n")
+	b.WriteString("it, the namespace's ResourceQuotas and LimitRanges. `plimsoll check` reads them from the\n")
+	b.WriteString("documents of the run (give a whole chart: `helm template … | plimsoll check -f -`),\n")
+	b.WriteString("`plimsoll audit` from the cluster, and `plimsoll serve` from caches it keeps. At admission a\n")
+	b.WriteString("context rule only warns, whatever its severity, and is skipped while the caches have not\n")
+	b.WriteString("synced (apply order varies: Helm creates a PodDisruptionBudget before its Deployment and an\n")
+	b.WriteString("HPA after it); its `error` severity takes effect in `check` and `audit`. `contextRules: false`\n")
+	b.WriteString("in the policy turns them all off.\n\n")
 	b.WriteString("| ID | Category | Default severity | Defaulted | Description |\n")
 	b.WriteString("|---|---|---|---|---|\n")
 	for _, r := range rules {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s |\n",
-			r.ID, r.ID, cell(r.Category), r.Severity, cell(r.Defaulted), cell(r.Description))
+			r.ID, r.ID, cell(r.Category), r.Severity, cell(r.Defaulted), cell(contextMark(r)+r.Description))
 	}
 	for _, r := range rules {
 		fmt.Fprintf(&b, "\n## %s\n\n", r.ID)
 		fmt.Fprintf(&b, "- **Category:** %s\n", r.Category)
 		fmt.Fprintf(&b, "- **Default severity:** %s\n", r.Severity)
-		fmt.Fprintf(&b, "- **Defaulted:** %s\n\n", r.Defaulted)
+		fmt.Fprintf(&b, "- **Defaulted:** %s\n", r.Defaulted)
+		fmt.Fprintf(&b, "- **Judges:** %s\n", judges(r))
+		if r.Context() {
+			b.WriteString("- **Context rule:** only warns at admission; skipped until the webhook's caches have synced\n")
+		} else if r.InContext != nil {
+			b.WriteString("- **Reads context** where it is known (check, audit, and the webhook once its caches have synced)\n")
+		}
+		b.WriteString("\n")
 		fmt.Fprintf(&b, "%s\n\n", r.Description)
 		fmt.Fprintf(&b, "**Remediation:** %s\n", r.Remediation)
 	}
 	return b.String()
+}
+
+// contextMark marks a context rule in the table.
+func contextMark(r *Rule) string {
+	if r.Context() {
+		return "*context* "
+	}
+	return ""
+}
+
+// judges says which objects a rule is about.
+func judges(r *Rule) string {
+	if len(r.Kinds) > 0 {
+		return strings.Join(r.Kinds, ", ")
+	}
+	return "Pods and every workload that carries a pod template"
 }
 
 // cell makes text safe inside a markdown table cell.

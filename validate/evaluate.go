@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -29,6 +30,13 @@ type Input struct {
 	// Context, when set, is checked between rules: once it is done (the
 	// request's deadline passed), Evaluate stops and returns its error.
 	Context context.Context
+	// Cluster is what is known of the objects around this one, for the
+	// context rules; nil: they do not run (a cache that has not synced).
+	Cluster cluster.View
+	// ContextWarnsOnly lowers the context rules' error severity to
+	// warning: at admission, where the cluster is seen through a cache
+	// that may not have the objects applied with this one yet.
+	ContextWarnsOnly bool
 }
 
 // Evaluate runs every rule the policy leaves on, in ID order, and returns
@@ -36,7 +44,7 @@ type Input struct {
 // fixes marked Fixable, with Preexisting set for what Old already broke
 // (see ratchet). It returns an error only when in.Context ends first.
 func Evaluate(rules []*Rule, p *policy.Policy, in Input) ([]Violation, error) {
-	current, err := run(in.Context, rules, p, in.Template)
+	current, err := in.run(rules, p, in.Template)
 	if len(current) == 0 || err != nil {
 		return current, err
 	}
@@ -50,7 +58,7 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) ([]Violation, error) {
 		defaulted = in.Default()
 	}
 	if defaulted != nil {
-		after, err := run(in.Context, rules, p, defaulted)
+		after, err := in.run(rules, p, defaulted)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +70,7 @@ func Evaluate(rules []*Rule, p *policy.Policy, in Input) ([]Violation, error) {
 		}
 	}
 	if in.Old != nil {
-		before, err := run(in.Context, rules, p, in.Old)
+		before, err := in.run(rules, p, in.Old)
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +96,10 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 	for _, c := range in.Template.Containers() {
 		images[c.Name] = c.Image
 	}
-	subject := policy.Subject{Namespace: ns, Identities: in.Template.Identities(), PodAnnotations: in.Template.PodMeta.Annotations}
+	subject := policy.Subject{Namespace: ns, Identities: in.Template.Identities()}
+	if in.Template.HasPods() {
+		subject.PodAnnotations = in.Template.PodMeta.Annotations
+	}
 	for i := range vs {
 		subject.Rule = vs[i].Rule.ID
 		subject.Image = ""
@@ -99,7 +110,8 @@ func waive(p *policy.Policy, in Input, vs []Violation) {
 	}
 }
 
-func run(ctx context.Context, rules []*Rule, p *policy.Policy, t *workload.Template) ([]Violation, error) {
+func (in Input) run(rules []*Rule, p *policy.Policy, t *workload.Template) ([]Violation, error) {
+	ctx := in.Context
 	// Findings are gathered first and turned into violations in one
 	// allocation of the right size: a Violation is large, and a workload
 	// that breaks many rules grew the slice several times.
@@ -109,7 +121,14 @@ func run(ctx context.Context, rules []*Rule, p *policy.Policy, t *workload.Templ
 		override bool
 		findings []Finding
 	}
-	var onStack [40]ruleFindings // more than the catalogue has rules: no allocation
+	var around Around
+	if in.Cluster != nil {
+		around = Around{View: in.Cluster, Namespace: in.Namespace}
+		if around.Namespace == "" {
+			around.Namespace = t.Meta.Namespace
+		}
+	}
+	var onStack [48]ruleFindings // more than the catalogue has rules: no allocation
 	byRule := onStack[:0]
 	n := 0
 	for _, r := range rules {
@@ -120,7 +139,7 @@ func run(ctx context.Context, rules []*Rule, p *policy.Policy, t *workload.Templ
 		if sev == policy.Off {
 			continue
 		}
-		if fs := r.Check(t, p); len(fs) > 0 {
+		if fs := r.findings(t, around, p); len(fs) > 0 {
 			_, overridden := p.Rules[r.ID]
 			byRule = append(byRule, ruleFindings{r, sev, overridden, fs})
 			n += len(fs)
@@ -136,6 +155,9 @@ func run(ctx context.Context, rules []*Rule, p *policy.Policy, t *workload.Templ
 			fsev := f.sev
 			if fi.Severity != "" && !f.override {
 				fsev = fi.Severity
+			}
+			if fsev == policy.Error && in.ContextWarnsOnly && f.rule.Context() {
+				fsev = policy.Warning
 			}
 			out = append(out, Violation{Rule: f.rule, Severity: fsev, Finding: fi, Object: object})
 		}

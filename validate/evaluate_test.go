@@ -272,3 +272,42 @@ func TestDeniedLeavesItsArgumentAlone(t *testing.T) {
 		t.Errorf("Denied reordered or overwrote its argument: %v", verdicts(vs))
 	}
 }
+
+// TestContextRulesRunOnlyWithAViewAndWarnAtAdmission: without a View a
+// context rule does not run (a cache that has not synced says nothing);
+// with one, its error severity holds in check and audit and is a warning
+// at admission; contextRules: false turns it off.
+func TestContextRulesRunOnlyWithAViewAndWarnAtAdmission(t *testing.T) {
+	run := loadRun(t, "testdata/pod-disruption-budget/fail/deployment-no-budget.yaml")
+	dep := run.judged(podDisruptionBudget)[0]
+	p := policy.Default()
+	p.Rules = map[string]policy.Severity{"pod-disruption-budget": policy.Error}
+	severityOf := func(vs []Violation) policy.Severity {
+		for _, v := range vs {
+			if v.Rule.ID == "pod-disruption-budget" {
+				return v.Severity
+			}
+		}
+		return ""
+	}
+	if got := severityOf(evaluate(t, Registry(), p, Input{Template: dep})); got != "" {
+		t.Errorf("without a View the context rule ran (severity %q)", got)
+	}
+	if got := severityOf(evaluate(t, Registry(), p, Input{Template: dep, Cluster: run.view})); got != policy.Error {
+		t.Errorf("in check and audit: severity %q, want error", got)
+	}
+	admission := evaluate(t, Registry(), p, Input{Template: dep, Cluster: run.view, ContextWarnsOnly: true})
+	if got := severityOf(admission); got != policy.Warning {
+		t.Errorf("at admission: severity %q, want warning", got)
+	}
+	for _, v := range admission {
+		if v.Rule.ID == "pod-disruption-budget" && v.Denies() {
+			t.Errorf("a context rule denies at admission: %s", v.Message())
+		}
+	}
+	off := false
+	p.ContextRules = &off
+	if got := severityOf(evaluate(t, Registry(), p, Input{Template: dep, Cluster: run.view})); got != "" {
+		t.Errorf("with contextRules: false the context rule ran (severity %q)", got)
+	}
+}

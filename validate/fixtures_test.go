@@ -13,26 +13,33 @@ func TestRuleFixtures(t *testing.T) {
 	for _, r := range Registry() {
 		for _, file := range ruleFixtures(t, r.ID, "pass") {
 			t.Run(r.ID+" passes "+filepath.Base(file), func(t *testing.T) {
-				tpl := loadTemplate(t, file)
-				if got := r.Check(tpl, fixturePolicy(r.ID)); len(got) != 0 {
+				run := loadRun(t, file)
+				if len(run.judged(r)) == 0 {
+					t.Fatalf("no object %s judges", r.ID)
+				}
+				if got := run.all(r, fixturePolicy(r.ID)); len(got) != 0 {
 					t.Errorf("findings on a passing fixture: %+v", got)
 				}
 			})
 		}
 		for _, file := range ruleFixtures(t, r.ID, "fail") {
 			t.Run(r.ID+" fails "+filepath.Base(file), func(t *testing.T) {
-				tpl := loadTemplate(t, file)
-				got := r.Check(tpl, fixturePolicy(r.ID))
-				if len(got) == 0 {
-					t.Fatalf("no finding on a failing fixture")
+				run := loadRun(t, file)
+				var found bool
+				for _, tpl := range run.judged(r) {
+					got := run.findings(r, tpl, fixturePolicy(r.ID))
+					found = found || len(got) > 0
+					for _, f := range got {
+						if !findingUnder(tpl, f.Path) {
+							t.Errorf("finding path %q is not a field of %s that the rule judges", f.Path, tpl.Describe())
+						}
+						if f.Problem == "" || f.Fix == "" {
+							t.Errorf("finding lacks a problem or a fix: %+v", f)
+						}
+					}
 				}
-				for _, f := range got {
-					if !findingUnder(tpl, f.Path) {
-						t.Errorf("finding path %q is not under %s or %s", f.Path, tpl.SpecPath, podMetaPath(tpl))
-					}
-					if f.Problem == "" || f.Fix == "" {
-						t.Errorf("finding lacks a problem or a fix: %+v", f)
-					}
+				if !found {
+					t.Fatalf("no finding on a failing fixture")
 				}
 			})
 		}

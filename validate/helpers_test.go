@@ -114,9 +114,14 @@ func configuredPolicy() *policy.Policy {
 
 // findingUnder reports whether a finding's path lies in the part of the
 // object the template stands for: the pod spec, the Pods' metadata, or
-// (for spec.replicas) the workload's own spec.
+// (for spec.replicas, spec.strategy...) the workload's own spec; for an
+// object without Pods (a PodDisruptionBudget...), its spec or metadata.
 func findingUnder(tpl *workload.Template, path string) bool {
+	if !tpl.HasPods() {
+		return strings.HasPrefix(path, "spec.") || strings.HasPrefix(path, "metadata.")
+	}
 	return strings.HasPrefix(path, tpl.SpecPath.String()+".") ||
+		(tpl.Kind != "Pod" && (strings.HasPrefix(path, "spec.strategy.") || strings.HasPrefix(path, "spec.updateStrategy."))) ||
 		strings.HasPrefix(path, podMetaPath(tpl).String()+".") ||
 		(tpl.Replicas != nil && path == "spec.replicas")
 }

@@ -70,30 +70,31 @@ func checkInvariantOverFixtures(t *testing.T, p *policy.Policy) {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
 			return err
 		}
-		t.Run(path, func(t *testing.T) {
-			tpl := loadTemplate(t, path)
-			if tpl.Kind == "Pod" {
-				t.Skip("a Pod is its own workload")
+		for _, tpl := range loadRun(t, path).templates {
+			if tpl.Kind == "Pod" || !tpl.HasPods() {
+				continue // a Pod is its own workload; a budget has no Pods
 			}
-			workloadDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl)
+			t.Run(path+"/"+tpl.Kind, func(t *testing.T) {
+				workloadDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: tpl, Defaulted: defaultedCopy(t, tpl)}), tpl)
 
-			podTpl, err := workload.Find(podOf(tpl))
-			if err != nil {
-				t.Fatal(err)
-			}
-			podDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl)
+				podTpl, err := workload.Find(podOf(tpl))
+				if err != nil {
+					t.Fatal(err)
+				}
+				podDenied := deniedAt(evaluate(t, Registry(), p, Input{Template: podTpl, Defaulted: defaultedCopy(t, podTpl)}), podTpl)
 
-			for key := range podDenied {
-				if !workloadDenied[key] {
-					t.Errorf("the %s is admitted but its Pods are denied for %s", tpl.Kind, key)
+				for key := range podDenied {
+					if !workloadDenied[key] {
+						t.Errorf("the %s is admitted but its Pods are denied for %s", tpl.Kind, key)
+					}
 				}
-			}
-			for key := range workloadDenied {
-				if !podDenied[key] {
-					t.Errorf("the %s is denied for %s, which its Pods are not", tpl.Kind, key)
+				for key := range workloadDenied {
+					if !podDenied[key] {
+						t.Errorf("the %s is denied for %s, which its Pods are not", tpl.Kind, key)
+					}
 				}
-			}
-		})
+			})
+		}
 		return nil
 	})
 	if err != nil {

@@ -12,11 +12,21 @@ import (
 )
 
 // violations runs one rule over a fixture at its default severity, with
-// the policy its fixtures are judged with.
+// the policy its fixtures are judged with, and the fixture's documents as
+// what the context rules see.
 func violations(t *testing.T, ruleID, file string) []Violation {
 	t.Helper()
-	tpl := loadTemplate(t, filepath.Join("testdata", ruleID, file))
-	return evaluate(t, []*Rule{ruleByID(t, ruleID)}, fixturePolicy(ruleID), Input{Template: tpl})
+	return runViolations(t, ruleByID(t, ruleID), loadRun(t, filepath.Join("testdata", ruleID, file)))
+}
+
+// runViolations evaluates r on every object of run it judges.
+func runViolations(t *testing.T, r *Rule, run run) []Violation {
+	t.Helper()
+	var out []Violation
+	for _, tpl := range run.judged(r) {
+		out = append(out, evaluate(t, []*Rule{r}, fixturePolicy(r.ID), Input{Template: tpl, Cluster: run.view})...)
+	}
+	return out
 }
 
 // messageCase is a failing fixture of a rule and the messages, in order,
@@ -56,11 +66,13 @@ func TestEveryFailingFixtureGetsAWellFormedMessage(t *testing.T) {
 	for _, r := range Registry() {
 		for _, file := range ruleFixtures(t, r.ID, "fail") {
 			t.Run(r.ID+" on "+filepath.Base(file), func(t *testing.T) {
-				tpl := loadTemplate(t, file)
-				vs := evaluate(t, []*Rule{r}, fixturePolicy(r.ID), Input{Template: tpl})
+				vs := runViolations(t, r, loadRun(t, file))
+				if len(vs) == 0 {
+					t.Fatal("no violation")
+				}
 				for _, v := range vs {
 					msg := v.Message()
-					prefix := "[" + r.ID + "] " + tpl.Describe() + ": "
+					prefix := "[" + r.ID + "] " + v.Object + ": "
 					if !strings.HasPrefix(msg, prefix) {
 						t.Errorf("%q does not start with %q", msg, prefix)
 					}
@@ -73,7 +85,7 @@ func TestEveryFailingFixtureGetsAWellFormedMessage(t *testing.T) {
 					if !strings.HasSuffix(msg, ": "+v.Fix) {
 						t.Errorf("%q does not end with the fix %q", msg, v.Fix)
 					}
-					if want := strings.Replace(msg, tpl.Describe()+": ", "", 1); v.ShortMessage() != want {
+					if want := strings.Replace(msg, v.Object+": ", "", 1); v.ShortMessage() != want {
 						t.Errorf("ShortMessage() = %q, want %q", v.ShortMessage(), want)
 					}
 				}

@@ -1,9 +1,11 @@
 package validate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -27,7 +29,62 @@ type Rule struct {
 	// Check returns the places in t that break the rule. The policy is
 	// passed for the few rules that read settings of their own (allowed
 	// registries, required labels); most ignore it.
+	//
+	// A context rule sets InContext instead, or beside it.
 	Check func(t *workload.Template, p *policy.Policy) []Finding
+	// InContext judges t with the objects around it (the budgets
+	// selecting its Pods, the autoscaler scaling it, its namespace's
+	// quotas) as a cluster.View knows them. It runs wherever a View is
+	// given and the policy leaves context rules on; elsewhere Check runs
+	// if the rule has one (replicas: without a View, an HPA cannot be
+	// seen), and a rule without Check — a context rule — does not run.
+	//
+	// At admission the View is a cache that may lag (apply order varies:
+	// Helm creates a PodDisruptionBudget before its Deployment and an HPA
+	// after it), so there a context rule only warns: its error severity
+	// takes effect in `plimsoll check` and `plimsoll audit`
+	// (Input.ContextWarnsOnly).
+	InContext func(t *workload.Template, a Around, p *policy.Policy) []Finding
+	// Kinds, when set, are the only kinds the rule judges: the
+	// workload.Companions it is about (PodDisruptionBudget,
+	// HorizontalPodAutoscaler, Namespace). Unset: every kind that
+	// carries a pod template, and none of the Companions.
+	Kinds []string
+}
+
+// Around is what a rule's InContext sees around the object it judges.
+type Around struct {
+	cluster.View
+	// Namespace is the object's (the request's, where the object does not
+	// name one).
+	Namespace string
+}
+
+// Context reports whether r is a context rule: it judges only with the
+// objects around the one it judges (it has InContext and no Check).
+func (r *Rule) Context() bool { return r.InContext != nil && r.Check == nil }
+
+// Judges reports whether r applies to objects of t's kind.
+func (r *Rule) Judges(t *workload.Template) bool {
+	if len(r.Kinds) == 0 {
+		return t.HasPods()
+	}
+	return slices.Contains(r.Kinds, t.Kind)
+}
+
+// findings runs r on t: InContext where a View is given and the policy
+// leaves context rules on, else Check if r has one.
+func (r *Rule) findings(t *workload.Template, a Around, p *policy.Policy) []Finding {
+	switch {
+	case !r.Judges(t):
+		return nil
+	case r.InContext != nil && a.View != nil && p.ContextRulesOn():
+		return r.InContext(t, a, p)
+	case r.Check != nil:
+		return r.Check(t, p)
+	default:
+		return nil
+	}
 }
 
 // Finding is one place where a template breaks a rule.

@@ -3,7 +3,10 @@ package validate
 // replicas: a Deployment or StatefulSet runs at least two replicas, so a
 // node drain, an eviction or a rollout never leaves it with no Pod.
 // Checked field: spec.replicas of Deployments and StatefulSets (unset
-// means 1). Allowed values: 2 or more.
+// means 1). Allowed values: 2 or more. Where the cluster is known, a
+// workload that a HorizontalPodAutoscaler scales is left to the
+// autoscaler: hpa-min-replicas judges its floor, and replicas-with-hpa
+// asks that spec.replicas be left unset.
 
 import (
 	"fmt"
@@ -19,19 +22,27 @@ var replicas = &Rule{
 	Description: "Deployments and StatefulSets run at least two replicas, so a drain or a rollout never leaves none.",
 	Remediation: "Set spec.replicas: 2 or more (or let a HorizontalPodAutoscaler with minReplicas: 2 scale it).",
 	Defaulted:   "no",
-	Check: func(t *workload.Template, _ *policy.Policy) []Finding {
-		if (t.Kind != "Deployment" && t.Kind != "StatefulSet") || t.Replicas == nil || *t.Replicas >= 2 {
+	Check:       checkReplicas,
+	InContext: func(t *workload.Template, a Around, p *policy.Policy) []Finding {
+		if autoscaler(t, a) != nil {
 			return nil
 		}
-		problem := fmt.Sprintf("runs %d replicas, so it is down whenever its Pod is", *t.Replicas)
-		if *t.Replicas == 1 {
-			problem = "runs a single replica (replicas: 1, or unset), so a node drain or a rollout takes it down"
-		}
-		return []Finding{{
-			Path:    "spec.replicas",
-			Problem: problem,
-			Fix:     "set spec.replicas: 2 or more, or scale it with a HorizontalPodAutoscaler whose minReplicas is 2",
-			Scope:   "workload",
-		}}
+		return checkReplicas(t, p)
 	},
+}
+
+func checkReplicas(t *workload.Template, _ *policy.Policy) []Finding {
+	if (t.Kind != "Deployment" && t.Kind != "StatefulSet") || t.Replicas == nil || *t.Replicas >= 2 {
+		return nil
+	}
+	problem := fmt.Sprintf("runs %d replicas, so it is down whenever its Pod is", *t.Replicas)
+	if *t.Replicas == 1 {
+		problem = "runs a single replica (replicas: 1, or unset), so a node drain or a rollout takes it down"
+	}
+	return []Finding{{
+		Path:    "spec.replicas",
+		Problem: problem,
+		Fix:     "set spec.replicas: 2 or more, or scale it with a HorizontalPodAutoscaler whose minReplicas is 2",
+		Scope:   "workload",
+	}}
 }

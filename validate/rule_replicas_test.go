@@ -33,3 +33,21 @@ func TestReplicasMessages(t *testing.T) {
 		},
 	})
 }
+
+// TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler: where the
+// cluster is known, a Deployment an HPA scales is not asked for replicas
+// (hpa-min-replicas judges the floor, replicas-with-hpa asks for none);
+// where it is not, replicas judges spec.replicas as before.
+func TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler(t *testing.T) {
+	run := loadRun(t, "testdata/replicas-with-hpa/pass/autoscaled-without-replicas.yaml")
+	dep := run.judged(replicas)[0]
+	if got := run.findings(replicas, dep, fixturePolicy("replicas")); len(got) != 0 {
+		t.Errorf("an autoscaled Deployment was asked for replicas: %+v", got)
+	}
+	if got := replicas.findings(dep, Around{}, fixturePolicy("replicas")); len(got) != 1 {
+		t.Errorf("without a View, replicas judged %d findings, want 1 (spec.replicas unset)", len(got))
+	}
+	if got := replicas.findings(dep, Around{View: viewOf(t), Namespace: fixtureNamespace}, fixturePolicy("replicas")); len(got) != 1 {
+		t.Errorf("with a View that has no autoscaler, replicas judged %d findings, want 1", len(got))
+	}
+}

@@ -25,7 +25,7 @@ func (t *Template) Identities() []policy.Identity {
 		ids[0].Name = strings.TrimSuffix(t.Meta.GenerateName, "-")
 	}
 	owner := Controller(t.Meta)
-	if owner == nil || !t.OwnerTrusted {
+	if owner == nil || !t.OwnerTrusted || !t.HasPods() {
 		return ids
 	}
 	ids = append(ids, policy.Identity{Kind: owner.Kind, Name: owner.Name})

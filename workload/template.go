@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,6 +18,11 @@ import (
 // Template is the pod template of an object, as plimsoll judges it.
 //
 // Spec and PodMeta point into Object: changing them changes the object.
+//
+// The objects judged beside workloads (Companions: a
+// PodDisruptionBudget, a HorizontalPodAutoscaler, a Namespace) have no
+// pod template: their Template carries Kind, Object and Meta, and Spec,
+// SpecPath and PodMeta are nil (HasPods is false).
 type Template struct {
 	// Kind is the object's kind ("Deployment", "Pod", ...).
 	Kind string
@@ -54,6 +61,9 @@ type Template struct {
 // again if Spec is replaced (a copy of the template with its own Spec) or
 // a container list changes length. Not safe for concurrent use.
 func (t *Template) Containers() []Container {
+	if t.Spec == nil {
+		return nil
+	}
 	lens := [3]int{len(t.Spec.InitContainers), len(t.Spec.Containers), len(t.Spec.EphemeralContainers)}
 	if t.containersOf != t.Spec || t.containersLens != lens {
 		t.containers, t.containersOf, t.containersLens = Containers(t.Spec, t.SpecPath), t.Spec, lens
@@ -75,15 +85,34 @@ var Kinds = []schema.GroupVersionKind{
 	batchv1.SchemeGroupVersion.WithKind("CronJob"),
 }
 
-// Supported reports whether gvk is one of Kinds.
+// Companions lists the kinds plimsoll judges that carry no pod template
+// but keep workloads available: the budget that limits their
+// evictions, the autoscaler that scales them, and the namespace (its
+// quotas) they run in. Rules about them read their Object.
+var Companions = []schema.GroupVersionKind{
+	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"),
+	autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"),
+	corev1.SchemeGroupVersion.WithKind("Namespace"),
+}
+
+// Supported reports whether gvk is one of Kinds or Companions.
 func Supported(gvk schema.GroupVersionKind) bool {
 	for _, k := range Kinds {
 		if k == gvk {
 			return true
 		}
 	}
+	for _, k := range Companions {
+		if k == gvk {
+			return true
+		}
+	}
 	return false
 }
+
+// HasPods reports whether the object carries a pod template (it is one of
+// Kinds, not of Companions).
+func (t *Template) HasPods() bool { return t.Spec != nil }
 
 // New returns an empty typed object of a supported kind.
 func New(gvk schema.GroupVersionKind) (runtime.Object, error) {
@@ -105,6 +134,12 @@ func New(gvk schema.GroupVersionKind) (runtime.Object, error) {
 		obj = &batchv1.Job{}
 	case batchv1.SchemeGroupVersion.WithKind("CronJob"):
 		obj = &batchv1.CronJob{}
+	case policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"):
+		obj = &policyv1.PodDisruptionBudget{}
+	case autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"):
+		obj = &autoscalingv2.HorizontalPodAutoscaler{}
+	case corev1.SchemeGroupVersion.WithKind("Namespace"):
+		obj = &corev1.Namespace{}
 	default:
 		return nil, fmt.Errorf("plimsoll does not judge %s", describeGVK(gvk))
 	}
@@ -152,6 +187,12 @@ func Find(obj runtime.Object) (*Template, error) {
 		t.Kind, t.Meta, t.PodMeta, t.Spec, t.SpecPath = "Job", &o.ObjectMeta, &o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, templateSpecPath
 	case *batchv1.CronJob:
 		t.Kind, t.Meta, t.PodMeta, t.Spec, t.SpecPath = "CronJob", &o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template.ObjectMeta, &o.Spec.JobTemplate.Spec.Template.Spec, cronJobSpecPath
+	case *policyv1.PodDisruptionBudget:
+		t.Kind, t.Meta = "PodDisruptionBudget", &o.ObjectMeta
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		t.Kind, t.Meta = "HorizontalPodAutoscaler", &o.ObjectMeta
+	case *corev1.Namespace:
+		t.Kind, t.Meta = "Namespace", &o.ObjectMeta
 	default:
 		return nil, fmt.Errorf("plimsoll does not judge %s", describeGVK(obj.GetObjectKind().GroupVersionKind()))
 	}
@@ -183,7 +224,7 @@ func (t *Template) Batch() bool {
 // Windows reports whether the Pods declare the Windows operating system,
 // where Linux-only securityContext fields are forbidden.
 func (t *Template) Windows() bool {
-	return t.Spec.OS != nil && t.Spec.OS.Name == corev1.Windows
+	return t.Spec != nil && t.Spec.OS != nil && t.Spec.OS.Name == corev1.Windows
 }
 
 // Describe names the object for a person: `Deployment "web"`, or

@@ -1,0 +1,104 @@
+// Package cluster is what plimsoll knows of the objects around the one it
+// judges: the PodDisruptionBudgets that select a workload's Pods, the
+// HorizontalPodAutoscaler that scales it, the workload an autoscaler
+// targets, the namespace's ResourceQuotas and LimitRanges. The context
+// rules (validate.Rule.InContext) read them through View, one read-only
+// interface with three sources:
+//
+//   - `plimsoll check`: every document of the run (Objects), so a chart
+//     rendered by `helm template` is judged as a whole;
+//   - `plimsoll audit`: the cluster, through its listers;
+//   - `plimsoll serve`: informer caches stripped to what the rules read.
+//
+// The package is pure: no client, no I/O. The sources that list and watch
+// live with the commands that own a client.
+package cluster
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/plimsoll/plimsoll/workload"
+)
+
+// View answers the questions context rules ask about a namespace. Its
+// answers are what its source knows: a check run knows only the
+// documents it was given, a cache only what it has seen. Implementations
+// are safe for concurrent reads; callers never change what they return.
+type View interface {
+	// DisruptionBudgets returns the PodDisruptionBudgets of namespace ns.
+	DisruptionBudgets(ns string) []*policyv1.PodDisruptionBudget
+	// Autoscalers returns the HorizontalPodAutoscalers of namespace ns.
+	Autoscalers(ns string) []*autoscalingv2.HorizontalPodAutoscaler
+	// Workload returns the pod template of the workload of that kind
+	// (Deployment, StatefulSet, ReplicaSet, ReplicationController) and
+	// name in ns, or nil when the source knows of none.
+	Workload(ns, kind, name string) *workload.Template
+	// ResourceQuotas and LimitRanges count those objects in ns.
+	ResourceQuotas(ns string) int
+	LimitRanges(ns string) int
+	// Source names where the answers come from, for messages about what
+	// is missing: "the documents checked", "the cluster".
+	Source() string
+}
+
+// BudgetsSelecting returns the PodDisruptionBudgets of ns whose selector
+// matches Pods labelled podLabels, by policy/v1's semantics: an empty
+// selector selects every Pod of the namespace, a missing one none.
+func BudgetsSelecting(v View, ns string, podLabels map[string]string) []*policyv1.PodDisruptionBudget {
+	var out []*policyv1.PodDisruptionBudget
+	set := labels.Set(podLabels)
+	for _, pdb := range v.DisruptionBudgets(ns) {
+		if pdb.Spec.Selector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil { // the API server refuses such a selector
+			continue
+		}
+		if sel.Matches(set) {
+			out = append(out, pdb)
+		}
+	}
+	return out
+}
+
+// AutoscalerOf returns the HorizontalPodAutoscaler of ns whose
+// scaleTargetRef names the workload kind/name of API group group, or nil.
+// When several do (the autoscalers then fight), the first by name.
+func AutoscalerOf(v View, ns, group, kind, name string) *autoscalingv2.HorizontalPodAutoscaler {
+	var found *autoscalingv2.HorizontalPodAutoscaler
+	for _, hpa := range v.Autoscalers(ns) {
+		ref := hpa.Spec.ScaleTargetRef
+		if ref.Kind != kind || ref.Name != name || groupOf(ref.APIVersion) != group {
+			continue
+		}
+		if found == nil || hpa.Name < found.Name {
+			found = hpa
+		}
+	}
+	return found
+}
+
+// groupOf returns the API group of an apiVersion ("apps/v1" → "apps",
+// "v1" → "").
+func groupOf(apiVersion string) string {
+	for i := 0; i < len(apiVersion); i++ {
+		if apiVersion[i] == '/' {
+			return apiVersion[:i]
+		}
+	}
+	return ""
+}
+
+// GroupOf returns the API group of a workload kind that can be scaled:
+// "apps" for Deployment, StatefulSet and ReplicaSet, "" for
+// ReplicationController.
+func GroupOf(kind string) string {
+	if kind == "ReplicationController" {
+		return ""
+	}
+	return "apps"
+}
