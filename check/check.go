@@ -20,11 +20,14 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -109,6 +112,10 @@ type Report struct {
 
 	objects []object
 	files   []string
+	// view holds every document read, for the context rules; pending
+	// the objects read and not yet judged.
+	view    *cluster.Objects
+	pending []pending
 }
 
 // object is one judged object, for the text and JUnit outputs.
@@ -140,7 +147,7 @@ func Run(o Options) (*Report, error) {
 		return nil, errors.New("nothing to check: give -f FILE, -f DIRECTORY, -f - for stdin or -k KUSTOMIZATION_DIR")
 	}
 	rules := validate.Registry()
-	r := &Report{Results: []Result{}}
+	r := &Report{Results: []Result{}, view: cluster.NewObjects("the documents checked")}
 	for _, p := range o.Paths {
 		files, err := expand(p)
 		if err != nil {
@@ -167,6 +174,9 @@ func Run(o Options) (*Report, error) {
 		if err := r.checkKustomization(dir, rules, o); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.judge(rules, o); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -301,6 +311,15 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, rule
 		return &InputError{File: file, Doc: doc, Err: err}
 	}
 	gvk := gv.WithKind(tm.Kind)
+	if context := contextObject(gvk); context != nil {
+		// A ResourceQuota or a LimitRange: nothing to judge, but the
+		// context rules read it.
+		if err := yaml.Unmarshal(raw, context); err != nil {
+			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a valid %s: %w", tm.Kind, err)}
+		}
+		r.view.Add(context, o.Namespace)
+		return nil
+	}
 	if !workload.Supported(gvk) {
 		for _, k := range workload.Kinds {
 			if k.Kind == gvk.Kind && (k.Group == gvk.Group || gvk.Group == "extensions" || gvk.Group == "apps") {
@@ -315,30 +334,60 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, rule
 	}
 	namespace := o.Namespace
 	if m, ok := obj.(metav1.Object); ok {
-		if m.GetNamespace() == "" {
+		if m.GetNamespace() == "" && gvk.Kind != "Namespace" {
 			m.SetNamespace(o.Namespace)
 		}
 		namespace = m.GetNamespace()
 	}
-	// A manifest is judged as the cluster would judge it when applied:
-	// its Pods as defaulting will leave them, and its ownerReferences
-	// (which anyone can write) believed by nobody.
-	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Namespace: namespace, Now: o.Now, PodDefaulted: true})
-	if err != nil {
-		return &InputError{File: file, Doc: doc, Err: err}
+	r.view.Add(obj, namespace)
+	r.pending = append(r.pending, pending{file: file, doc: doc, obj: obj, loc: loc, namespace: namespace})
+	return nil
+}
+
+// pending is an object read and not yet judged: the context rules judge
+// it once every document of the run is in the View.
+type pending struct {
+	file      string
+	doc       int
+	obj       runtime.Object
+	loc       where
+	namespace string
+}
+
+// contextObject returns an empty object of gvk when it is a kind that
+// only the context rules read, else nil.
+func contextObject(gvk schema.GroupVersionKind) runtime.Object {
+	switch gvk {
+	case corev1.SchemeGroupVersion.WithKind("ResourceQuota"):
+		return &corev1.ResourceQuota{}
+	case corev1.SchemeGroupVersion.WithKind("LimitRange"):
+		return &corev1.LimitRange{}
 	}
-	t := res.Template
-	ob := object{kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
-	ob.file, ob.line, ob.column = loc.at("")
-	r.Summary.Objects++
-	for _, v := range res.Violations {
-		res := NewResult(file, t, v, o.Mode)
-		res.File, res.Line, res.Column = loc.at(v.Path)
-		r.Summary.Count(res)
-		ob.results = append(ob.results, res)
-		r.Results = append(r.Results, res)
+	return nil
+}
+
+// judge runs every object read through the pipeline, in the order read,
+// with every document of the run as what the context rules see.
+func (r *Report) judge(rules []*validate.Rule, o Options) error {
+	for _, p := range r.pending {
+		res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: p.obj, Operation: pipeline.Create, Namespace: p.namespace, Now: o.Now, PodDefaulted: true, Cluster: r.view})
+		if err != nil {
+			return &InputError{File: p.file, Doc: p.doc, Err: err}
+		}
+		t := res.Template
+		ob := object{kind: t.Kind, namespace: t.Meta.Namespace, name: workload.Name(t.Meta)}
+		ob.file, ob.line, ob.column = p.loc.at("")
+		r.Summary.Objects++
+		for _, v := range res.Violations {
+			res := NewResult(p.file, t, v, o.Mode)
+			res.File, res.Line, res.Column = p.loc.at(v.Path)
+			r.Summary.Count(res)
+			ob.results = append(ob.results, res)
+			r.Results = append(r.Results, res)
+		}
+		r.objects = append(r.objects, ob)
 	}
-	r.objects = append(r.objects, ob)
+	r.pending = nil
 	return nil
 }
 
