@@ -52,17 +52,20 @@ func minReplicas(hpa *autoscalingv2.HorizontalPodAutoscaler) int32 {
 	return *hpa.Spec.MinReplicas
 }
 
-// runs returns how many replicas t keeps at least, and says why: its
-// autoscaler's minReplicas when one scales it (the autoscaler, not
-// spec.replicas, decides), else spec.replicas (unset means 1).
+// runs returns how many replicas t keeps at least, and says why: where an
+// autoscaler scales it, its minReplicas, or spec.replicas if that is
+// higher (the count the next apply sets); else spec.replicas (unset
+// means 1). A low floor on an autoscaler never hides a high count.
 func runs(t *workload.Template, hpa *autoscalingv2.HorizontalPodAutoscaler) (int32, string) {
-	if hpa != nil {
-		n := minReplicas(hpa)
-		return n, fmt.Sprintf("is kept at %d or more replicas by HorizontalPodAutoscaler %q", n, hpa.Name)
-	}
 	n := int32(1)
 	if t.Replicas != nil {
 		n = *t.Replicas
+	}
+	if hpa != nil {
+		floor := minReplicas(hpa)
+		if r := specReplicas(t); r == nil || *r <= floor {
+			return floor, fmt.Sprintf("is kept at %d or more replicas by HorizontalPodAutoscaler %q", floor, hpa.Name)
+		}
 	}
 	return n, fmt.Sprintf("runs %d replicas", n)
 }

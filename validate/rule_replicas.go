@@ -5,8 +5,8 @@ package validate
 // Checked field: spec.replicas of Deployments and StatefulSets (unset
 // means 1). Allowed values: 2 or more. Where the cluster is known, a
 // workload that a HorizontalPodAutoscaler scales is left to the
-// autoscaler: hpa-min-replicas judges its floor, and replicas-with-hpa
-// asks that spec.replicas be left unset.
+// autoscaler's minReplicas (unset means 1), and replicas-with-hpa asks
+// that spec.replicas be left unset.
 
 import (
 	"fmt"
@@ -24,10 +24,21 @@ var replicas = &Rule{
 	Defaulted:   "no",
 	Check:       checkReplicas,
 	InContext: func(t *workload.Template, a Around, p *policy.Policy) []Finding {
-		if autoscaler(t, a) != nil {
+		hpa := autoscaler(t, a)
+		if hpa == nil {
+			return checkReplicas(t, p)
+		}
+		if t.Kind != "Deployment" && t.Kind != "StatefulSet" || minReplicas(hpa) >= 2 {
 			return nil
 		}
-		return checkReplicas(t, p)
+		// The autoscaler decides the count: creating one with
+		// minReplicas 1 must not be a way around this rule.
+		return []Finding{{
+			Path:    "spec.replicas",
+			Scope:   "workload",
+			Problem: fmt.Sprintf("is scaled by HorizontalPodAutoscaler %q down to %d replica, so a node drain or a rollout takes it down", hpa.Name, minReplicas(hpa)),
+			Fix:     fmt.Sprintf("set spec.minReplicas: 2 on HorizontalPodAutoscaler %q", hpa.Name),
+		}}
 	},
 }
 

@@ -1,6 +1,9 @@
 package validate
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestReplicasCoverage: replicas asks a Deployment or a StatefulSet for more
 // than one replica; a ReplicaSet is judged through its Deployment, a
@@ -35,9 +38,10 @@ func TestReplicasMessages(t *testing.T) {
 }
 
 // TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler: where the
-// cluster is known, a Deployment an HPA scales is not asked for replicas
-// (hpa-min-replicas judges the floor, replicas-with-hpa asks for none);
-// where it is not, replicas judges spec.replicas as before.
+// cluster is known, a Deployment an HPA scales is judged by the HPA's
+// minReplicas, not spec.replicas (replicas-with-hpa asks for none); where
+// it is not, replicas judges spec.replicas as before. An autoscaler of
+// minReplicas 1 is no way around the rule.
 func TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler(t *testing.T) {
 	run := loadRun(t, "testdata/replicas-with-hpa/pass/autoscaled-without-replicas.yaml")
 	dep := run.judged(replicas)[0]
@@ -49,5 +53,10 @@ func TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler(t *testing.T) {
 	}
 	if got := replicas.findings(dep, Around{View: viewOf(t), Namespace: fixtureNamespace}, fixturePolicy("replicas")); len(got) != 1 {
 		t.Errorf("with a View that has no autoscaler, replicas judged %d findings, want 1", len(got))
+	}
+	low := loadRun(t, "testdata/hpa-min-replicas/fail/one.yaml").view.Autoscalers(fixtureNamespace)[0]
+	got := replicas.findings(dep, Around{View: viewOf(t, low), Namespace: fixtureNamespace}, fixturePolicy("replicas"))
+	if len(got) != 1 || !strings.Contains(got[0].Fix, "minReplicas: 2") {
+		t.Errorf("an autoscaler of minReplicas 1 let a single replica through: %+v", got)
 	}
 }
