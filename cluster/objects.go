@@ -109,4 +109,3 @@ func (o *Objects) LimitRanges(ns string) int {
 }
 
 func (o *Objects) Source() string { return o.source }
-

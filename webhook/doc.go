@@ -17,6 +17,13 @@
 // audit. The API server chooses the mode: the webhook configurations carry
 // one entry per mode, each with a namespaceSelector on the label
 // plimsoll.dev/mode, so the server needs no client and no RBAC to admit.
+// /validate judges Pods, every workload kind, PodDisruptionBudgets and
+// HorizontalPodAutoscalers; /mutate defaults Pods only.
+//
+// The context rules read the objects around the one judged from caches of
+// the cluster (context.go, Handler.Cluster): at admission they only warn,
+// and they never wait — a request that comes before the caches have synced
+// is judged without them, and that is logged and counted.
 //
 // # Failure semantics, per path
 //
@@ -40,6 +47,9 @@
 //   - More than MaxInFlight requests at once: the excess is answered at
 //     once, unjudged, as the mode's failure policy would (429 in enforce);
 //     the decision is counted as "overloaded".
+//   - The caches of the cluster not synced, not allowed to list, or no API
+//     server at all: the context rules are skipped, every other rule judges
+//     as ever (plimsoll_context_rules_skipped_total{reason}).
 //   - If plimsoll does not answer at all, the API server applies the entry's
 //     failurePolicy itself: enforce namespaces are refused, warn and audit
 //     namespaces are admitted.

@@ -24,7 +24,6 @@ import (
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/workload"
 )
 
 // Handler answers AdmissionReviews. It is safe for concurrent use.
@@ -49,11 +48,18 @@ type Handler struct {
 	// Propagator reads the caller's trace context (W3C trace context if
 	// nil). Used only with Tracer.
 	Propagator propagation.TextMapPropagator
+	// Cluster is what the context rules read at admission (see
+	// context.go); nil: plimsoll serve has no access to the cluster, and
+	// they are skipped.
+	Cluster ClusterView
 
 	// ruleSet caches the rules the policy in force leaves on; see rules.
 	ruleSet atomic.Pointer[ruleSet]
 	// inFlight counts the requests being judged, against MaxInFlight.
 	inFlight atomic.Int64
+	// saidNotSynced and saidNoCluster: the first request judged without
+	// the context rules, for each reason, has been logged.
+	saidNotSynced, saidNoCluster atomic.Bool
 }
 
 // Endpoints served by the handler.
@@ -126,6 +132,10 @@ type exchange struct {
 	defaulted  mutate.Changes
 	patchOps   int
 	answer     admission.Answer
+	// contextSkipped is why the context rules did not judge the request
+	// though the policy has them on (see context.go); "" when they did,
+	// or had nothing to judge.
+	contextSkipped string
 	// subject is what a denial's details name.
 	subjectName, subjectKind string
 }
@@ -295,7 +305,7 @@ func (h *Handler) validate(x *exchange) admission.Answer {
 		return admission.Refusal(http.StatusBadRequest, fmt.Sprintf("unknown operation %q", x.Operation))
 	}
 	gvk := schema.GroupVersionKind(x.Kind)
-	if !workload.Supported(gvk) {
+	if !judged(gvk) {
 		return admission.Admit(fmt.Sprintf("plimsoll does not judge kind %s of %s; allowed", gvk.Kind, gvk.GroupVersion()))
 	}
 	ephemeral := x.SubResource == "ephemeralcontainers" && gvk.Kind == "Pod"
@@ -313,7 +323,12 @@ func (h *Handler) validate(x *exchange) admission.Answer {
 		PodDefaulted: x.mode == admission.Audit,
 		Requester:    x.UserInfo.Username,
 		Context:      x.ctx,
+		// The context rules read a cache that may lag (apply order
+		// varies): at admission they only warn, and never wait for it.
+		ContextWarnsOnly: true,
 	}
+	var skipped string
+	req.Cluster, skipped = h.clusterFor(x, p.ContextRulesOn())
 	var err error
 	if req.Object, err = pipeline.Decode(x.Object.Raw, gvk); err != nil {
 		x.trace.fail(err.Error())
@@ -339,6 +354,10 @@ func (h *Handler) validate(x *exchange) admission.Answer {
 		return admission.Refusal(http.StatusBadRequest, err.Error())
 	}
 	x.violations = res.Violations
+	if skipped != "" {
+		x.contextSkipped = skipped
+		h.contextSkipped(skipped)
+	}
 	x.subjectName, x.subjectKind = x.Name, x.Kind.Kind
 	return admission.Decide(x.mode, admission.Subject{
 		Description: res.Template.Describe(),

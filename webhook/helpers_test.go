@@ -65,6 +65,7 @@ type fakeRecorder struct {
 	internal   []string
 	reloads    []bool
 	exemptions []string // rule/source
+	skipped    []string // reasons
 }
 
 var _ webhook.Recorder = (*fakeRecorder)(nil)
@@ -100,6 +101,12 @@ func (r *fakeRecorder) InternalError(path string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.internal = append(r.internal, path)
+}
+
+func (r *fakeRecorder) ContextSkipped(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.skipped = append(r.skipped, reason)
 }
 
 func (r *fakeRecorder) PolicyReload(ok bool) {

@@ -29,6 +29,9 @@ type Recorder interface {
 	InternalError(path string)
 	// PolicyReload records a reload of the policy file.
 	PolicyReload(ok bool)
+	// ContextSkipped records a request judged without the context rules
+	// though the policy has them on; reason is one of ContextSkipReasons.
+	ContextSkipped(reason string)
 }
 
 // PrometheusRecorder records into Prometheus collectors.
@@ -40,6 +43,7 @@ type PrometheusRecorder struct {
 	internal   *prometheus.CounterVec
 	reloads    *prometheus.CounterVec
 	exemptions *prometheus.CounterVec
+	skipped    *prometheus.CounterVec
 	policy     *prometheus.GaugeVec
 	// Not part of Recorder: a refused handshake never reaches the
 	// handler; the server's admission listener counts it.
@@ -95,6 +99,10 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 			Name: "plimsoll_exemptions_used_total",
 			Help: "Violations lifted by an exemption, by rule and source (policy, annotation).",
 		}, []string{"rule", "source"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "plimsoll_context_rules_skipped_total",
+			Help: "Admission requests judged without the context rules (pod-disruption-budget, hpa-target, replicas-with-hpa) though the policy has them on, by reason: not_synced (the caches of the cluster have not synced: plimsoll just started, or may not list what they hold) or no_cluster (plimsoll serve has no access to the API server). Counted only for the kinds a context rule judges.",
+		}, []string{"reason"}),
 	}
 	r.policy = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "plimsoll_policy_info",
@@ -104,7 +112,10 @@ func NewPrometheusRecorder(reg prometheus.Registerer) *PrometheusRecorder {
 		Name: "plimsoll_tls_handshake_errors_total",
 		Help: "TLS handshakes the admission listener refused or that failed, by reason (no_certificate, bad_certificate, not_tls, timeout, closed, other). With --client-ca-file, no_certificate and bad_certificate count callers other than the API server.",
 	}, []string{"reason"})
-	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions, r.policy, r.handshakeErrors)
+	reg.MustRegister(r.requests, r.latency, r.violations, r.defaulted, r.internal, r.reloads, r.exemptions, r.skipped, r.policy, r.handshakeErrors)
+	for _, reason := range ContextSkipReasons {
+		r.skipped.WithLabelValues(reason)
+	}
 	for _, reason := range HandshakeReasons {
 		r.handshakeErrors.WithLabelValues(reason)
 	}
@@ -197,6 +208,10 @@ func (r *PrometheusRecorder) InternalError(path string) { r.internal.WithLabelVa
 // reason is one of HandshakeReasons.
 func (r *PrometheusRecorder) TLSHandshakeError(reason string) {
 	r.handshakeErrors.WithLabelValues(reason).Inc()
+}
+
+func (r *PrometheusRecorder) ContextSkipped(reason string) {
+	r.skipped.WithLabelValues(reason).Inc()
 }
 
 func (r *PrometheusRecorder) PolicyReload(ok bool) {

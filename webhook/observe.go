@@ -12,7 +12,6 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 	"github.com/plimsoll/plimsoll/validate"
-	"github.com/plimsoll/plimsoll/workload"
 )
 
 // What a request came to is recorded once, when it is answered (see
@@ -47,7 +46,7 @@ func (h *Handler) record(x *exchange, decision admission.Decision, took time.Dur
 
 // metricKind bounds the kind label to the kinds plimsoll judges.
 func metricKind(gvk metav1.GroupVersionKind) string {
-	if workload.Supported(schema.GroupVersionKind(gvk)) {
+	if judged(schema.GroupVersionKind(gvk)) {
 		return gvk.Kind
 	}
 	return "other"
@@ -73,7 +72,7 @@ func (h *Handler) logDecision(ctx context.Context, x *exchange, decision admissi
 	// The request's uid, endpoint and mode are what x.logger() carries;
 	// they are written directly here rather than through a derived logger,
 	// which would format them once more per request.
-	attrs := make([]slog.Attr, 0, 14)
+	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs,
 		slog.String("uid", string(x.uid)),
 		slog.String("endpoint", x.endpoint),
@@ -111,6 +110,9 @@ func (h *Handler) logDecision(ctx context.Context, x *exchange, decision admissi
 	}
 	if fams := x.defaulted.Families(); len(fams) > 0 {
 		attrs = append(attrs, slog.Any("defaulted", fams))
+	}
+	if x.contextSkipped != "" {
+		attrs = append(attrs, slog.String("context", "skipped"), slog.String("context_reason", x.contextSkipped))
 	}
 	if id := x.trace.traceID(); id != "" {
 		attrs = append(attrs, slog.String("trace_id", id))

@@ -83,6 +83,14 @@ type Options struct {
 	// Propagator, W3C trace context if nil). Nil: tracing off, at no cost.
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
+	// Cluster, when set, is the caches of the cluster the context rules
+	// read at admission (internal/clusterwatch.Watch). The server starts
+	// it when the policy in force turns the context rules on, at start or
+	// at a reload, and never waits for it: until it has synced, requests
+	// are judged without the context rules (see context.go). Nil:
+	// plimsoll serve has no access to the API server; the context rules
+	// are skipped.
+	Cluster ClusterWatch
 }
 
 // TLSProvider puts the serving certificate files in place and keeps them
@@ -226,6 +234,9 @@ func NewServer(o Options, log *slog.Logger) (*Server, error) {
 		Log:             log,
 		Metrics:         rec,
 	}
+	if o.Cluster != nil {
+		s.handler.Cluster = o.Cluster
+	}
 	if o.TracerProvider != nil {
 		s.handler.Tracer = o.TracerProvider.Tracer(TracerName, trace.WithInstrumentationVersion(o.Version))
 		s.handler.Propagator = o.Propagator
@@ -288,6 +299,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Path: s.opts.ConfigFile, KnownRules: validate.IDs(), Interval: s.opts.ConfigPollInterval,
 			OnLoad: func(p *policy.Policy) {
 				s.setPolicy(p)
+				s.watchCluster(ctx, p)
 				s.handler.Metrics.PolicyReload(true)
 				s.log.Info("policy reloaded", "file", s.opts.ConfigFile, "policy_hash", p.Hash())
 			},
@@ -304,6 +316,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		go w.Run(ctx)
 	}
+	s.watchCluster(ctx, s.policy.Load())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mutate/{mode}", s.handler.ServeMutate)
@@ -455,6 +468,15 @@ func (s *Server) setPolicy(p *policy.Policy) {
 	}
 	for _, a := range p.Advice() {
 		s.log.Warn("the policy is loaded, but look at this", "advice", a, "policy_hash", p.Hash())
+	}
+}
+
+// watchCluster starts the caches of the cluster once p turns the context
+// rules on. Once started they run until ctx ends, even if a later policy
+// turns the rules off (they are then not read).
+func (s *Server) watchCluster(ctx context.Context, p *policy.Policy) {
+	if s.opts.Cluster != nil && p.ContextRulesOn() {
+		s.opts.Cluster.Start(ctx)
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/plimsoll/plimsoll/internal/clusterwatch"
+	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/internal/tracing"
 	"github.com/plimsoll/plimsoll/webhook"
 )
@@ -169,6 +171,7 @@ func serve(args []string, stderr io.Writer) int {
 		}
 	}()
 	o.TracerProvider, o.Propagator = tr.TracerProvider(), tr.Propagator()
+	o.Cluster = clusterWatch(selfManaged.kubeconfig, log)
 	srv, err := webhook.NewServer(o, log)
 	if err != nil {
 		log.Error("cannot start", "error", err.Error())
@@ -179,6 +182,30 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// clusterWatch returns the caches of the cluster that the context rules
+// read at admission, over the API server found as kubectl finds it
+// (--kubeconfig, $KUBECONFIG, ~/.kube/config, the in-cluster service
+// account). The server starts them only if the policy turns the context
+// rules on. Without an API server it says once that the context rules
+// are off, and returns nil: plimsoll serves all the same.
+func clusterWatch(kubeconfig string, log *slog.Logger) webhook.ClusterWatch {
+	cfg, _, err := kubeClientConfig(kubeconfig, "")
+	if err == nil {
+		cfg.UserAgent = "plimsoll/" + version
+		var client *kube.Client
+		if client, err = kube.NewForConfig(cfg); err == nil {
+			return clusterwatch.New(client, log)
+		}
+	}
+	level := slog.LevelInfo
+	if kubeconfig != "" {
+		level = slog.LevelWarn // asked for, and not there
+	}
+	log.Log(context.Background(), level, "context rules are off for lack of cluster access: pod-disruption-budget, hpa-target and replicas-with-hpa are skipped at admission",
+		"error", err.Error())
+	return nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

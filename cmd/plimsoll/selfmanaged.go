@@ -39,7 +39,7 @@ func addSelfManagedFlags(fs *flag.FlagSet) *selfManagedFlags {
 		}
 		return nil
 	})
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "with --tls-self-managed: kubeconfig file to reach the API server (default, as kubectl: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file to reach the API server, for --tls-self-managed and for the caches the context rules read (default, as kubectl: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account; none: the context rules are skipped)")
 	fs.DurationVar(&o.CALifetime, "tls-ca-lifetime", o.CALifetime, "(testing) how long a CA is valid")
 	fs.DurationVar(&o.CertLifetime, "tls-cert-lifetime", o.CertLifetime, "(testing) how long a serving certificate is valid")
 	return f

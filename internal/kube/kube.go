@@ -1,17 +1,21 @@
 // Package kube talks to the API server for the few kinds plimsoll reads
 // and writes: namespaces, Secrets, the eight workload kinds the audit
-// lists and the two webhook configurations self-managed TLS writes.
+// lists, the objects the context rules read beside them
+// (PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas,
+// LimitRanges) and the two webhook configurations self-managed TLS
+// writes.
 //
 // It stands in for client-go's clientset (k8s.io/client-go/kubernetes),
 // its informer factory and discovery, which register every API group's
 // types when the program starts: about 24 MB of binary and 8 MB of
 // memory that `plimsoll serve` and `plimsoll version` pay for nothing.
-// Here a private runtime.Scheme holds only core/v1, apps/v1, batch/v1 and
-// admissionregistration/v1, built the first time a client is made, and
-// each group version has one rest.RESTClient over a shared HTTP client
-// and rate limiter, as the clientset has. Requests prefer protobuf (with
-// JSON as the fallback) unless the rest.Config names a content type, as
-// client-go's typed clients of these kinds do.
+// Here a private runtime.Scheme holds only core/v1, apps/v1, batch/v1,
+// policy/v1, autoscaling/v2 and admissionregistration/v1, built the first
+// time a client is made, and each group version has one rest.RESTClient
+// over a shared HTTP client and rate limiter, as the clientset has.
+// Requests prefer protobuf (with JSON as the fallback) unless the
+// rest.Config names a content type, as client-go's typed clients of these
+// kinds do.
 //
 // Interface is what plimsoll's packages take; the kubetest package wraps
 // client-go's fake clientset in it for tests. The package is internal: it
@@ -27,8 +31,10 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -61,18 +67,22 @@ type Interface interface {
 	DaemonSets(namespace string) Resource[*appsv1.DaemonSet, *appsv1.DaemonSetList]
 	Jobs(namespace string) Resource[*batchv1.Job, *batchv1.JobList]
 	CronJobs(namespace string) Resource[*batchv1.CronJob, *batchv1.CronJobList]
+	PodDisruptionBudgets(namespace string) Resource[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList]
+	HorizontalPodAutoscalers(namespace string) Resource[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList]
+	ResourceQuotas(namespace string) Resource[*corev1.ResourceQuota, *corev1.ResourceQuotaList]
+	LimitRanges(namespace string) Resource[*corev1.LimitRange, *corev1.LimitRangeList]
 	MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList]
 	ValidatingWebhookConfigurations() Resource[*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfigurationList]
 }
 
-// codecs is the scheme of the four group versions and what encodes and
+// codecs is the scheme of the six group versions and what encodes and
 // decodes them, made once, when the first client is.
 var codecs = sync.OnceValues(func() (serializer.CodecFactory, runtime.ParameterCodec) {
 	s := runtime.NewScheme()
 	// The unversioned meta types (Status, WatchEvent, the options), as
 	// client-go's scheme registers them.
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, admissionregistrationv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, policyv1.AddToScheme, autoscalingv2.AddToScheme, admissionregistrationv1.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err) // only a programming error gets here
 		}
@@ -82,8 +92,8 @@ var codecs = sync.OnceValues(func() (serializer.CodecFactory, runtime.ParameterC
 
 // Client is Interface over the API server of a rest.Config.
 type Client struct {
-	core, apps, batch, admission rest.Interface
-	params                       runtime.ParameterCodec
+	core, apps, batch, policy, autoscaling, admission rest.Interface
+	params                                            runtime.ParameterCodec
 }
 
 var _ Interface = (*Client)(nil)
@@ -132,6 +142,8 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Client, er
 		{corev1.SchemeGroupVersion, &cl.core},
 		{appsv1.SchemeGroupVersion, &cl.apps},
 		{batchv1.SchemeGroupVersion, &cl.batch},
+		{policyv1.SchemeGroupVersion, &cl.policy},
+		{autoscalingv2.SchemeGroupVersion, &cl.autoscaling},
 		{admissionregistrationv1.SchemeGroupVersion, &cl.admission},
 	} {
 		var err error
@@ -180,6 +192,22 @@ func (c *Client) Jobs(ns string) Resource[*batchv1.Job, *batchv1.JobList] {
 
 func (c *Client) CronJobs(ns string) Resource[*batchv1.CronJob, *batchv1.CronJobList] {
 	return newResource[batchv1.CronJob, batchv1.CronJobList](c, c.batch, "cronjobs", ns)
+}
+
+func (c *Client) PodDisruptionBudgets(ns string) Resource[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList] {
+	return newResource[policyv1.PodDisruptionBudget, policyv1.PodDisruptionBudgetList](c, c.policy, "poddisruptionbudgets", ns)
+}
+
+func (c *Client) HorizontalPodAutoscalers(ns string) Resource[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList] {
+	return newResource[autoscalingv2.HorizontalPodAutoscaler, autoscalingv2.HorizontalPodAutoscalerList](c, c.autoscaling, "horizontalpodautoscalers", ns)
+}
+
+func (c *Client) ResourceQuotas(ns string) Resource[*corev1.ResourceQuota, *corev1.ResourceQuotaList] {
+	return newResource[corev1.ResourceQuota, corev1.ResourceQuotaList](c, c.core, "resourcequotas", ns)
+}
+
+func (c *Client) LimitRanges(ns string) Resource[*corev1.LimitRange, *corev1.LimitRangeList] {
+	return newResource[corev1.LimitRange, corev1.LimitRangeList](c, c.core, "limitranges", ns)
 }
 
 func (c *Client) MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {

@@ -293,6 +293,7 @@ func checkObjectSet(t *testing.T, c renderCase, objs []Object) {
 		"PodDisruptionBudget/" + fn, "MutatingWebhookConfiguration/" + fn, "ValidatingWebhookConfiguration/" + fn,
 		"ServiceAccount/" + fn + "-cleanup", "ClusterRole/" + fn + "-cleanup", "ClusterRoleBinding/" + fn + "-cleanup", "Job/" + fn + "-cleanup",
 		"ValidatingAdmissionPolicy/" + fn + "-mode-label", "ValidatingAdmissionPolicyBinding/" + fn + "-mode-label",
+		"ClusterRole/" + fn + "-context", "ClusterRoleBinding/" + fn + "-context",
 	}
 	switch c.tls {
 	case "selfManaged":
@@ -404,21 +405,22 @@ func checkWebhooks(t *testing.T, c renderCase, objs []Object) {
 }
 
 // ruleStrings flattens rules into "OPERATION group/resource", sorted, with
-// a line for each rule whose scope is not Namespaced or whose API versions
-// are not exactly v1.
+// " (apiVersions ...)" after those whose API versions are not exactly v1,
+// and a line for each rule whose scope is not Namespaced.
 func ruleStrings(rules []admissionregistrationv1.RuleWithOperations) []string {
 	var out []string
 	for _, r := range rules {
 		if r.Scope == nil || *r.Scope != admissionregistrationv1.NamespacedScope {
 			out = append(out, "scope not Namespaced")
 		}
+		versions := ""
 		if !slices.Equal(r.APIVersions, []string{"v1"}) {
-			out = append(out, "apiVersions "+strings.Join(r.APIVersions, ","))
+			versions = " (apiVersions " + strings.Join(r.APIVersions, ",") + ")"
 		}
 		for _, op := range r.Operations {
 			for _, g := range r.APIGroups {
 				for _, res := range r.Resources {
-					out = append(out, string(op)+" "+g+"/"+res)
+					out = append(out, string(op)+" "+g+"/"+res+versions)
 				}
 			}
 		}
@@ -428,13 +430,25 @@ func ruleStrings(rules []admissionregistrationv1.RuleWithOperations) []string {
 }
 
 // validatedRules are CREATE and UPDATE of every kind workload knows (its
-// resource the lower-cased plural of its kind), and of the subresource
-// kubectl debug uses.
+// resource the lower-cased plural of its kind) and of the companions the
+// webhook judges (PodDisruptionBudget, HorizontalPodAutoscaler at the
+// version plimsoll decodes; not Namespace, judged by check and audit
+// only), and of the subresource kubectl debug uses.
 func validatedRules() []string {
 	var out []string
 	for _, op := range []string{"CREATE", "UPDATE"} {
 		for _, k := range workload.Kinds {
 			out = append(out, op+" "+k.Group+"/"+strings.ToLower(k.Kind)+"s")
+		}
+		for _, k := range workload.Companions {
+			if k.Kind == "Namespace" {
+				continue
+			}
+			line := op + " " + k.Group + "/" + strings.ToLower(k.Kind) + "s"
+			if k.Version != "v1" {
+				line += " (apiVersions " + k.Version + ")"
+			}
+			out = append(out, line)
 		}
 		out = append(out, op+" /pods/ephemeralcontainers")
 	}
@@ -518,8 +532,10 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 	pod := d.Spec.Template.Spec
 	ctr := pod.Containers[0]
 	selfManaged := c.tls == "selfManaged"
-	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken != selfManaged {
-		t.Errorf("automountServiceAccountToken = %v, want %t (only self-managed TLS needs the API)", pod.AutomountServiceAccountToken, selfManaged)
+	// Every case renders contextRules.enabled (the default), whose caches
+	// read the API: TestContextRulesRBAC checks the token without them.
+	if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Errorf("automountServiceAccountToken = %v, want true (the context rules' caches read the API)", pod.AutomountServiceAccountToken)
 	}
 	sa := Find(objs, "ServiceAccount", c.fullname()).Typed.(*corev1.ServiceAccount)
 	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
@@ -564,9 +580,13 @@ func checkDeployment(t *testing.T, c renderCase, objs []Object) {
 		t.Errorf("the existing Secret my-tls must be mounted; got %+v", tlsVol.VolumeSource)
 	}
 
-	// RBAC only with self-managed TLS, every verb limited by
+	// RBAC that writes only with self-managed TLS, every verb limited by
 	// resourceNames, and no create (the chart creates the Secrets empty).
+	// The context rules' read-only ClusterRole is TestContextRulesRBAC's.
 	for _, o := range objs {
+		if o.Name == c.fullname()+"-context" {
+			continue
+		}
 		var rules []rbacv1.PolicyRule
 		switch r := o.Typed.(type) {
 		case *rbacv1.Role:
@@ -749,6 +769,24 @@ func TestAuditObjects(t *testing.T) {
 		}
 		if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Verbs, "*") {
 			t.Errorf("the audit's ClusterRole grants %v on %v", r.Verbs, r.Resources)
+		}
+	}
+	// What the context rules read (docs/audit.md), only while they run.
+	contextReads := [][2]string{{"policy", "poddisruptionbudgets"}, {"autoscaling", "horizontalpodautoscalers"}, {"", "resourcequotas"}, {"", "limitranges"}}
+	grants := func(role *rbacv1.ClusterRole, group, resource string) bool {
+		return slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {
+			return slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) &&
+				slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch")
+		})
+	}
+	noContext := Find(render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true", "--set", "contextRules.enabled=false"),
+		"ClusterRole", "plimsoll-audit").Typed.(*rbacv1.ClusterRole)
+	for _, gr := range contextReads {
+		if !grants(role, gr[0], gr[1]) {
+			t.Errorf("the audit's ClusterRole does not let it list and watch %s in %q: the context rules read them", gr[1], gr[0])
+		}
+		if grants(noContext, gr[0], gr[1]) {
+			t.Errorf("with contextRules.enabled=false the audit's ClusterRole still grants %s in %q", gr[1], gr[0])
 		}
 	}
 	off := render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true", "--set", "audit.policyReports=false")

@@ -89,6 +89,9 @@ func corpusPods(t *testing.T) []corpusPod {
 			return
 		}
 		tpl, _ := workload.Find(obj)
+		if tpl == nil || !tpl.HasPods() {
+			return // a PodDisruptionBudget, an autoscaler: no pod template
+		}
 		pod := &corev1.Pod{ObjectMeta: *tpl.PodMeta.DeepCopy(), Spec: *tpl.Spec.DeepCopy()}
 		if pod.Spec.RestartPolicy == "" && tpl.Batch() {
 			pod.Spec.RestartPolicy = corev1.RestartPolicyNever

@@ -79,6 +79,19 @@ have Helm delete the one while cert-manager writes the other.
 {{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "plimsoll.fullname" .) }}
 {{- end }}
 
+{{/*
+The policy file as the server reads it: the value policy, with
+contextRules: false when contextRules.enabled is off (the server then has
+no RBAC to read what those rules read, and starts no informer).
+*/}}
+{{- define "plimsoll.policy" -}}
+{{- $policy := deepCopy .Values.policy }}
+{{- if not .Values.contextRules.enabled }}
+{{- $_ := set $policy "contextRules" false }}
+{{- end }}
+{{- toYaml $policy }}
+{{- end }}
+
 {{/* The image of the server, pinned by digest when one is given. */}}
 {{- define "plimsoll.image" -}}
 {{- if .Values.image.digest }}

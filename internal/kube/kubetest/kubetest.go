@@ -9,8 +9,10 @@ package kubetest
 import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/watchlist"
 
@@ -66,6 +68,22 @@ func (f clientset) Jobs(ns string) kube.Resource[*batchv1.Job, *batchv1.JobList]
 
 func (f clientset) CronJobs(ns string) kube.Resource[*batchv1.CronJob, *batchv1.CronJobList] {
 	return f.c.BatchV1().CronJobs(ns)
+}
+
+func (f clientset) PodDisruptionBudgets(ns string) kube.Resource[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList] {
+	return f.c.PolicyV1().PodDisruptionBudgets(ns)
+}
+
+func (f clientset) HorizontalPodAutoscalers(ns string) kube.Resource[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList] {
+	return f.c.AutoscalingV2().HorizontalPodAutoscalers(ns)
+}
+
+func (f clientset) ResourceQuotas(ns string) kube.Resource[*corev1.ResourceQuota, *corev1.ResourceQuotaList] {
+	return f.c.CoreV1().ResourceQuotas(ns)
+}
+
+func (f clientset) LimitRanges(ns string) kube.Resource[*corev1.LimitRange, *corev1.LimitRangeList] {
+	return f.c.CoreV1().LimitRanges(ns)
 }
 
 func (f clientset) MutatingWebhookConfigurations() kube.Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {

@@ -1,0 +1,221 @@
+package clusterwatch
+
+// Watch: the caches `plimsoll serve` keeps for the context rules at
+// admission. Exactly what those rules read is listed and watched —
+// PodDisruptionBudgets (pod-disruption-budget), HorizontalPodAutoscalers
+// (every rule that asks whether a workload is autoscaled) and the kinds an
+// autoscaler can target (hpa-target reads its containers' requests) — and
+// each object is stripped, on its way into the cache, to the fields those
+// rules read. ResourceQuotas and LimitRanges are not watched:
+// namespace-quota judges Namespaces, which the webhook does not.
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/internal/kube"
+)
+
+// Source is what a Watch's View calls itself in messages: "no
+// PodDisruptionBudget in the cluster selects its Pods".
+const Source = "the cluster"
+
+// Watch lists and watches, across every namespace, the objects the
+// context rules read at admission, and answers for them through View once
+// every cache has synced. Start it once; View never waits. Safe for
+// concurrent use.
+type Watch struct {
+	log       *slog.Logger
+	informers []*informer
+	stores    Stores
+
+	start  sync.Once
+	synced atomic.Bool
+}
+
+// informer is one cache of a Watch, with what its errors have been.
+type informer struct {
+	resource string // poddisruptionbudgets, ... for logs
+	inf      cache.SharedIndexInformer
+	failures atomic.Int64
+}
+
+// Resources are the resources a Watch lists and watches, by API group:
+// the RBAC `plimsoll serve` needs for them is get, list and watch on
+// each (the chart's contextRules.enabled grants it).
+var Resources = map[string][]string{
+	"policy":      {"poddisruptionbudgets"},
+	"autoscaling": {"horizontalpodautoscalers"},
+	"apps":        {"deployments", "statefulsets", "replicasets"},
+	"":            {"replicationcontrollers"},
+}
+
+// New returns a Watch over client's API server that logs to log. It
+// contacts nothing until Start.
+func New(client kube.Interface, log *slog.Logger) *Watch {
+	w := &Watch{log: log, stores: Stores{Workloads: map[string]cache.Indexer{}, Source: Source}}
+	add := func(resource string, inf cache.SharedIndexInformer) cache.Indexer {
+		i := &informer{resource: resource, inf: inf}
+		_ = inf.SetWatchErrorHandlerWithContext(w.failed(i)) // fails only once the informer runs
+		w.informers = append(w.informers, i)
+		return inf.GetIndexer()
+	}
+	opts := kube.InformerOptions{Transform: Strip}
+	w.stores.Budgets = add("poddisruptionbudgets", kube.NewInformer(client, client.PodDisruptionBudgets(""), opts))
+	w.stores.Autoscalers = add("horizontalpodautoscalers", kube.NewInformer(client, client.HorizontalPodAutoscalers(""), opts))
+	for _, kind := range cluster.Scaled {
+		var inf cache.SharedIndexInformer
+		switch kind {
+		case "Deployment":
+			inf = kube.NewInformer(client, client.Deployments(""), opts)
+		case "StatefulSet":
+			inf = kube.NewInformer(client, client.StatefulSets(""), opts)
+		case "ReplicaSet":
+			inf = kube.NewInformer(client, client.ReplicaSets(""), opts)
+		case "ReplicationController":
+			inf = kube.NewInformer(client, client.ReplicationControllers(""), opts)
+		default:
+			continue // a kind added to cluster.Scaled without a cache here: hpa-target sees none of it
+		}
+		w.stores.Workloads[kind] = add(strings.ToLower(kind)+"s", inf)
+	}
+	return w
+}
+
+// Start runs the informers until ctx ends, and returns at once. Only the
+// first call does anything.
+func (w *Watch) Start(ctx context.Context) {
+	w.start.Do(func() {
+		names := make([]string, 0, len(w.informers))
+		synced := make([]cache.InformerSynced, 0, len(w.informers))
+		for _, i := range w.informers {
+			go i.inf.RunWithContext(ctx)
+			names = append(names, i.resource)
+			synced = append(synced, i.inf.HasSynced)
+		}
+		w.log.Info("context rules: watching the objects they read", "resources", names)
+		go func() {
+			if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+				return // ctx ended first
+			}
+			w.synced.Store(true)
+			w.log.Info("context rules: the caches of the cluster are synced; the context rules run at admission")
+		}()
+	})
+}
+
+// View returns the caches as a cluster.View, and false until every one
+// has synced (or when Start was never called): the context rules then do
+// not run, rather than judge against a cache that may be missing what
+// exists. It never waits.
+func (w *Watch) View() (cluster.View, bool) {
+	if !w.synced.Load() {
+		return nil, false
+	}
+	return w.stores.View(), true
+}
+
+// Synced reports whether every cache has synced.
+func (w *Watch) Synced() bool { return w.synced.Load() }
+
+// failed is the informer i's error handler: the first failure of each
+// cache is a warning (the context rules are skipped until it lists, and
+// a missing permission says which), the retries that follow are debug.
+func (w *Watch) failed(i *informer) cache.WatchErrorHandlerWithContext {
+	return func(ctx context.Context, _ *cache.Reflector, err error) {
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		n := i.failures.Add(1)
+		switch {
+		case n > 1 || w.synced.Load():
+			w.log.Debug("context rules: listing or watching failed; retrying", "resource", i.resource, "error", err.Error())
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			w.log.Warn("context rules: plimsoll may not list or watch this resource, so the context rules are skipped at admission until it can: grant get, list and watch on it (the chart's contextRules.enabled does)",
+				"resource", i.resource, "error", err.Error())
+		default:
+			w.log.Warn("context rules: cannot list or watch this resource, so the context rules are skipped at admission until it can; retrying",
+				"resource", i.resource, "error", err.Error())
+		}
+	}
+}
+
+// Strip is the informers' transform: it keeps of each object only what
+// the context rules read. Everything keeps its name, namespace, UID,
+// resourceVersion (the informer resumes its watch from it) and labels;
+// a budget its spec; an autoscaler its spec but its scaling behavior;
+// a workload spec.replicas, spec.selector, its pod template's labels,
+// pod-level resources and, of every container and init container, the
+// name, restartPolicy and resources. Managed fields, annotations, owner
+// references and status go. Strip builds a new object, so running it
+// twice changes nothing more; what it does not know it returns as is.
+func Strip(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *policyv1.PodDisruptionBudget:
+		return &policyv1.PodDisruptionBudget{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: o.Spec}, nil
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		spec := o.Spec
+		spec.Behavior = nil
+		return &autoscalingv2.HorizontalPodAutoscaler{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: spec}, nil
+	case *appsv1.Deployment:
+		return &appsv1.Deployment{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: appsv1.DeploymentSpec{
+			Replicas: o.Spec.Replicas, Selector: o.Spec.Selector, Template: keptTemplate(o.Spec.Template),
+		}}, nil
+	case *appsv1.StatefulSet:
+		return &appsv1.StatefulSet{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: appsv1.StatefulSetSpec{
+			Replicas: o.Spec.Replicas, Selector: o.Spec.Selector, Template: keptTemplate(o.Spec.Template),
+		}}, nil
+	case *appsv1.ReplicaSet:
+		return &appsv1.ReplicaSet{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: appsv1.ReplicaSetSpec{
+			Replicas: o.Spec.Replicas, Selector: o.Spec.Selector, Template: keptTemplate(o.Spec.Template),
+		}}, nil
+	case *corev1.ReplicationController:
+		rc := &corev1.ReplicationController{TypeMeta: o.TypeMeta, ObjectMeta: keptMeta(o.ObjectMeta), Spec: corev1.ReplicationControllerSpec{
+			Replicas: o.Spec.Replicas, Selector: o.Spec.Selector,
+		}}
+		if o.Spec.Template != nil {
+			t := keptTemplate(*o.Spec.Template)
+			rc.Spec.Template = &t
+		}
+		return rc, nil
+	}
+	return obj, nil
+}
+
+func keptMeta(m metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion, Labels: m.Labels}
+}
+
+func keptTemplate(t corev1.PodTemplateSpec) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: t.Labels},
+		Spec: corev1.PodSpec{
+			InitContainers: keptContainers(t.Spec.InitContainers),
+			Containers:     keptContainers(t.Spec.Containers),
+			Resources:      t.Spec.Resources,
+		},
+	}
+}
+
+func keptContainers(cs []corev1.Container) []corev1.Container {
+	if cs == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		out[i] = corev1.Container{Name: c.Name, RestartPolicy: c.RestartPolicy, Resources: c.Resources}
+	}
+	return out
+}
