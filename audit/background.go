@@ -25,26 +25,33 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/internal/serving"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
 )
 
-// Background is the background audit: informers on namespaces, Pods and
-// every workload kind; a change marks its namespace, which is
-// re-evaluated from the informers' caches (only changed objects are
-// judged again) and published as gauges and a PolicyReport.
+// Background is the background audit: informers on namespaces, Pods,
+// every workload kind and (when the policy runs context rules) the
+// budgets, autoscalers, quotas and limit ranges those rules read; a
+// change marks its namespace, which is re-evaluated from the informers'
+// caches (only changed objects are judged again) and published as gauges
+// and a PolicyReport.
 type Background struct {
-	o       BackgroundOptions
-	log     *slog.Logger
-	client  kube.Interface
-	dyn     dynamic.Interface
-	scope   scope
-	rules   []*validate.Rule
-	cats    map[string]string
-	nsInf   cache.SharedIndexInformer // nil with --namespace
-	inf     map[string]cache.SharedIndexInformer
+	o      BackgroundOptions
+	log    *slog.Logger
+	client kube.Interface
+	dyn    dynamic.Interface
+	scope  scope
+	rules  []*validate.Rule
+	cats   map[string]string
+	nsInf  cache.SharedIndexInformer // nil with --namespace
+	inf    map[string]cache.SharedIndexInformer
+	// view is what the context rules see, over the informers' caches;
+	// nil when the policy in force at the start turned them off (then
+	// no informer reads what they read).
+	view    cluster.View
 	queue   workqueue.TypedRateLimitingInterface[string]
 	watcher *policy.Watcher
 	metrics *metrics
@@ -56,8 +63,14 @@ type Background struct {
 
 	mu sync.Mutex
 	// cache holds each namespace's judged objects by UID, with the
-	// resourceVersion and policy generation they were judged at.
+	// resourceVersion, policy generation and context generation they
+	// were judged at.
 	cache map[string]map[types.UID]cached
+	// contextGen counts, per namespace, the changes to what the context
+	// rules read there (a budget, an autoscaler, a quota or a limit
+	// range): a verdict cached under an older count is judged again, as
+	// a Deployment's depends on the budgets and autoscalers around it.
+	contextGen map[string]uint64
 	// published are the namespaces that have a plimsoll PolicyReport.
 	published map[string]bool
 	// reportsMissing is set while the PolicyReport CRD is not installed.
@@ -100,7 +113,7 @@ func NewBackground(o BackgroundOptions) (*Background, error) {
 		return nil, err
 	}
 	b := &Background{o: o, log: o.Log, scope: newScope(o.Options), rules: validate.Registry(), cats: map[string]string{},
-		cache: map[string]map[types.UID]cached{}, published: map[string]bool{}, written: map[string]string{}, inf: map[string]cache.SharedIndexInformer{}}
+		cache: map[string]map[types.UID]cached{}, contextGen: map[string]uint64{}, published: map[string]bool{}, written: map[string]string{}, inf: map[string]cache.SharedIndexInformer{}}
 	for _, r := range b.rules {
 		b.cats[r.ID] = r.Category
 	}
@@ -163,6 +176,9 @@ func (b *Background) setPolicy(p *policy.Policy) {
 	b.current.Store(&policyGen{p: p, gen: old.gen + 1})
 	b.metrics.reloads.WithLabelValues("success").Inc()
 	b.log.Info("policy loaded, re-evaluating every namespace", "policy_hash", p.Hash())
+	if p.ContextRulesOn() && b.view == nil {
+		b.log.Warn("the policy turns context rules on, but the audit started with them off and does not watch what they read: restart it to run them", "policy_hash", p.Hash())
+	}
 	for _, a := range p.Advice() {
 		b.log.Warn("the policy is loaded, but look at this", "advice", a, "policy_hash", p.Hash())
 	}

@@ -18,12 +18,15 @@ import (
 
 // TestRunListsInProtobuf audits an API server of one opted-in namespace
 // through Config, as `plimsoll audit` does: every List asks for protobuf
-// (JSON as the fallback), page by page, as plimsoll-audit.
+// (JSON as the fallback), page by page, as plimsoll-audit; what the
+// context rules read first.
 func TestRunListsInProtobuf(t *testing.T) {
 	lists := map[string]string{ // resource: its List's apiVersion and kind
 		"namespaces": "v1 NamespaceList", "pods": "v1 PodList", "replicationcontrollers": "v1 ReplicationControllerList",
 		"deployments": "apps/v1 DeploymentList", "replicasets": "apps/v1 ReplicaSetList", "statefulsets": "apps/v1 StatefulSetList",
 		"daemonsets": "apps/v1 DaemonSetList", "jobs": "batch/v1 JobList", "cronjobs": "batch/v1 CronJobList",
+		"poddisruptionbudgets": "policy/v1 PodDisruptionBudgetList", "horizontalpodautoscalers": "autoscaling/v2 HorizontalPodAutoscalerList",
+		"resourcequotas": "v1 ResourceQuotaList", "limitranges": "v1 LimitRangeList",
 	}
 	var mu sync.Mutex
 	var requests []string
@@ -53,7 +56,13 @@ func TestRunListsInProtobuf(t *testing.T) {
 		t.Errorf("audited %d namespaces, want team-a", len(r.Namespaces))
 	}
 	const tail = " accept=application/vnd.kubernetes.protobuf,application/json agent=plimsoll-audit"
-	want := []string{"GET /api/v1/namespaces?limit=500" + tail}
+	want := []string{"GET /api/v1/namespaces?limit=500" + tail,
+		// What the context rules read, first.
+		"GET /apis/policy/v1/namespaces/team-a/poddisruptionbudgets?limit=500" + tail,
+		"GET /apis/autoscaling/v2/namespaces/team-a/horizontalpodautoscalers?limit=500" + tail,
+		"GET /api/v1/namespaces/team-a/resourcequotas?limit=500" + tail,
+		"GET /api/v1/namespaces/team-a/limitranges?limit=500" + tail,
+	}
 	for _, res := range []string{"batch/v1/namespaces/team-a/cronjobs", "batch/v1/namespaces/team-a/jobs", "apps/v1/namespaces/team-a/deployments",
 		"apps/v1/namespaces/team-a/replicasets", "apps/v1/namespaces/team-a/statefulsets", "apps/v1/namespaces/team-a/daemonsets"} {
 		want = append(want, "GET /apis/"+res+"?limit=500"+tail)

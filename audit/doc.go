@@ -7,13 +7,22 @@
 // through that workload, and judges each object with the same pipeline and
 // policy as the webhook, as a CREATE: so its findings on a cluster are
 // exactly those `plimsoll check` gives on the same manifests, in check's
-// result schema. Report renders them as text (per namespace and rule),
+// result schema. Unless the policy turns context rules off, it first
+// lists what those rules read (PodDisruptionBudgets,
+// HorizontalPodAutoscalers, ResourceQuotas, LimitRanges) into a
+// cluster.View, which also keeps the workloads an autoscaler can target
+// as they are listed; it judges budgets and autoscalers as objects of
+// their own (autoscalers after every workload: hpa-target reads theirs)
+// and each namespace that runs workloads as a Namespace
+// (namespace-quota). The context rules' error severity counts here. Report renders them as text (per namespace and rule),
 // JSON (check's schema) or a self-contained HTML page.
 //
 // Background keeps the same answer current inside the cluster: informers
-// on the workload kinds, Pods and namespaces (informers.go), a queue that
-// re-evaluates a namespace on every change and on every policy change,
-// with a per-namespace cache (queue.go), Prometheus gauges (metrics.go) and
+// on the workload kinds, Pods and namespaces, and on what the context
+// rules read, seen through internal/clusterwatch (informers.go); a queue
+// that re-evaluates a namespace on every change and on every policy
+// change, with a per-namespace cache that a change to a budget,
+// autoscaler, quota or limit range there invalidates (queue.go), Prometheus gauges (metrics.go) and
 // one PolicyReport (wgpolicyk8s.io/v1alpha2) per namespace
 // (policyreport.go, written by reportwriter.go); background.go wires them
 // and serves health and metrics through internal/serving.

@@ -1,7 +1,9 @@
 package audit
 
 // The background audit's informers: one on namespaces (unless the audit
-// is of one namespace) and one per kind judged, each caching only what
+// is of one namespace), one per kind judged and, when the policy runs
+// context rules, one per kind they read (budgets, autoscalers, quotas,
+// limit ranges: a cluster.View over their caches), each caching only what
 // judging reads, and the event filtering that decides which change marks
 // a namespace for re-evaluation (queue.go) and which is noise (a status
 // update, a resync that changed nothing).
@@ -10,18 +12,23 @@ import (
 	"maps"
 	"slices"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/internal/clusterwatch"
 	"github.com/plimsoll/plimsoll/internal/kube"
 )
 
 // setupInformers creates the informers and their event handlers. Only
 // what judging needs is cached: managed fields and Pod status are
-// dropped on the way in.
+// dropped on the way in (strip). The kinds the context rules read are
+// watched only when the policy in force at the start runs them.
 func (b *Background) setupInformers() {
 	opts := kube.InformerOptions{Transform: strip}
 	if b.o.Namespace == "" {
@@ -32,9 +39,23 @@ func (b *Background) setupInformers() {
 			DeleteFunc: func(obj any) { b.enqueue(nameOf(obj)) },
 		})
 	}
-	for _, k := range kinds {
+	contextRules := b.current.Load().p.ContextRulesOn()
+	for _, k := range listed(contextRules) {
 		inf := k.informer(b.client, b.o.Namespace, opts)
 		b.inf[k.gvk.Kind] = inf
+		if k.context {
+			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc: func(obj any) { b.contextChanged(namespaceOf(obj)) },
+				UpdateFunc: func(old, obj any) {
+					if readTheSame(old, obj) {
+						return
+					}
+					b.contextChanged(namespaceOf(obj))
+				},
+				DeleteFunc: func(obj any) { b.contextChanged(namespaceOf(obj)) },
+			})
+			continue
+		}
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { b.enqueue(namespaceOf(obj)) },
 			UpdateFunc: func(old, obj any) {
@@ -46,6 +67,34 @@ func (b *Background) setupInformers() {
 			DeleteFunc: func(obj any) { b.enqueue(namespaceOf(obj)) },
 		})
 	}
+	if contextRules {
+		s := clusterwatch.Stores{
+			Budgets:     b.inf["PodDisruptionBudget"].GetIndexer(),
+			Autoscalers: b.inf["HorizontalPodAutoscaler"].GetIndexer(),
+			Quotas:      b.inf["ResourceQuota"].GetIndexer(),
+			LimitRanges: b.inf["LimitRange"].GetIndexer(),
+			Workloads:   map[string]cache.Indexer{},
+			Source:      "the cluster",
+		}
+		for _, k := range cluster.Scaled {
+			s.Workloads[k] = b.inf[k].GetIndexer()
+		}
+		b.view = s.View()
+	}
+}
+
+// contextChanged notes that what the context rules read in namespace ns
+// changed: every verdict cached there is judged again (a Deployment's
+// depends on the budgets and autoscalers of its namespace), at the
+// namespace's next evaluation.
+func (b *Background) contextChanged(ns string) {
+	if ns == "" {
+		return
+	}
+	b.mu.Lock()
+	b.contextGen[ns]++
+	b.mu.Unlock()
+	b.enqueue(ns)
 }
 
 // informers are the informers of Run, by kind.
@@ -57,15 +106,47 @@ func (b *Background) informers() map[string]cache.SharedIndexInformer {
 	return all
 }
 
-// strip drops what judging never reads from cached objects.
+// strip drops what judging never reads from cached objects: managed
+// fields everywhere, the status of Pods, budgets and autoscalers, and all
+// but the name of quotas and limit ranges, which the context rules only
+// count.
 func strip(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
 	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		p.Status = corev1.PodStatus{}
+	switch x := obj.(type) {
+	case *corev1.Pod:
+		x.Status = corev1.PodStatus{}
+	case *policyv1.PodDisruptionBudget:
+		x.Status = policyv1.PodDisruptionBudgetStatus{}
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		x.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+	case *corev1.ResourceQuota:
+		x.Spec, x.Status = corev1.ResourceQuotaSpec{}, corev1.ResourceQuotaStatus{}
+		x.Labels, x.Annotations = nil, nil
+	case *corev1.LimitRange:
+		x.Spec = corev1.LimitRangeSpec{}
+		x.Labels, x.Annotations = nil, nil
 	}
 	return obj, nil
+}
+
+// readTheSame reports whether an update to an object the context rules
+// read changed nothing they read or judge: a budget's or an autoscaler's
+// spec, labels and annotations (their status changes all the time), and
+// nothing of a quota or a limit range, which are only counted.
+func readTheSame(old, obj any) bool {
+	switch n := obj.(type) {
+	case *policyv1.PodDisruptionBudget:
+		o, ok := old.(*policyv1.PodDisruptionBudget)
+		return ok && equality.Semantic.DeepEqual(o.Spec, n.Spec) && sameStrings(o.Labels, n.Labels) && sameStrings(o.Annotations, n.Annotations)
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o, ok := old.(*autoscalingv2.HorizontalPodAutoscaler)
+		return ok && equality.Semantic.DeepEqual(o.Spec, n.Spec) && sameStrings(o.Labels, n.Labels) && sameStrings(o.Annotations, n.Annotations)
+	case *corev1.ResourceQuota, *corev1.LimitRange:
+		return true
+	}
+	return false
 }
 
 // judgedTheSame reports whether an update changed nothing plimsoll

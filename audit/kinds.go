@@ -5,14 +5,17 @@ import (
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/plimsoll/plimsoll/internal/kube"
+	"github.com/plimsoll/plimsoll/workload"
 )
 
 // kind is one kind of object the audit lists.
@@ -30,12 +33,28 @@ type kind struct {
 	// informer returns an informer of the kind in namespace ns ("" for
 	// all).
 	informer func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer
+	// context marks the kinds the context rules read (cluster.View):
+	// budgets, autoscalers, quotas and limit ranges. They are listed
+	// (watched) only when the policy turns context rules on, and before
+	// any workload, so that each workload is judged with what is around
+	// it.
+	context bool
+	// judged says the kind's objects are judged as objects of their own:
+	// every kind but ResourceQuota and LimitRange, which are only counted.
+	// A PodDisruptionBudget or HorizontalPodAutoscaler is judged after
+	// every workload: hpa-target reads the workload an autoscaler scales.
+	judged bool
 }
 
-// kinds is every kind plimsoll judges (workload.Kinds), in the order the
-// audit lists them: each owner before what it owns, so that when an
+// kinds is every kind the audit lists: the kinds the context rules read
+// first, then every kind plimsoll judges (workload.Kinds) in the order
+// the audit lists them, each owner before what it owns, so that when an
 // object comes up, whether its controller exists is already known.
 var kinds = []kind{
+	around(newKind(policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"), "poddisruptionbudgets", nil, kube.Interface.PodDisruptionBudgets), true),
+	around(newKind(autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), "horizontalpodautoscalers", nil, kube.Interface.HorizontalPodAutoscalers), true),
+	around(newKind(corev1.SchemeGroupVersion.WithKind("ResourceQuota"), "resourcequotas", nil, kube.Interface.ResourceQuotas), false),
+	around(newKind(corev1.SchemeGroupVersion.WithKind("LimitRange"), "limitranges", nil, kube.Interface.LimitRanges), false),
 	newKind(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", nil, kube.Interface.CronJobs),
 	newKind(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs", []string{"CronJob"}, kube.Interface.Jobs),
 	newKind(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", nil, kube.Interface.Deployments),
@@ -54,7 +73,7 @@ func newKind[E any, T interface {
 	runtime.Object
 }, L runtime.Object](gvk schema.GroupVersionKind, resource string, ownedBy []string,
 	res func(c kube.Interface, ns string) kube.Resource[T, L]) kind {
-	return kind{gvk: gvk, resource: resource, ownedBy: ownedBy,
+	return kind{gvk: gvk, resource: resource, ownedBy: ownedBy, judged: true,
 		list: func(ctx context.Context, c kube.Interface, ns string, o metav1.ListOptions) (runtime.Object, error) {
 			return res(c, ns).List(ctx, o)
 		},
@@ -64,13 +83,34 @@ func newKind[E any, T interface {
 	}
 }
 
-// kindOf returns the kind named k.
-func kindOf(k string) *kind {
-	i := slices.IndexFunc(kinds, func(x kind) bool { return x.gvk.Kind == k })
-	if i < 0 {
-		return nil
+// around marks k as a kind the context rules read; judged says whether
+// its objects are also judged as objects of their own.
+func around(k kind, judged bool) kind {
+	k.context, k.judged = true, judged
+	return k
+}
+
+// listed returns the kinds an audit under a policy whose context rules
+// are on (or off) lists.
+func listed(contextRules bool) []*kind {
+	var out []*kind
+	for i := range kinds {
+		if contextRules || !kinds[i].context {
+			out = append(out, &kinds[i])
+		}
 	}
-	return &kinds[i]
+	return out
+}
+
+// apiVersionOf returns the apiVersion of a kind plimsoll judges: one of
+// workload.Kinds or workload.Companions.
+func apiVersionOf(k string) string {
+	for _, gvk := range slices.Concat(workload.Kinds, workload.Companions) {
+		if gvk.Kind == k {
+			return gvk.GroupVersion().String()
+		}
+	}
+	return ""
 }
 
 // throughOwner reports whether the object with meta is reported through

@@ -66,7 +66,7 @@ type reportResult struct {
 type reportRef struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
-	Namespace  string `json:"namespace"`
+	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
 	UID        string `json:"uid,omitempty"`
 }
@@ -99,6 +99,9 @@ func reportResults(objs []judged, categories map[string]string) []reportResult {
 	var out []reportResult
 	for _, ob := range objs {
 		ref := []reportRef{{APIVersion: ob.APIVersion, Kind: ob.Kind, Namespace: ob.Namespace, Name: ob.Name, UID: string(ob.UID)}}
+		if ob.Kind == "Namespace" {
+			ref[0].Namespace = "" // cluster-scoped: the report's namespace is the object
+		}
 		ts := reportTime{Seconds: ob.at.Unix()}
 		if len(ob.Findings) == 0 {
 			out = append(out, reportResult{Source: managedBy, Policy: Policy, Result: resultPass, Scored: true,

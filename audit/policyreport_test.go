@@ -173,6 +173,13 @@ func TestEveryKindPlimsollJudgesIsListed(t *testing.T) {
 			t.Errorf("kind %s is judged by the webhook but not audited", k)
 		}
 	}
+	// The companions too, but Namespace: the audit judges each namespace
+	// that runs workloads without listing them again.
+	for _, k := range workload.Companions {
+		if k.Kind != "Namespace" && !seen[k.String()] {
+			t.Errorf("kind %s is judged by the webhook but not audited", k)
+		}
+	}
 }
 
 func workloadKinds() []string {

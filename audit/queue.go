@@ -15,18 +15,24 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/plimsoll/plimsoll/cluster"
 )
 
-// cached is one judged object of a namespace's cache.
+// cached is one judged object of a namespace's cache, with what it was
+// judged at: its resourceVersion, the policy's generation and the
+// namespace's context generation (Background.contextGen).
 type cached struct {
-	rv  string
-	gen uint64
-	ob  judged
+	rv         string
+	gen        uint64
+	contextGen uint64
+	ob         judged
 }
 
 // enqueue marks a namespace for re-evaluation after the debounce; one
@@ -120,6 +126,7 @@ func (b *Background) sync(ctx context.Context, ns string) error {
 	if !b.inScope(ns) {
 		b.mu.Lock()
 		delete(b.cache, ns)
+		delete(b.contextGen, ns)
 		published := b.published[ns]
 		b.mu.Unlock()
 		b.metrics.forgetNamespace(ns)
@@ -141,15 +148,23 @@ func (b *Background) sync(ctx context.Context, ns string) error {
 }
 
 // evaluate judges the namespace's objects as Run does (each Pod made by
-// an existing workload through that workload), judging again only what
-// changed since the last pass.
+// an existing workload through that workload; the budgets, autoscalers
+// and, when it runs workloads, the namespace itself too when the policy
+// runs context rules), judging again only what changed since the last
+// pass: the object, the policy, or what the context rules read in the
+// namespace.
 func (b *Background) evaluate(ns string) ([]judged, error) {
 	pg := b.current.Load()
 	o := b.o.Options
 	o.Policy = pg.p
+	var view cluster.View
+	if b.view != nil && pg.p.ContextRulesOn() {
+		view = b.view
+	}
 	now := time.Now()
 	b.mu.Lock()
 	prev := b.cache[ns]
+	contextGen := b.contextGen[ns]
 	b.mu.Unlock()
 	next := map[types.UID]cached{}
 	var out []judged
@@ -165,8 +180,26 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 		m, err := meta.Accessor(item)
 		return err == nil && m.GetUID() == ref.UID
 	}
+	// keep records a judgement, keeping the time of the last when it
+	// found the same (so the report stays stable).
+	keep := func(id types.UID, rv string, ob *Object) {
+		c := cached{rv: rv, gen: pg.gen, contextGen: contextGen, ob: judged{Object: ob, at: now}}
+		if old, ok := prev[id]; ok && sameFindings(old.ob.Object, ob) {
+			c.ob.at = old.ob.at
+		}
+		next[id] = c
+		out = append(out, c.ob)
+	}
+	running := false // a workload or Pod is in the namespace
 	for _, k := range kinds {
-		items, err := b.inf[k.gvk.Kind].GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+		inf := b.inf[k.gvk.Kind]
+		if !k.judged || inf == nil || (k.context && view == nil) {
+			continue
+		}
+		// An autoscaler's verdict depends on the workload it scales:
+		// judged at every pass.
+		cacheable := k.gvk.Kind != "HorizontalPodAutoscaler"
+		items, err := inf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -175,10 +208,13 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 			if err != nil {
 				continue
 			}
+			if !k.context {
+				running = true
+			}
 			if throughOwner(m, k.ownedBy, exists) {
 				continue
 			}
-			if c, ok := prev[m.GetUID()]; ok && c.rv == m.GetResourceVersion() && c.gen == pg.gen {
+			if c, ok := prev[m.GetUID()]; ok && cacheable && c.rv == m.GetResourceVersion() && c.gen == pg.gen && c.contextGen == contextGen {
 				next[m.GetUID()] = c
 				out = append(out, c.ob)
 				continue
@@ -188,17 +224,34 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 			if !ok {
 				continue // the informers hold only typed objects
 			}
-			ob, err := judge(b.rules, o, obj.DeepCopyObject(), exists)
+			ob, err := judge(b.rules, o, view, obj.DeepCopyObject(), exists)
 			if err != nil {
 				b.log.Error("cannot judge an object", "namespace", ns, "kind", k.gvk.Kind, "name", m.GetName(), "error", err.Error())
 				continue
 			}
-			c := cached{rv: m.GetResourceVersion(), gen: pg.gen, ob: judged{Object: ob, at: now}}
-			if old, ok := prev[m.GetUID()]; ok && sameFindings(old.ob.Object, ob) {
-				c.ob.at = old.ob.at // nothing new: keep the report stable
+			keep(m.GetUID(), m.GetResourceVersion(), ob)
+		}
+	}
+	if view != nil && running {
+		// namespace-quota judges the namespace itself, at every pass (it
+		// reads its quotas and whether it runs workloads).
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if b.nsInf != nil {
+			if item, ok, err := b.nsInf.GetStore().GetByKey(ns); err == nil && ok {
+				if m, err := meta.Accessor(item); err == nil {
+					n.UID = m.GetUID()
+				}
 			}
-			next[m.GetUID()] = c
-			out = append(out, c.ob)
+		}
+		ob, err := judge(b.rules, o, view, n, exists)
+		if err != nil {
+			b.log.Error("cannot judge an object", "namespace", ns, "kind", "Namespace", "name", ns, "error", err.Error())
+		} else {
+			id := n.UID
+			if id == "" {
+				id = types.UID("Namespace/" + ns)
+			}
+			keep(id, "", ob)
 		}
 	}
 	slices.SortFunc(out, func(a, b judged) int {

@@ -11,11 +11,13 @@ import (
 
 	"github.com/plimsoll/plimsoll/admission"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/plimsoll/plimsoll/check"
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/validate"
 	"github.com/plimsoll/plimsoll/workload"
@@ -82,15 +84,29 @@ func (o *Object) Ref() string { return o.Kind + " " + o.Name }
 // found says whether the controller an ownerReference names exists in the
 // cluster with that UID: only then does the object answer to its owner
 // (for exemptions and the rest), since anyone may write ownerReferences.
-func judge(rules []*validate.Rule, o Options, obj runtime.Object, found func(*metav1.OwnerReference) bool) (*Object, error) {
+//
+// view is what the context rules see around obj (nil: they do not run).
+// Their error severity counts here as in `plimsoll check`: the audit
+// reads the cluster as it is, not a cache that may lag.
+func judge(rules []*validate.Rule, o Options, view cluster.View, obj runtime.Object, found func(*metav1.OwnerReference) bool) (*Object, error) {
 	trust := func(ref metav1.OwnerReference) bool { return found(&ref) }
-	res, err := pipeline.Evaluate(rules, o.Policy, pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now, PodDefaulted: true, TrustOwner: trust})
+	req := pipeline.Request{Object: obj, Operation: pipeline.Create, Now: o.Now, PodDefaulted: true, TrustOwner: trust, Cluster: view}
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		// A Namespace is judged as part of itself: the exemptions of the
+		// namespace apply to it.
+		req.Namespace = ns.Name
+	}
+	res, err := pipeline.Evaluate(rules, o.Policy, req)
 	if err != nil {
 		return nil, err
 	}
 	t := res.Template
-	gvk := kindOf(t.Kind).gvk
-	ob := &Object{APIVersion: gvk.GroupVersion().String(), Kind: t.Kind, Namespace: t.Meta.Namespace, Name: workload.Name(t.Meta), UID: t.Meta.UID}
+	ob := &Object{APIVersion: apiVersionOf(t.Kind), Kind: t.Kind, Namespace: t.Meta.Namespace, Name: workload.Name(t.Meta), UID: t.Meta.UID}
+	if t.Kind == "Namespace" {
+		// Reported with the objects of the namespace it is (its results
+		// in check's schema name no namespace: it is cluster-scoped).
+		ob.Namespace = t.Meta.Name
+	}
 	for _, v := range res.Violations {
 		ob.Findings = append(ob.Findings, Finding{
 			Result: check.NewResult(o.File, t, v, o.Mode),

@@ -43,8 +43,8 @@ func TestRunListsEveryPageOfEveryKind(t *testing.T) {
 	c, calls := paginated(t, objs)
 	r := runAudit(t, c, audit.Options{PageSize: 500})
 
-	if r.Summary.Objects != 1210 {
-		t.Errorf("objects judged = %d, want 1210", r.Summary.Objects)
+	if r.Summary.Objects != 1211 {
+		t.Errorf("objects judged = %d, want 1211 (the Pods, the Deployments and the namespace)", r.Summary.Objects)
 	}
 	var got []string
 	for _, o := range calls.of("pods") {
@@ -54,7 +54,8 @@ func TestRunListsEveryPageOfEveryKind(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pod List requests (-want +got):\n%s", diff)
 	}
-	for _, res := range []string{"deployments", "statefulsets", "daemonsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs"} {
+	for _, res := range []string{"deployments", "statefulsets", "daemonsets", "replicasets", "replicationcontrollers", "jobs", "cronjobs",
+		"poddisruptionbudgets", "horizontalpodautoscalers", "resourcequotas", "limitranges"} {
 		if n := len(calls.of(res)); n != 1 {
 			t.Errorf("%s listed %d times, want once", res, n)
 		}
@@ -69,7 +70,7 @@ func TestRunListsAgainWhenTheContinueTokenExpires(t *testing.T) {
 	c, calls := paginated(t, objs, "pods")
 	r := runAudit(t, c, audit.Options{PageSize: 10})
 
-	names := reported(r)
+	names := slices.DeleteFunc(reported(r), func(s string) bool { return !strings.Contains(s, "/Pod/") })
 	if len(names) != 25 || len(slices.Compact(slices.Clone(names))) != 25 {
 		t.Errorf("judged %d objects (%d distinct), want each of the 25 Pods once", len(names), len(slices.Compact(slices.Clone(names))))
 	}
@@ -126,6 +127,7 @@ func TestRunReportsPodsThroughTheirOwners(t *testing.T) {
 		"team-a/CronJob/report",
 		"team-a/DaemonSet/agent",
 		"team-a/Deployment/web",
+		"team-a/Namespace/team-a", // namespace-quota judges the namespace
 		"team-a/Pod/adopted",
 		"team-a/Pod/debug",
 		"team-a/Pod/orphan",
@@ -197,7 +199,9 @@ func TestScopeSelectsNamespacesAsTheWebhookDoes(t *testing.T) {
 			}
 			var objNS []string
 			for _, ob := range r.Objects {
-				objNS = append(objNS, ob.Namespace)
+				if ob.Kind != "Namespace" {
+					objNS = append(objNS, ob.Namespace)
+				}
 			}
 			if diff := cmp.Diff(tt.want, objNS); diff != "" {
 				t.Errorf("namespaces of the objects judged (-want +got):\n%s", diff)
@@ -277,9 +281,11 @@ func TestJSONIsCheckSchemaAndAgreesWithCheck(t *testing.T) {
 	c, _ := paginated(t, objs)
 	r := runAudit(t, c, audit.Options{})
 
-	// The same objects as manifests, through plimsoll check.
+	// The same objects as manifests, through plimsoll check, with their
+	// Namespace: check judges it (namespace-quota) as the audit judges
+	// every namespace that runs workloads.
 	dir := t.TempDir()
-	for _, obj := range objs[1:] {
+	for _, obj := range objs {
 		obj = obj.DeepCopyObject()
 		gvk := mustGVK(t, obj)
 		obj.GetObjectKind().SetGroupVersionKind(gvk)
@@ -296,8 +302,13 @@ func TestJSONIsCheckSchemaAndAgreesWithCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sortedResults(cr.Results, ""), sortedResults(r.Results(), ""), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
+	if diff := cmp.Diff(sortedResults(asInTheCluster(cr.Results), ""), sortedResults(r.Results(), ""), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
 		t.Errorf("audit and check disagree (-check +audit):\n%s", diff)
+	}
+	for _, rule := range []string{"pod-disruption-budget", "namespace-quota"} {
+		if !slices.ContainsFunc(r.Results(), func(res check.Result) bool { return res.Rule == rule }) {
+			t.Errorf("the audit reports no %s: the context rules did not run", rule)
+		}
 	}
 	if cr.Summary != r.Summary {
 		t.Errorf("summary: check %+v, audit %+v", cr.Summary, r.Summary)
@@ -347,15 +358,19 @@ func TestTextGroupsByNamespaceAndRule(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"plimsoll audit of kind-test in enforce mode (scope opt-in): 1 namespace",
-		"namespace shop (mode: audit): 7 objects, 3 would be denied",
+		"namespace shop (mode: audit): 8 objects, 3 would be denied",
 		"  ✘ would be denied\n    [image-tag] 2 findings in 2 objects\n      fix: pin a version",
 		`      Deployment frontend: container "app" uses image "nginx:latest"`,
 		"  ! would only warn\n",
 		"    [replicas] 1 finding in 1 object\n      fix: set spec.replicas: 2 or more",
 		"      Deployment single: workload runs a single replica",
+		// Context rules: a finding on a Deployment, one on the Namespace.
+		"    [pod-disruption-budget] 3 findings in 3 objects\n      Deployment api: workload runs 2 replicas, but no PodDisruptionBudget in the cluster selects its Pods",
+		"        fix: create a PodDisruptionBudget: {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: api, namespace: shop}",
+		"    [namespace-quota] 2 findings in 1 object\n      Namespace shop: namespace has no ResourceQuota in the cluster",
 		"  ✔ would be defaulted\n",
 		"    [cpu-requests] 3 objects: CronJob nightly, Deployment bare, Pod debug\n",
-		"7 objects audited in ",
+		"8 objects audited in ",
 		"that enforce mode would deny (3 objects refused)",
 	} {
 		if !strings.Contains(text, want) {
@@ -369,7 +384,7 @@ func TestTextGroupsByNamespaceAndRule(t *testing.T) {
 
 func mustGVK(t *testing.T, obj runtime.Object) schema.GroupVersionKind {
 	t.Helper()
-	for _, k := range workload.Kinds {
+	for _, k := range slices.Concat(workload.Kinds, workload.Companions) {
 		o, _ := workload.New(k)
 		if fmt.Sprintf("%T", o) == fmt.Sprintf("%T", obj) {
 			return k
@@ -377,6 +392,17 @@ func mustGVK(t *testing.T, obj runtime.Object) schema.GroupVersionKind {
 	}
 	t.Fatalf("no kind for %T", obj)
 	return schema.GroupVersionKind{}
+}
+
+// asInTheCluster returns check's results as the audit words them: the
+// context rules say where they looked, "in the documents checked" for
+// check and "in the cluster" for the audit.
+func asInTheCluster(rs []check.Result) []check.Result {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Message = strings.ReplaceAll(out[i].Message, " in the documents checked", " in the cluster")
+	}
+	return out
 }
 
 // sortedResults are results with file set to file, in a fixed order.

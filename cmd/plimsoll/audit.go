@@ -27,7 +27,12 @@ const auditUsage = `Usage: plimsoll audit [--namespace NS] [--mode enforce|warn]
 Lists the Pods and workloads running in the cluster and judges each with the
 same pipeline and policy as the webhook: what a switch to enforce would
 refuse on the next rollout, what defaulting would fix, what would only warn.
-A Pod made by a workload is reported once, through that workload.
+A Pod made by a workload is reported once, through that workload. Unless the
+policy turns context rules off (contextRules: false), it also reads the
+PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and
+LimitRanges of those namespaces: the context rules judge each workload with
+them, budgets and autoscalers are judged as objects of their own, and each
+namespace that runs workloads is judged for its quota (namespace-quota).
 
 Exit 0: nothing enforce mode would deny. 1: at least one such violation.
 2: bad usage, or the API server could not be read.

@@ -117,6 +117,14 @@ func auditDoSeed(ctx context.Context) (*auditSeed, error) {
 		if err := env.CreateNamespace(ctx, ns, mode); err != nil {
 			return nil, err
 		}
+		if ns == auditNSLive {
+			continue // its objects are the background audit test's
+		}
+		// The audit judges each namespace that runs workloads
+		// (namespace-quota); check judges its manifest.
+		if err := auditWriteManifest(dir, ns, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return nil, err
+		}
 	}
 	type job struct {
 		ns string
@@ -349,14 +357,20 @@ func auditWriteManifest(dir, ns string, obj runtime.Object) error {
 	if err := json.Unmarshal(b, &src); err != nil {
 		return err
 	}
-	meta := map[string]any{"name": m.GetName(), "namespace": m.GetNamespace()}
+	meta := map[string]any{"name": m.GetName()}
+	if m.GetNamespace() != "" {
+		meta["namespace"] = m.GetNamespace()
+	}
 	if len(m.GetLabels()) > 0 {
 		meta["labels"] = m.GetLabels()
 	}
 	if refs := m.GetOwnerReferences(); len(refs) > 0 {
 		meta["ownerReferences"] = refs
 	}
-	doc := map[string]any{"apiVersion": gvk.GroupVersion().String(), "kind": gvk.Kind, "metadata": meta, "spec": src["spec"]}
+	doc := map[string]any{"apiVersion": gvk.GroupVersion().String(), "kind": gvk.Kind, "metadata": meta}
+	if src["spec"] != nil {
+		doc["spec"] = src["spec"]
+	}
 	y, err := yaml.Marshal(doc)
 	if err != nil {
 		return err
@@ -400,10 +414,10 @@ func TestAuditFindsExactlyWhatCheckFindsOnTheSameManifests(t *testing.T) {
 	}
 	t.Logf("audit: %d objects judged in %v (%d in the seeded namespaces, %d findings); check: %d objects, %d findings, %+v",
 		r.Summary.Objects, took.Round(time.Millisecond), objects, len(got), cr.Summary.Objects, len(cr.Results), cr.Summary)
-	if objects != cr.Summary.Objects || objects != 120 {
-		t.Errorf("audit judged %d objects in the seeded namespaces, check %d; want 120 each (one per entry)", objects, cr.Summary.Objects)
+	if objects != cr.Summary.Objects || objects != 123 {
+		t.Errorf("audit judged %d objects in the seeded namespaces, check %d; want 123 each (one per entry, and the 3 namespaces)", objects, cr.Summary.Objects)
 	}
-	if diff := cmp.Diff(auditSorted(cr.Results), auditSorted(got), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
+	if diff := cmp.Diff(auditSorted(auditAsInTheCluster(cr.Results)), auditSorted(got), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
 		t.Errorf("audit and check disagree (-check +audit):\n%s", diff)
 	}
 	if cr.Summary.Errors == 0 || cr.Summary.Warnings == 0 {
@@ -422,6 +436,27 @@ func TestAuditFindsExactlyWhatCheckFindsOnTheSameManifests(t *testing.T) {
 	if want := append(slices.Clone(auditNSLabelled), auditNSLive); !cmp.Equal(want, seen) {
 		t.Errorf("opt-in scope audited %v, want %v (not the unlabelled nor the switched-off namespace)", seen, want)
 	}
+}
+
+// auditAsInTheCluster returns check's results as the audit words them:
+// the context rules say where they looked, "in the documents checked" for
+// check and "in the cluster" for the audit.
+func auditAsInTheCluster(rs []check.Result) []check.Result {
+	out := slices.Clone(rs)
+	for i := range out {
+		out[i].Message = strings.ReplaceAll(out[i].Message, " in the documents checked", " in the cluster")
+	}
+	return out
+}
+
+// auditNamespaceOf is the namespace a result is about: a Namespace's own
+// results (namespace-quota) name no namespace, the Namespace being
+// cluster-scoped.
+func auditNamespaceOf(r check.Result) string {
+	if r.Kind == "Namespace" {
+		return r.Name
+	}
+	return r.Namespace
 }
 
 func auditSorted(rs []check.Result) []check.Result {
@@ -449,7 +484,7 @@ func TestAuditOfOneNamespaceIsTheWhatIf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(auditSorted(cr.Results), auditSorted(r.Results()), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
+	if diff := cmp.Diff(auditSorted(auditAsInTheCluster(cr.Results)), auditSorted(r.Results()), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
 		t.Errorf("audit --namespace %s and check disagree (-check +audit):\n%s", auditNSPlain, diff)
 	}
 	if len(r.Namespaces) != 1 || r.Namespaces[0].Name != auditNSPlain || r.Namespaces[0].Mode != "unlabelled" {
@@ -458,8 +493,8 @@ func TestAuditOfOneNamespaceIsTheWhatIf(t *testing.T) {
 	if r.ThroughOwner != s.owned[auditNSPlain] {
 		t.Errorf("reported through their owner: %d, want %d", r.ThroughOwner, s.owned[auditNSPlain])
 	}
-	if r.Summary.Objects != 16 {
-		t.Errorf("objects = %d, want 16", r.Summary.Objects)
+	if r.Summary.Objects != 17 {
+		t.Errorf("objects = %d, want 17 (16 entries and the namespace)", r.Summary.Objects)
 	}
 
 	cluster, err := audit.Run(ctx, audit.Options{Config: env.Config, Scope: admission.ScopeCluster, ExcludeNamespaces: []string{plimsollNS}})
@@ -896,7 +931,7 @@ func auditKindOf(obj runtime.Object) schema.GroupVersionKind {
 	if err != nil {
 		panic(err)
 	}
-	for _, k := range workload.Kinds {
+	for _, k := range slices.Concat(workload.Kinds, workload.Companions) {
 		if k.Kind == t.Kind {
 			return k
 		}
@@ -936,12 +971,17 @@ func TestAuditScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	manifests := t.TempDir()
 	for i := range namespaces {
 		if err := env.CreateNamespace(ctx, nsOf(i), ""); err != nil {
 			t.Fatal(err)
 		}
+		if i < n { // a namespace that runs workloads: judged itself (namespace-quota)
+			if err := auditWriteManifest(manifests, nsOf(i), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsOf(i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	manifests := t.TempDir()
 	start := time.Now()
 	var created, owned int
 	var mu sync.Mutex
@@ -981,11 +1021,18 @@ func TestAuditScale(t *testing.T) {
 	perKindCreated := [8]int{3, 2, 2, 1, 3, 1, 3, 1}
 	perKindOwned := [8]int{2, 1, 1, 0, 2, 0, 2, 0}
 	wantCreated, wantOwned := 0, 0
-	perNS := map[string]int{} // workloads (objects reported as themselves) per namespace
+	perNS := map[string]int{} // objects reported as themselves per namespace: its workloads and itself
+	wantBudgets := 0          // pod-disruption-budget findings: Deployments and StatefulSets of 2 or more replicas
 	for i := range n {
 		wantCreated += perKindCreated[i%8]
 		wantOwned += perKindOwned[i%8]
+		if perNS[nsOf(i)] == 0 {
+			perNS[nsOf(i)]++ // the Namespace
+		}
 		perNS[nsOf(i)]++
+		if i%8 <= 1 && 1+i%3 >= 2 {
+			wantBudgets++
+		}
 	}
 	if created != wantCreated || owned != wantOwned {
 		t.Fatalf("seeded %d objects, %d owned; want %d, %d", created, owned, wantCreated, wantOwned)
@@ -1001,21 +1048,21 @@ func TestAuditScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cr.Summary.Objects != n {
-		t.Fatalf("check judged %d manifests, want the %d seeded", cr.Summary.Objects, n)
+	if want := n + len(perNS); cr.Summary.Objects != want {
+		t.Fatalf("check judged %d manifests, want the %d seeded and their %d namespaces", cr.Summary.Objects, n, len(perNS))
 	}
-	wantResults := auditSorted(cr.Results)
+	wantResults := auditSorted(auditAsInTheCluster(cr.Results))
 	type objKey struct{ ns, kind, name string }
 	deniedObj := map[objKey]bool{}    // objects enforce would refuse
 	withFindings := map[objKey]bool{} // objects with a finding
 	findings := map[string]int{}      // findings per namespace
 	for _, r := range cr.Results {
-		k := objKey{r.Namespace, r.Kind, r.Name}
+		k := objKey{auditNamespaceOf(r), r.Kind, r.Name}
 		withFindings[k] = true
 		if (audit.Finding{Result: r}).Verdict() == audit.Denied {
 			deniedObj[k] = true
 		}
-		findings[r.Namespace]++
+		findings[k.ns]++
 	}
 	denied, clean := map[string]int{}, maps.Clone(perNS) // per namespace: objects denied, objects without a finding
 	for k := range deniedObj {
@@ -1043,7 +1090,11 @@ func TestAuditScale(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = out, &stderr
 		began := time.Now()
-		err = cmd.Run()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		peak := auditPeakRSS(cmd.Process.Pid)
+		err = cmd.Wait()
 		wall := time.Since(began)
 		info, _ := out.Stat()
 		out.Close()
@@ -1051,9 +1102,9 @@ func TestAuditScale(t *testing.T) {
 			t.Fatalf("plimsoll audit -o %s exited %d (%v): %s", output, code, err, stderr.String())
 		}
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		t.Logf("plimsoll audit --scope cluster -o %s: wall %v, CPU %v user + %v system, peak RSS %d MiB, output %d KiB",
+		t.Logf("plimsoll audit --scope cluster -o %s: wall %v, CPU %v user + %v system, peak RSS (VmHWM) %d MiB, output %d KiB",
 			output, wall.Round(10*time.Millisecond), time.Duration(ru.Utime.Nano()).Round(10*time.Millisecond),
-			time.Duration(ru.Stime.Nano()).Round(10*time.Millisecond), ru.Maxrss/1024, info.Size()/1024)
+			time.Duration(ru.Stime.Nano()).Round(10*time.Millisecond), peak()/1024, info.Size()/1024)
 		if output == "json" {
 			var doc struct {
 				Results []check.Result
@@ -1068,13 +1119,20 @@ func TestAuditScale(t *testing.T) {
 				t.Errorf("judged %d objects, want at least the %d seeded workloads", doc.Summary.Objects, n)
 			}
 			var got []check.Result
+			perRule := map[string]int{}
 			for _, r := range doc.Results {
-				if seeded(r.Namespace) {
+				if seeded(auditNamespaceOf(r)) {
 					got = append(got, r)
+					perRule[r.Rule]++
 				}
 			}
 			if diff := cmp.Diff(wantResults, auditSorted(got), cmpopts.IgnoreUnexported(check.Result{})); diff != "" {
 				t.Errorf("plimsoll audit -o json and plimsoll check disagree on the seeded namespaces (-check +audit):\n%s", diff)
+			}
+			// The context rules ran, on every object they are about.
+			if perRule["pod-disruption-budget"] != wantBudgets || perRule["namespace-quota"] != 2*len(perNS) {
+				t.Errorf("pod-disruption-budget: %d findings, want %d; namespace-quota: %d, want %d (no quota, no limit range in each namespace)",
+					perRule["pod-disruption-budget"], wantBudgets, perRule["namespace-quota"], 2*len(perNS))
 			}
 		}
 	}
@@ -1091,7 +1149,7 @@ func TestAuditScale(t *testing.T) {
 		}
 		var nsWant check.Summary
 		for _, res := range cr.Results {
-			if res.Namespace != ns {
+			if auditNamespaceOf(res) != ns {
 				continue
 			}
 			switch (audit.Finding{Result: res}).Verdict() {
@@ -1177,6 +1235,40 @@ func TestAuditScale(t *testing.T) {
 				ns, perReport[ns], want, findings[ns], clean[ns])
 		}
 	}
+}
+
+// auditPeakRSS polls the peak resident set (VmHWM, in KiB) of process
+// pid until it exits, and returns a function that waits for that and
+// returns the last value read. (The ru_maxrss of wait4 is no use: a child
+// that os/exec starts inherits, at exec, the test process's own
+// high-water mark.)
+func auditPeakRSS(pid int) func() int64 {
+	done := make(chan int64, 1)
+	go func() {
+		var last int64
+		for {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				break // reaped
+			}
+			found := false
+			for _, line := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					found = err == nil
+					if found {
+						last = n
+					}
+				}
+			}
+			if !found {
+				break // exited: a zombie has no memory
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		done <- last
+	}()
+	return func() int64 { return <-done }
 }
 
 func auditFreePort() (string, error) {
