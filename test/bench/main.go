@@ -10,6 +10,10 @@
 //     webhook, with the no-op server as both webhooks, and with plimsoll's.
 //  4. With BENCH_MEMORY=1: plimsoll's resident set after 10,000 and after
 //     1,000,000 requests.
+//  5. The context phase: plimsoll's resident set with the context rules'
+//     caches (on) and without (contextRules: false), in an empty cluster
+//     and in one of BENCH_CONTEXT_OBJECTS each of PodDisruptionBudgets,
+//     HorizontalPodAutoscalers, ResourceQuotas and Deployments.
 //
 // Environment (all optional):
 //
@@ -19,8 +23,9 @@
 //	                 each loopback round
 //	BENCH_ROUNDS     rounds of each loopback point, plimsoll and the no-op
 //	                 back to back in each; the ratios are the rounds' median (3)
-//	BENCH_PHASES     comma-separated phases: go,loopback,apiserver,memory
-//	                 (go,loopback,apiserver; memory is added by BENCH_MEMORY=1)
+//	BENCH_PHASES     comma-separated phases: go,loopback,apiserver,context,memory
+//	                 (go,loopback,apiserver,context; memory is added by BENCH_MEMORY=1)
+//	BENCH_CONTEXT_OBJECTS  objects of each kind in the context phase (10000)
 //	BENCH_MEMORY     1: also run the memory phase
 //	BENCH_MEMORY_REQUESTS  requests of the memory phase (1000000)
 //	BENCH_GO_BENCHTIME     -benchtime of the Go benchmarks (1s)
@@ -58,6 +63,7 @@ type settings struct {
 	rounds         int
 	phases         []string
 	memRequests    int64
+	contextObjects int
 	goBenchtime    string
 	goCount        int
 	before         string
@@ -89,8 +95,10 @@ func main() {
 			err = rep.apiServer(ctx)
 		case "memory":
 			err = rep.memory(ctx)
+		case "context":
+			err = rep.contextCaches(ctx)
 		default:
-			err = fmt.Errorf("unknown phase %q (go, loopback, apiserver, memory)", ph)
+			err = fmt.Errorf("unknown phase %q (go, loopback, apiserver, context, memory)", ph)
 		}
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", ph, err))
@@ -118,17 +126,18 @@ func loadSettings() (*settings, error) {
 		return nil, err
 	}
 	s := &settings{
-		root:          root,
-		duration:      5 * time.Second,
-		warmup:        time.Second,
-		rounds:        3,
-		phases:        []string{"go", "loopback", "apiserver"},
-		memRequests:   1_000_000,
-		goBenchtime:   "1s",
-		goCount:       3,
-		out:           "docs/performance.md",
-		concurrencies: []int{1, 8, 32},
-		apiClients:    []int{1, 8},
+		root:           root,
+		duration:       5 * time.Second,
+		warmup:         time.Second,
+		rounds:         3,
+		phases:         []string{"go", "loopback", "apiserver", "context"},
+		memRequests:    1_000_000,
+		contextObjects: 10_000,
+		goBenchtime:    "1s",
+		goCount:        3,
+		out:            "docs/performance.md",
+		concurrencies:  []int{1, 8, 32},
+		apiClients:     []int{1, 8},
 		loopbackPoints: []point{
 			{"/validate/enforce", "compliant-pod"},
 			{"/validate/enforce", "compliant-pod-as-sent"},
@@ -163,6 +172,11 @@ func loadSettings() (*settings, error) {
 	}
 	if os.Getenv("BENCH_MEMORY") == "1" && !slices.Contains(s.phases, "memory") {
 		s.phases = append(s.phases, "memory")
+	}
+	if v := os.Getenv("BENCH_CONTEXT_OBJECTS"); v != "" {
+		if s.contextObjects, err = strconv.Atoi(v); err != nil || s.contextObjects < 1 {
+			return nil, fmt.Errorf("BENCH_CONTEXT_OBJECTS=%q: want a positive number", v)
+		}
 	}
 	if v := os.Getenv("BENCH_MEMORY_REQUESTS"); v != "" {
 		if s.memRequests, err = strconv.ParseInt(v, 10, 64); err != nil || s.memRequests < 20000 {

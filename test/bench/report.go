@@ -28,6 +28,7 @@ type report struct {
 	apiPID int
 
 	mem                           []memSample
+	context                       []contextSample
 	memIdleKB, memMaxKB, memHWMKB int64
 	memElapsed                    time.Duration
 }
@@ -151,6 +152,33 @@ func (r *report) markdown() string {
 			w("| %d | %.1f |\n", s.requests, mb(s.rssKB))
 		}
 		w("\nLargest VmRSS sampled while serving: %.1f MB; VmHWM at the end: %.1f MB.\n\n", mb(r.memMaxKB), mb(r.memHWMKB))
+	}
+
+	if len(r.context) > 0 {
+		w("### Memory of the context rules' caches\n\n")
+		w("A fresh `plimsoll serve` reading a real kube-apiserver (`--kubeconfig`), with the context rules on (it lists and watches PodDisruptionBudgets, HorizontalPodAutoscalers, Deployments, StatefulSets, ReplicaSets and ReplicationControllers, each stripped to what the rules read) and off (`contextRules: false`: no cache), in an empty cluster and in one holding %d each of PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments over %d namespaces (ResourceQuotas are not cached by `serve`: `namespace-quota` is judged by `audit` and `check`). VmRSS 3 s after the caches synced (or after ready, when off).\n\n", r.contextObjects, contextNamespaces)
+		w("| objects of each kind | context rules | VmRSS MB | caches synced after |\n|--:|---|--:|--:|\n")
+		var base, full [2]int64
+		for _, s := range r.context {
+			state, synced := "off", "—"
+			if s.on {
+				state, synced = "on", s.syncedIn.Round(10*time.Millisecond).String()
+			}
+			w("| %d | %s | %.1f | %s |\n", s.objects, state, mb(s.rssKB), synced)
+			i := 0
+			if s.on {
+				i = 1
+			}
+			if s.objects == 0 {
+				base[i] = s.rssKB
+			} else {
+				full[i] = s.rssKB
+			}
+		}
+		if full[1] > 0 && full[0] > 0 && base[1] > 0 {
+			w("\nThe caches of %d objects of each kind cost %.1f MB (on minus off, full cluster), %.0f bytes per cached object (%d PodDisruptionBudgets, HorizontalPodAutoscalers and Deployments).\n\n",
+				r.contextObjects, mb(full[1]-full[0]), float64((full[1]-full[0])*1024)/float64(3*r.contextObjects), 3*r.contextObjects)
+		}
 	}
 
 	w("### Targets\n\n| target | measured | |\n|---|---|---|\n")
