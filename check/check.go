@@ -165,13 +165,13 @@ func Run(o Options) (*Report, error) {
 				return nil, &InputError{File: f, Err: err}
 			}
 			r.files = append(r.files, f)
-			if err := r.checkFile(f, data, rules, o); err != nil {
+			if err := r.checkFile(f, data, o); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, dir := range o.Kustomizations {
-		if err := r.checkKustomization(dir, rules, o); err != nil {
+		if err := r.checkKustomization(dir, o); err != nil {
 			return nil, err
 		}
 	}
@@ -207,7 +207,7 @@ func expand(p string) ([]string, error) {
 	return files, err
 }
 
-func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o Options) error {
+func (r *Report) checkFile(file string, data []byte, o Options) error {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	starts := docStarts(data)
 	for doc, chunks := 1, 0; ; doc++ {
@@ -231,7 +231,7 @@ func (r *Report) checkFile(file string, data []byte, rules []*validate.Rule, o O
 		if err != nil {
 			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not valid YAML or JSON: %w", err)}
 		}
-		if err := r.checkDocument(file, doc, raw, where{file: file, loc: documentLocator(chunk, start)}, rules, o); err != nil {
+		if err := r.checkDocument(file, doc, raw, where{file: file, loc: documentLocator(chunk, start)}, o); err != nil {
 			return err
 		}
 	}
@@ -280,7 +280,7 @@ func (w where) item(i int) where { return where{file: w.file, loc: w.loc.item(i)
 
 // checkDocument judges one object (or each item of a List) of document
 // doc of file; loc finds its fields.
-func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, rules []*validate.Rule, o Options) error {
+func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, o Options) error {
 	var tm typeMeta
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
 		if o.SkipNonKubernetes {
@@ -296,7 +296,7 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, rule
 	}
 	if strings.HasSuffix(tm.Kind, "List") && tm.APIVersion == "v1" {
 		for i, item := range tm.Items {
-			if err := r.checkDocument(file, doc, item, loc.item(i), rules, o); err != nil {
+			if err := r.checkDocument(file, doc, item, loc.item(i), o); err != nil {
 				var ie *InputError
 				if errors.As(err, &ie) {
 					ie.Err = fmt.Errorf("items[%d]: %w", i, ie.Err)

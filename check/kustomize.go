@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
-	"github.com/plimsoll/plimsoll/validate"
 )
 
 // RenderedName is the file name findings in the output of the
@@ -34,7 +33,7 @@ func RenderedName(dir string) string { return "(kustomize build " + dir + ")" }
 
 // checkKustomization builds the kustomization in dir and judges every
 // object it renders.
-func (r *Report) checkKustomization(dir string, rules []*validate.Rule, o Options) error {
+func (r *Report) checkKustomization(dir string, o Options) error {
 	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		return &InputError{File: dir, Err: fmt.Errorf("kustomize build: %w", err)}
@@ -66,7 +65,7 @@ func (r *Report) checkKustomization(dir string, rules []*validate.Rule, o Option
 		if err != nil {
 			return &InputError{File: rendered, Doc: doc, Err: err}
 		}
-		if err := r.checkDocument(rendered, doc, raw, w, rules, o); err != nil {
+		if err := r.checkDocument(rendered, doc, raw, w, o); err != nil {
 			return err
 		}
 	}

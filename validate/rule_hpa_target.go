@@ -55,7 +55,7 @@ var hpaTarget = &Rule{
 				if m.container != "" && c.Name != m.container {
 					continue
 				}
-				if _, ok := c.Container.Resources.Requests[m.resource]; ok {
+				if _, ok := c.Resources.Requests[m.resource]; ok {
 					continue
 				}
 				out = append(out, Finding{

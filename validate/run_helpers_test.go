@@ -117,12 +117,6 @@ func (r run) all(rule *Rule, p *policy.Policy) []Finding {
 	return out
 }
 
-// judgeRun runs rule over the fixture at path, with the run as its View.
-func judgeRun(t testing.TB, rule *Rule, path string, p *policy.Policy) []Finding {
-	t.Helper()
-	return loadRun(t, path).all(rule, p)
-}
-
 // viewOf is a View of objs, for tests that judge a template they built
 // in Go.
 func viewOf(t testing.TB, objs ...runtime.Object) *cluster.Objects {
