@@ -76,7 +76,7 @@ func (r *report) contextCaches(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		defer p.Stop()
+		defer func() { _ = p.Stop() }()
 		s := contextSample{objects: objects, on: on}
 		if on {
 			deadline := time.Now().Add(5 * time.Minute)
