@@ -311,3 +311,36 @@ func TestContextRulesRunOnlyWithAViewAndWarnAtAdmission(t *testing.T) {
 		t.Errorf("with contextRules: false the context rule ran (severity %q)", got)
 	}
 }
+
+// TestExemptionsLiftContextRulesAndRulesOfBudgets: an exemption by rule,
+// kind and name lifts a context rule from a workload and a rule from a
+// PodDisruptionBudget, as for any other rule; it does not reach another
+// namespace.
+func TestExemptionsLiftContextRulesAndRulesOfBudgets(t *testing.T) {
+	p := policy.Default()
+	p.Exemptions = []policy.Exemption{
+		{Reason: "a singleton by design", Rules: []string{"pod-disruption-budget"}, Kinds: []string{"Deployment"}, Names: []string{"web"}, Namespaces: []string{fixtureNamespace}},
+		{Reason: "drained by hand", Rules: []string{"pdb-allows-eviction"}, Kinds: []string{"PodDisruptionBudget"}, Names: []string{"web"}},
+	}
+	for _, tt := range []struct{ file, rule, ns string }{
+		{"testdata/pod-disruption-budget/fail/deployment-no-budget.yaml", "pod-disruption-budget", fixtureNamespace},
+		{"testdata/pdb-allows-eviction/fail/max-unavailable-zero.yaml", "pdb-allows-eviction", fixtureNamespace},
+	} {
+		run := loadRun(t, tt.file)
+		for _, tpl := range run.judged(ruleByID(t, tt.rule)) {
+			for _, v := range evaluate(t, Registry(), p, Input{Template: tpl, Cluster: run.view, Namespace: tt.ns}) {
+				if v.Rule.ID == tt.rule && v.Waiver == nil {
+					t.Errorf("%s: %s is not waived", tt.file, v.Message())
+				}
+			}
+		}
+	}
+	run := loadRun(t, "testdata/pod-disruption-budget/fail/deployment-no-budget.yaml")
+	dep := run.judged(podDisruptionBudget)[0]
+	dep.Meta.Namespace = "elsewhere"
+	for _, v := range evaluate(t, Registry(), p, Input{Template: dep, Cluster: run.view, Namespace: "elsewhere"}) {
+		if v.Waiver != nil {
+			t.Errorf("an exemption of namespace %s waived %s in namespace elsewhere", fixtureNamespace, v.Rule.ID)
+		}
+	}
+}

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,6 +179,20 @@ func TestContextRulesSkippedWithoutRBAC(t *testing.T) {
 	for _, want := range []string{`"context":"skipped"`, `"context_reason":"not_synced"`, "context rules skipped: the caches of the cluster have not synced yet"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log does not say %s", want)
+		}
+	}
+	// What "at once" was, for the record (a slow machine never fails it):
+	// the latency plimsoll measured for each request judged without them.
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"context":"skipped"`) {
+			var d struct {
+				Name      string  `json:"name"`
+				Decision  string  `json:"decision"`
+				LatencyMS float64 `json:"latency_ms"`
+			}
+			if json.Unmarshal([]byte(line), &d) == nil {
+				t.Logf("judged without the context rules: %s, %s in %.3f ms", d.Name, d.Decision, d.LatencyMS)
+			}
 		}
 	}
 	skipped := scrape(t, x.Process.MetricsPort)["plimsoll_context_rules_skipped_total{reason=not_synced}"]
