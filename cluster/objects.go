@@ -94,6 +94,10 @@ func (o *Objects) Workload(ns, kind, name string) *workload.Template {
 	return nil
 }
 
+// Keeps is true for every kind of Scaled: Objects keeps each one it is
+// given.
+func (o *Objects) Keeps(kind string) bool { return slices.Contains(Scaled, kind) }
+
 func (o *Objects) ResourceQuotas(ns string) int {
 	if n := o.namespaces[ns]; n != nil {
 		return n.quotas

@@ -36,6 +36,11 @@ type View interface {
 	// (Deployment, StatefulSet, ReplicaSet, ReplicationController) and
 	// name in ns, or nil when the source knows of none.
 	Workload(ns, kind, name string) *workload.Template
+	// Keeps reports whether the source knows the workloads of kind at
+	// all: the webhook's caches keep Deployments and StatefulSets, not
+	// the ReplicaSets every rollout leaves behind, so a nil Workload of a
+	// kind it does not keep says nothing.
+	Keeps(kind string) bool
 	// ResourceQuotas and LimitRanges count those objects in ns.
 	ResourceQuotas(ns string) int
 	LimitRanges(ns string) int

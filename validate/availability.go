@@ -52,22 +52,32 @@ func minReplicas(hpa *autoscalingv2.HorizontalPodAutoscaler) int32 {
 	return *hpa.Spec.MinReplicas
 }
 
-// runs returns how many replicas t keeps at least, and says why: where an
-// autoscaler scales it, its minReplicas, or spec.replicas if that is
-// higher (the count the next apply sets); else spec.replicas (unset
-// means 1). A low floor on an autoscaler never hides a high count.
-func runs(t *workload.Template, hpa *autoscalingv2.HorizontalPodAutoscaler) (int32, string) {
-	n := int32(1)
+// runs returns how many replicas t keeps at least: where an autoscaler
+// scales it, its minReplicas, or spec.replicas if that is higher (the
+// count the next apply sets); else spec.replicas (unset means 1). A low
+// floor on an autoscaler never hides a high count. byAutoscaler says the
+// floor is the autoscaler's (for the message: see why).
+func runs(t *workload.Template, hpa *autoscalingv2.HorizontalPodAutoscaler) (n int32, byAutoscaler bool) {
+	n = 1
 	if t.Replicas != nil {
 		n = *t.Replicas
 	}
 	if hpa != nil {
 		floor := minReplicas(hpa)
 		if r := specReplicas(t); r == nil || *r <= floor {
-			return floor, fmt.Sprintf("is kept at %d or more replicas by HorizontalPodAutoscaler %q", floor, hpa.Name)
+			return floor, true
 		}
 	}
-	return n, fmt.Sprintf("runs %d replicas", n)
+	return n, false
+}
+
+// why says where a count of runs comes from, for a message. It is
+// written only for a finding: the rules run on every request.
+func why(n int32, byAutoscaler bool, hpa *autoscalingv2.HorizontalPodAutoscaler) string {
+	if byAutoscaler {
+		return fmt.Sprintf("is kept at %d or more replicas by HorizontalPodAutoscaler %q", n, hpa.Name)
+	}
+	return fmt.Sprintf("runs %d replicas", n)
 }
 
 // evictions returns how many of replicas healthy Pods a budget lets the

@@ -121,12 +121,9 @@ func (in Input) run(rules []*Rule, p *policy.Policy, t *workload.Template) ([]Vi
 		override bool
 		findings []Finding
 	}
-	var around Around
-	if in.Cluster != nil {
-		around = Around{View: in.Cluster, Namespace: in.Namespace}
-		if around.Namespace == "" {
-			around.Namespace = t.Meta.Namespace
-		}
+	ns := in.Namespace
+	if ns == "" {
+		ns = t.Meta.Namespace
 	}
 	var onStack [48]ruleFindings // more than the catalogue has rules: no allocation
 	byRule := onStack[:0]
@@ -139,7 +136,7 @@ func (in Input) run(rules []*Rule, p *policy.Policy, t *workload.Template) ([]Vi
 		if sev == policy.Off {
 			continue
 		}
-		if fs := r.findings(t, around, p); len(fs) > 0 {
+		if fs := r.findings(t, in.Cluster, ns, p); len(fs) > 0 {
 			_, overridden := p.Rules[r.ID]
 			byRule = append(byRule, ruleFindings{r, sev, overridden, fs})
 			n += len(fs)

@@ -73,13 +73,15 @@ func (r *Rule) Judges(t *workload.Template) bool {
 }
 
 // findings runs r on t: InContext where a View is given and the policy
-// leaves context rules on, else Check if r has one.
-func (r *Rule) findings(t *workload.Template, a Around, p *policy.Policy) []Finding {
+// leaves context rules on, else Check if r has one. The Around is built
+// only for InContext: handed to a function value it escapes, and a rule
+// without context must not cost an allocation.
+func (r *Rule) findings(t *workload.Template, view cluster.View, ns string, p *policy.Policy) []Finding {
 	switch {
 	case !r.Judges(t):
 		return nil
-	case r.InContext != nil && a.View != nil && p.ContextRulesOn():
-		return r.InContext(t, a, p)
+	case r.InContext != nil && view != nil && p.ContextRulesOn():
+		return r.InContext(t, Around{View: view, Namespace: ns}, p)
 	case r.Check != nil:
 		return r.Check(t, p)
 	default:

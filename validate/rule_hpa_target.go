@@ -6,7 +6,9 @@ package validate
 // request: without one the autoscaler cannot compute it and never
 // scales). Requests that defaulting writes into the Pods count. Read
 // from the cluster: the target workload. Targets of kinds plimsoll does
-// not judge (custom resources with a scale subresource) are not judged.
+// not judge (custom resources with a scale subresource), or that the
+// source does not keep (the webhook's caches hold no ReplicaSets), are
+// not judged.
 
 import (
 	"fmt"
@@ -34,8 +36,8 @@ var hpaTarget = &Rule{
 			return nil
 		}
 		ref := hpa.Spec.ScaleTargetRef
-		if !slices.Contains(cluster.Scaled, ref.Kind) {
-			return nil
+		if !slices.Contains(cluster.Scaled, ref.Kind) || !a.Keeps(ref.Kind) {
+			return nil // a custom resource, or a kind the source does not keep
 		}
 		target := a.Workload(a.Namespace, ref.Kind, ref.Name)
 		if target == nil {

@@ -6,6 +6,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/policy"
 )
 
@@ -43,5 +44,27 @@ func TestHPATargetReadsContainerResourceMetrics(t *testing.T) {
 	got := run.findings(hpaTarget, hpa, policy.Default())
 	if len(got) != 1 || got[0].Path != "spec.metrics[0].containerResource.name" {
 		t.Errorf("findings %+v, want one at spec.metrics[0].containerResource.name", got)
+	}
+}
+
+// keepsNoReplicaSets is a View that, like the webhook's caches, keeps no
+// ReplicaSets.
+type keepsNoReplicaSets struct{ *cluster.Objects }
+
+func (keepsNoReplicaSets) Keeps(kind string) bool { return kind == "Deployment" || kind == "StatefulSet" }
+
+// TestHPATargetSaysNothingOfAKindTheSourceDoesNotKeep: an autoscaler of a
+// ReplicaSet is judged where the ReplicaSets are known (check, audit),
+// and not called "missing" by a source that never listed them.
+func TestHPATargetSaysNothingOfAKindTheSourceDoesNotKeep(t *testing.T) {
+	run := loadRun(t, "testdata/hpa-target/fail/missing-target.yaml")
+	hpa := run.judged(hpaTarget)[0]
+	h := hpa.Object.(*autoscalingv2.HorizontalPodAutoscaler)
+	h.Spec.ScaleTargetRef.Kind = "ReplicaSet"
+	if got := run.findings(hpaTarget, hpa, policy.Default()); len(got) != 1 {
+		t.Errorf("with every ReplicaSet known: %d findings, want the missing target", len(got))
+	}
+	if got := hpaTarget.findings(hpa, keepsNoReplicaSets{run.view}, fixtureNamespace, policy.Default()); len(got) != 0 {
+		t.Errorf("a source without ReplicaSets called one missing: %+v", got)
 	}
 }

@@ -25,7 +25,8 @@ var podDisruptionBudget = &Rule{
 		if t.Kind != "Deployment" && t.Kind != "StatefulSet" {
 			return nil
 		}
-		count, why := runs(t, autoscaler(t, a))
+		hpa := autoscaler(t, a)
+		count, byAutoscaler := runs(t, hpa)
 		if count < 2 {
 			return nil
 		}
@@ -36,7 +37,7 @@ var podDisruptionBudget = &Rule{
 			return []Finding{{
 				Path:    path,
 				Scope:   "workload",
-				Problem: fmt.Sprintf("%s, but no PodDisruptionBudget in %s selects its Pods, so a node drain may evict them all at once", why, a.Source()),
+				Problem: fmt.Sprintf("%s, but no PodDisruptionBudget in %s selects its Pods, so a node drain may evict them all at once", why(count, byAutoscaler, hpa), a.Source()),
 				Fix:     "create a PodDisruptionBudget: " + budgetFor(t, a.Namespace),
 			}}
 		case 1:
@@ -48,7 +49,7 @@ var podDisruptionBudget = &Rule{
 				Path:  path,
 				Scope: "workload",
 				Problem: fmt.Sprintf("%s, and PodDisruptionBudget %q (%s) allows no eviction at that count, so a node drain never finishes",
-					why, budgets[0].Name, setting),
+					why(count, byAutoscaler, hpa), budgets[0].Name, setting),
 				Fix: fmt.Sprintf("set spec.maxUnavailable: 1 on PodDisruptionBudget %q (and remove minAvailable)", budgets[0].Name),
 			}}
 		default:

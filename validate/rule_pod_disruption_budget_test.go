@@ -65,7 +65,7 @@ func TestABudgetInAnotherNamespaceDoesNotCount(t *testing.T) {
 	run := loadRun(t, "testdata/pod-disruption-budget/pass/deployment-with-budget.yaml")
 	dep := run.judged(podDisruptionBudget)[0]
 	dep.Meta.Namespace = "elsewhere"
-	got := podDisruptionBudget.findings(dep, Around{View: run.view, Namespace: "elsewhere"}, fixturePolicy("pod-disruption-budget"))
+	got := podDisruptionBudget.findings(dep, run.view, "elsewhere", fixturePolicy("pod-disruption-budget"))
 	if len(got) != 1 {
 		t.Errorf("the budget of namespace %s counted for namespace elsewhere: %+v", fixtureNamespace, got)
 	}

@@ -48,14 +48,14 @@ func TestReplicasLeavesAnAutoscaledWorkloadToItsAutoscaler(t *testing.T) {
 	if got := run.findings(replicas, dep, fixturePolicy("replicas")); len(got) != 0 {
 		t.Errorf("an autoscaled Deployment was asked for replicas: %+v", got)
 	}
-	if got := replicas.findings(dep, Around{}, fixturePolicy("replicas")); len(got) != 1 {
+	if got := replicas.findings(dep, nil, "", fixturePolicy("replicas")); len(got) != 1 {
 		t.Errorf("without a View, replicas judged %d findings, want 1 (spec.replicas unset)", len(got))
 	}
-	if got := replicas.findings(dep, Around{View: viewOf(t), Namespace: fixtureNamespace}, fixturePolicy("replicas")); len(got) != 1 {
+	if got := replicas.findings(dep, viewOf(t), fixtureNamespace, fixturePolicy("replicas")); len(got) != 1 {
 		t.Errorf("with a View that has no autoscaler, replicas judged %d findings, want 1", len(got))
 	}
 	low := loadRun(t, "testdata/hpa-min-replicas/fail/one.yaml").view.Autoscalers(fixtureNamespace)[0]
-	got := replicas.findings(dep, Around{View: viewOf(t, low), Namespace: fixtureNamespace}, fixturePolicy("replicas"))
+	got := replicas.findings(dep, viewOf(t, low), fixtureNamespace, fixturePolicy("replicas"))
 	if len(got) != 1 || !strings.Contains(got[0].Fix, "minReplicas: 2") {
 		t.Errorf("an autoscaler of minReplicas 1 let a single replica through: %+v", got)
 	}

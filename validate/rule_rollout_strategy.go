@@ -39,6 +39,9 @@ var rolloutStrategy = &Rule{
 
 func rollout(t *workload.Template, hpa *autoscalingv2.HorizontalPodAutoscaler) []Finding {
 	count, _ := runs(t, hpa)
+	if count < 2 && t.Kind != "DaemonSet" {
+		return nil
+	}
 	switch o := t.Object.(type) {
 	case *appsv1.Deployment:
 		if count < 2 {

@@ -32,7 +32,7 @@ func TestRolloutStrategyMessages(t *testing.T) {
 func TestRolloutStrategyCountsTheAutoscalersFloor(t *testing.T) {
 	run := loadRun(t, "testdata/rollout-strategy/fail/autoscaled-recreate.yaml")
 	dep := run.judged(rolloutStrategy)[0]
-	if got := rolloutStrategy.findings(dep, Around{}, policy.Default()); len(got) != 0 {
+	if got := rolloutStrategy.findings(dep, nil, "", policy.Default()); len(got) != 0 {
 		t.Errorf("without a View, one replica was judged: %+v", got)
 	}
 	if got := run.findings(rolloutStrategy, dep, policy.Default()); len(got) != 1 {

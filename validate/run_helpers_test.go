@@ -105,7 +105,7 @@ func (r run) judged(rule *Rule) []*workload.Template {
 // findings runs rule over tpl of the run as Evaluate does, with the run
 // as the View.
 func (r run) findings(rule *Rule, tpl *workload.Template, p *policy.Policy) []Finding {
-	return rule.findings(tpl, Around{View: r.view, Namespace: tpl.Meta.Namespace}, p)
+	return rule.findings(tpl, r.view, tpl.Meta.Namespace, p)
 }
 
 // all runs rule over every template of the run it judges.

@@ -91,6 +91,8 @@ func (v view) Workload(ns, kind, name string) *workload.Template {
 	return t
 }
 
+func (v view) Keeps(kind string) bool { return v.s.Workloads[kind] != nil }
+
 func (v view) Source() string { return v.s.Source }
 
 // sortedByName orders what a cache returns in no order, so that messages

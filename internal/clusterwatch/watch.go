@@ -3,11 +3,17 @@ package clusterwatch
 // Watch: the caches `plimsoll serve` keeps for the context rules at
 // admission. Exactly what those rules read is listed and watched —
 // PodDisruptionBudgets (pod-disruption-budget), HorizontalPodAutoscalers
-// (every rule that asks whether a workload is autoscaled) and the kinds an
-// autoscaler can target (hpa-target reads its containers' requests) — and
+// (every rule that asks whether a workload is autoscaled) and the
+// Deployments and StatefulSets an autoscaler targets (hpa-target reads
+// their containers' requests) — and
 // each object is stripped, on its way into the cache, to the fields those
 // rules read. ResourceQuotas and LimitRanges are not watched:
-// namespace-quota judges Namespaces, which the webhook does not.
+// namespace-quota judges Namespaces, which the webhook does not. Nor are
+// ReplicaSets and ReplicationControllers: every rollout leaves ReplicaSets
+// behind (ten per Deployment by default), and a cache of them all would
+// cost the webhook far more memory than an autoscaler that targets one
+// directly is worth; hpa-target does not judge such an autoscaler at
+// admission (Keeps), and `plimsoll check` and `plimsoll audit` do.
 
 import (
 	"context"
@@ -58,9 +64,12 @@ type informer struct {
 var Resources = map[string][]string{
 	"policy":      {"poddisruptionbudgets"},
 	"autoscaling": {"horizontalpodautoscalers"},
-	"apps":        {"deployments", "statefulsets", "replicasets"},
-	"":            {"replicationcontrollers"},
+	"apps":        {"deployments", "statefulsets"},
 }
+
+// Cached are the kinds an autoscaler can target whose objects a Watch
+// keeps (see the package comment for why not the others).
+var Cached = []string{"Deployment", "StatefulSet"}
 
 // New returns a Watch over client's API server that logs to log. It
 // contacts nothing until Start.
@@ -75,19 +84,15 @@ func New(client kube.Interface, log *slog.Logger) *Watch {
 	opts := kube.InformerOptions{Transform: Strip}
 	w.stores.Budgets = add("poddisruptionbudgets", kube.NewInformer(client, client.PodDisruptionBudgets(""), opts))
 	w.stores.Autoscalers = add("horizontalpodautoscalers", kube.NewInformer(client, client.HorizontalPodAutoscalers(""), opts))
-	for _, kind := range cluster.Scaled {
+	for _, kind := range Cached {
 		var inf cache.SharedIndexInformer
 		switch kind {
 		case "Deployment":
 			inf = kube.NewInformer(client, client.Deployments(""), opts)
 		case "StatefulSet":
 			inf = kube.NewInformer(client, client.StatefulSets(""), opts)
-		case "ReplicaSet":
-			inf = kube.NewInformer(client, client.ReplicaSets(""), opts)
-		case "ReplicationController":
-			inf = kube.NewInformer(client, client.ReplicationControllers(""), opts)
 		default:
-			continue // a kind added to cluster.Scaled without a cache here: hpa-target sees none of it
+			continue
 		}
 		w.stores.Workloads[kind] = add(strings.ToLower(kind)+"s", inf)
 	}

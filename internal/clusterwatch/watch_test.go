@@ -328,3 +328,23 @@ func TestResourcesAreWatched(t *testing.T) {
 		t.Errorf("listed (-Resources +listed):\n%s", d)
 	}
 }
+
+// TestTheViewKeepsNoReplicaSets: a Watch caches Deployments and
+// StatefulSets, and its View says it keeps no ReplicaSets, so that
+// hpa-target does not call a ReplicaSet it never listed missing.
+func TestTheViewKeepsNoReplicaSets(t *testing.T) {
+	w := clusterwatch.New(kubetest.Wrap(fake.NewClientset()), slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.Start(ctx)
+	waitFor(t, "the caches to sync", w.Synced)
+	v, ok := w.View()
+	if !ok {
+		t.Fatal("synced, yet no View")
+	}
+	for kind, want := range map[string]bool{"Deployment": true, "StatefulSet": true, "ReplicaSet": false, "ReplicationController": false} {
+		if got := v.Keeps(kind); got != want {
+			t.Errorf("Keeps(%s) = %v, want %v", kind, got, want)
+		}
+	}
+}

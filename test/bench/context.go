@@ -12,8 +12,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +41,7 @@ type contextSample struct {
 	objects   int  // of each kind
 	on        bool // context rules on (caches) or off
 	rssKB     int64
+	heapKB    int64 // go_memstats_heap_inuse_bytes: live objects and what the GC has yet to free
 	syncedIn  time.Duration
 	listedAll bool
 }
@@ -93,7 +97,10 @@ func (r *report) contextCaches(ctx context.Context) error {
 		if s.rssKB, err = load.RSSKB(p.Cmd.Process.Pid); err != nil {
 			return err
 		}
-		logf("context: %d objects of each kind, context rules on=%v: VmRSS %d KiB", objects, on, s.rssKB)
+		if s.heapKB, err = heapInUseKB(ctx, p.MetricsPort); err != nil {
+			return err
+		}
+		logf("context: %d objects of each kind, context rules on=%v: VmRSS %d KiB, Go heap in use %d KiB", objects, on, s.rssKB, s.heapKB)
 		r.context = append(r.context, s)
 		return nil
 	}
@@ -122,6 +129,30 @@ func (r *report) contextCaches(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// heapInUseKB reads go_memstats_heap_inuse_bytes from plimsoll's /metrics.
+func heapInUseKB(ctx context.Context, port int) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f / 1024), err
+		}
+	}
+	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes on plimsoll's /metrics")
 }
 
 // fillCluster creates n of each kind, evenly over contextNamespaces

@@ -156,15 +156,15 @@ func (r *report) markdown() string {
 
 	if len(r.context) > 0 {
 		w("### Memory of the context rules' caches\n\n")
-		w("A fresh `plimsoll serve` reading a real kube-apiserver (`--kubeconfig`), with the context rules on (it lists and watches PodDisruptionBudgets, HorizontalPodAutoscalers, Deployments, StatefulSets, ReplicaSets and ReplicationControllers, each stripped to what the rules read) and off (`contextRules: false`: no cache), in an empty cluster and in one holding %d each of PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments over %d namespaces (ResourceQuotas are not cached by `serve`: `namespace-quota` is judged by `audit` and `check`). VmRSS 3 s after the caches synced (or after ready, when off).\n\n", r.contextObjects, contextNamespaces)
-		w("| objects of each kind | context rules | VmRSS MB | caches synced after |\n|--:|---|--:|--:|\n")
-		var base, full [2]int64
+		w("A fresh `plimsoll serve` reading a real kube-apiserver (`--kubeconfig`), with the context rules on (it lists and watches PodDisruptionBudgets, HorizontalPodAutoscalers, Deployments and StatefulSets, each stripped to what the rules read) and off (`contextRules: false`: no cache), in an empty cluster and in one holding %d each of PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments over %d namespaces (ResourceQuotas are not cached by `serve`: `namespace-quota` is judged by `audit` and `check`). VmRSS 3 s after the caches synced (or after ready, when off).\n\n", r.contextObjects, contextNamespaces)
+		w("| objects of each kind | context rules | VmRSS MB | Go heap in use MB | caches synced after |\n|--:|---|--:|--:|--:|\n")
+		var base, full, heap [2]int64
 		for _, s := range r.context {
 			state, synced := "off", "—"
 			if s.on {
 				state, synced = "on", s.syncedIn.Round(10*time.Millisecond).String()
 			}
-			w("| %d | %s | %.1f | %s |\n", s.objects, state, mb(s.rssKB), synced)
+			w("| %d | %s | %.1f | %.1f | %s |\n", s.objects, state, mb(s.rssKB), mb(s.heapKB), synced)
 			i := 0
 			if s.on {
 				i = 1
@@ -172,12 +172,13 @@ func (r *report) markdown() string {
 			if s.objects == 0 {
 				base[i] = s.rssKB
 			} else {
-				full[i] = s.rssKB
+				full[i], heap[i] = s.rssKB, s.heapKB
 			}
 		}
 		if full[1] > 0 && full[0] > 0 && base[1] > 0 {
-			w("\nThe caches of %d objects of each kind cost %.1f MB (on minus off, full cluster), %.0f bytes per cached object (%d PodDisruptionBudgets, HorizontalPodAutoscalers and Deployments).\n\n",
-				r.contextObjects, mb(full[1]-full[0]), float64((full[1]-full[0])*1024)/float64(3*r.contextObjects), 3*r.contextObjects)
+			w("\nThe caches of %d objects of each kind cost %.1f MB of VmRSS (on minus off, full cluster), %.0f bytes per cached object (%d PodDisruptionBudgets, HorizontalPodAutoscalers and Deployments); %.1f MB of Go heap in use, %.0f bytes per object. Heap in use counts what the collector has yet to free, too: the lists that filled the caches were decoded whole before they were stripped, and plimsoll serve's GOGC=200 lets the heap reach three times what is live before it collects; GOMEMLIMIT, which the chart sets from the memory limit, makes it collect sooner as the limit nears.\n\n",
+				r.contextObjects, mb(full[1]-full[0]), float64((full[1]-full[0])*1024)/float64(3*r.contextObjects), 3*r.contextObjects,
+				mb(heap[1]-heap[0]), float64((heap[1]-heap[0])*1024)/float64(3*r.contextObjects))
 		}
 	}
 

@@ -87,7 +87,7 @@ func TestAlertRulesParseAndUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"PlimsollWebhookErrors", "PlimsollDenialSurge", "PlimsollLatencyNearTimeout", "PlimsollCertificateExpiringSoon", "PlimsollPolicyReloadFailed"} {
+	for _, want := range []string{"PlimsollWebhookErrors", "PlimsollDenialSurge", "PlimsollLatencyNearTimeout", "PlimsollCertificateExpiringSoon", "PlimsollPolicyReloadFailed", "PlimsollContextRulesSkipped"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s", want)
 		}
