@@ -51,7 +51,9 @@ func TestHPATargetReadsContainerResourceMetrics(t *testing.T) {
 // ReplicaSets.
 type keepsNoReplicaSets struct{ *cluster.Objects }
 
-func (keepsNoReplicaSets) Keeps(kind string) bool { return kind == "Deployment" || kind == "StatefulSet" }
+func (keepsNoReplicaSets) Keeps(kind string) bool {
+	return kind == "Deployment" || kind == "StatefulSet"
+}
 
 // TestHPATargetSaysNothingOfAKindTheSourceDoesNotKeep: an autoscaler of a
 // ReplicaSet is judged where the ReplicaSets are known (check, audit),
