@@ -65,6 +65,7 @@ func TestExemptionsAreChecked(t *testing.T) {
 		{"an unknown profile is refused", "defaults:\n  securityContext:\n    profile: privileged\n", `defaults.securityContext.profile: must be restricted or baseline`},
 		{"a zero default is refused", "defaults:\n  resources:\n    requests: {cpu: \"0\"}\n", "defaults.resources.requests.cpu: must be above zero"},
 		{"a registry with a scheme is refused", "allowedRegistries: [\"https://ghcr.io\"]\n", "allowedRegistries[0]"},
+		{"a blocked registry with a trailing slash is refused", "blockedRegistries: [quay.io, \"docker.io/evil/\"]\n", "blockedRegistries[1]"},
 		{"an invalid label key is refused", "requiredLabels: [\"not a label\"]\n", "requiredLabels[0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -46,6 +46,12 @@ type Policy struct {
 	// reference starts with it followed by "/", e.g. "ghcr.io/acme" or
 	// "registry.local:5000". Images without a registry are on "docker.io".
 	AllowedRegistries []string `json:"allowedRegistries,omitempty"`
+	// BlockedRegistries are registries (or paths under one) images may not
+	// come from (rule image-registry), written as allowedRegistries; a
+	// blocked entry wins over an allowed one that contains it, e.g.
+	// allowedRegistries: [docker.io] with blockedRegistries:
+	// [docker.io/someorg].
+	BlockedRegistries []string `json:"blockedRegistries,omitempty"`
 	// RequiredLabels, when not empty, are labels every Pod template must
 	// carry (rule required-labels), e.g. app.kubernetes.io/name.
 	RequiredLabels []string `json:"requiredLabels,omitempty"`
@@ -283,9 +289,11 @@ func (p *Policy) validate(knownRules []string) error {
 			errs = append(errs, fmt.Sprintf("defaults.resources.limits.%s: must be above zero, not %s", name, q.String()))
 		}
 	}
-	for i, reg := range p.AllowedRegistries {
-		if reg == "" || strings.HasSuffix(reg, "/") || strings.Contains(reg, "://") {
-			errs = append(errs, fmt.Sprintf("allowedRegistries[%d]: %q must be a registry host or prefix such as ghcr.io/acme, without scheme or trailing /", i, reg))
+	for field, regs := range map[string][]string{"allowedRegistries": p.AllowedRegistries, "blockedRegistries": p.BlockedRegistries} {
+		for i, reg := range regs {
+			if reg == "" || strings.HasSuffix(reg, "/") || strings.Contains(reg, "://") {
+				errs = append(errs, fmt.Sprintf("%s[%d]: %q must be a registry host or prefix such as ghcr.io/acme, without scheme or trailing /", field, i, reg))
+			}
 		}
 	}
 	for i, l := range p.RequiredLabels {

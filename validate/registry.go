@@ -19,6 +19,7 @@ func Registry() []*Rule {
 		hpaMinReplicas,
 		hpaRange,
 		hpaTarget,
+		imageDigest,
 		imageRegistry,
 		imageTag,
 		livenessProbe,

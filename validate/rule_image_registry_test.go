@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,7 +13,42 @@ import (
 // without any, the rule is off.
 var _ = fixtureSetting("image-registry", func(p *policy.Policy) {
 	p.AllowedRegistries = []string{"ghcr.io/acme", "registry.local:5000"}
+	p.BlockedRegistries = []string{"ghcr.io/acme/forbidden"}
 })
+
+// TestBlockedRegistriesCannotBeSpelledAround: a blocked registry is
+// matched on the image's full name, as the container runtime resolves it,
+// so another spelling of the same image is blocked too; and a block works
+// without any allowed registry.
+func TestBlockedRegistriesCannotBeSpelledAround(t *testing.T) {
+	p := policy.Default()
+	p.BlockedRegistries = []string{"docker.io/evilcorp", "quay.io"}
+	for image, blocked := range map[string]bool{
+		"evilcorp/miner:1.0":                   true,
+		"docker.io/evilcorp/miner:1.0":         true,
+		"index.docker.io/evilcorp/miner:1.0":   true,
+		"DOCKER.IO/evilcorp/miner:1.0":         true,
+		"quay.io/anyone/app@sha256:" + hex64(): true,
+		"QUAY.IO/anyone/app:1":                 true,
+		"evilcorpsister/app:1":                 false,
+		"nginx:1.27":                           false,
+		"ghcr.io/quay.io/app:1":                false,
+	} {
+		tpl := loadRun(t, "testdata/image-registry/pass/pod-allowed.yaml").templates[0]
+		tpl.Spec.Containers[0].Image = image
+		got := imageRegistry.Check(tpl, p)
+		if (len(got) > 0) != blocked {
+			t.Errorf("image %q: findings %+v, want blocked=%v", image, got, blocked)
+		}
+		for _, f := range got {
+			if !strings.Contains(f.Problem, "blockedRegistries forbids") {
+				t.Errorf("image %q: %q does not say the registry is blocked", image, f.Problem)
+			}
+		}
+	}
+}
+
+func hex64() string { return strings.Repeat("ab", 32) }
 
 func TestImageRepository(t *testing.T) {
 	type parts struct{ Registry, Repository string }
@@ -88,6 +124,11 @@ func TestImageRegistryMessages(t *testing.T) {
 			name: "an image from Docker Hub under a policy that allows only its own registries",
 			file: "fail/deployment-docker-hub.yaml",
 			want: []string{`[image-registry] Deployment "web": container "web" pulls image "nginx:1.27" from docker.io (as docker.io/library/nginx), which allowedRegistries does not list (spec.template.spec.containers[0].image): mirror the image to an allowed registry (ghcr.io/acme, registry.local:5000) and name it there, e.g. image: ghcr.io/acme/nginx:1.27`},
+		},
+		{
+			name: "an image under an allowed registry and a blocked path of it",
+			file: "fail/pod-blocked-under-allowed.yaml",
+			want: []string{`[image-registry] Pod "tool": container "tool" pulls image "ghcr.io/acme/forbidden/tool:1.0" from ghcr.io/acme/forbidden/tool, which blockedRegistries forbids (ghcr.io/acme/forbidden) (spec.containers[0].image): use an image from a registry the policy allows (ghcr.io/acme, registry.local:5000), e.g. image: ghcr.io/acme/tool:1.0`},
 		},
 	})
 }
