@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
@@ -36,10 +38,12 @@ func seeds(f *testing.F) {
 	}
 }
 
-// FuzzPipeline feeds any JSON, as any kind plimsoll judges, through the
-// pipeline. Invariants: no panic; defaulting twice equals defaulting once;
-// the verdict is deterministic; what enforce denies is never marked
-// fixable.
+// FuzzPipeline feeds any JSON, as any kind plimsoll judges (workloads,
+// budgets, autoscalers, namespaces), through the pipeline, with the
+// object itself as the context rules' View. Invariants: no panic;
+// defaulting twice equals defaulting once; the verdict is deterministic;
+// what enforce denies is never marked fixable; a context rule never
+// denies at admission.
 func FuzzPipeline(f *testing.F) {
 	seeds(f)
 	rules := validate.Registry()
@@ -49,14 +53,17 @@ func FuzzPipeline(f *testing.F) {
 		_ = json.Unmarshal(raw, &tm)
 		gvk := schema.FromAPIVersionAndKind(tm.APIVersion, tm.Kind)
 		if !workload.Supported(gvk) {
-			gvk = workload.Kinds[len(raw)%len(workload.Kinds)]
+			kinds := append(slices.Clone(workload.Kinds), workload.Companions...)
+			gvk = kinds[len(raw)%len(kinds)]
 		}
 		obj, err := pipeline.Decode(raw, gvk)
 		if err != nil {
 			return
 		}
+		view := cluster.NewObjects("the fuzzed object")
+		view.Add(obj, "fuzz")
 		for _, op := range []pipeline.Operation{pipeline.Create, pipeline.Update} {
-			req := pipeline.Request{Object: obj, Operation: op}
+			req := pipeline.Request{Object: obj, Operation: op, Namespace: "fuzz", Cluster: view, ContextWarnsOnly: true}
 			if op == pipeline.Update {
 				req.Old = obj.DeepCopyObject()
 			}
@@ -75,6 +82,9 @@ func FuzzPipeline(f *testing.F) {
 				}
 				if a.Fixable && a.Denies() {
 					t.Fatalf("a fixable violation denies: %q", a.Message())
+				}
+				if a.Rule.Context() && a.Denies() {
+					t.Fatalf("a context rule denies at admission: %q", a.Message())
 				}
 				if op == pipeline.Update && a.Denies() {
 					t.Fatalf("an UPDATE that changes nothing is denied: %q", a.Message())
