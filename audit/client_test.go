@@ -26,7 +26,7 @@ func TestRunListsInProtobuf(t *testing.T) {
 		"deployments": "apps/v1 DeploymentList", "replicasets": "apps/v1 ReplicaSetList", "statefulsets": "apps/v1 StatefulSetList",
 		"daemonsets": "apps/v1 DaemonSetList", "jobs": "batch/v1 JobList", "cronjobs": "batch/v1 CronJobList",
 		"poddisruptionbudgets": "policy/v1 PodDisruptionBudgetList", "horizontalpodautoscalers": "autoscaling/v2 HorizontalPodAutoscalerList",
-		"resourcequotas": "v1 ResourceQuotaList", "limitranges": "v1 LimitRangeList",
+		"resourcequotas": "v1 ResourceQuotaList", "limitranges": "v1 LimitRangeList", "serviceaccounts": "v1 ServiceAccountList",
 	}
 	var mu sync.Mutex
 	var requests []string
@@ -62,6 +62,7 @@ func TestRunListsInProtobuf(t *testing.T) {
 		"GET /apis/autoscaling/v2/namespaces/team-a/horizontalpodautoscalers?limit=500" + tail,
 		"GET /api/v1/namespaces/team-a/resourcequotas?limit=500" + tail,
 		"GET /api/v1/namespaces/team-a/limitranges?limit=500" + tail,
+		"GET /api/v1/namespaces/team-a/serviceaccounts?limit=500" + tail,
 	}
 	for _, res := range []string{"batch/v1/namespaces/team-a/cronjobs", "batch/v1/namespaces/team-a/jobs", "apps/v1/namespaces/team-a/deployments",
 		"apps/v1/namespaces/team-a/replicasets", "apps/v1/namespaces/team-a/statefulsets", "apps/v1/namespaces/team-a/daemonsets"} {

@@ -69,12 +69,13 @@ func (b *Background) setupInformers() {
 	}
 	if contextRules {
 		s := clusterwatch.Stores{
-			Budgets:     b.inf["PodDisruptionBudget"].GetIndexer(),
-			Autoscalers: b.inf["HorizontalPodAutoscaler"].GetIndexer(),
-			Quotas:      b.inf["ResourceQuota"].GetIndexer(),
-			LimitRanges: b.inf["LimitRange"].GetIndexer(),
-			Workloads:   map[string]cache.Indexer{},
-			Source:      "the cluster",
+			Budgets:         b.inf["PodDisruptionBudget"].GetIndexer(),
+			Autoscalers:     b.inf["HorizontalPodAutoscaler"].GetIndexer(),
+			Quotas:          b.inf["ResourceQuota"].GetIndexer(),
+			LimitRanges:     b.inf["LimitRange"].GetIndexer(),
+			ServiceAccounts: b.inf["ServiceAccount"].GetIndexer(),
+			Workloads:       map[string]cache.Indexer{},
+			Source:          "the cluster",
 		}
 		for _, k := range cluster.Scaled {
 			s.Workloads[k] = b.inf[k].GetIndexer()
@@ -127,6 +128,10 @@ func strip(obj any) (any, error) {
 	case *corev1.LimitRange:
 		x.Spec = corev1.LimitRangeSpec{}
 		x.Labels, x.Annotations = nil, nil
+	case *corev1.ServiceAccount:
+		// Whether it mounts its token, nothing else.
+		x.Secrets, x.ImagePullSecrets = nil, nil
+		x.Labels, x.Annotations = nil, nil
 	}
 	return obj, nil
 }
@@ -145,6 +150,9 @@ func readTheSame(old, obj any) bool {
 		return ok && equality.Semantic.DeepEqual(o.Spec, n.Spec) && sameStrings(o.Labels, n.Labels) && sameStrings(o.Annotations, n.Annotations)
 	case *corev1.ResourceQuota, *corev1.LimitRange:
 		return true
+	case *corev1.ServiceAccount:
+		o, ok := old.(*corev1.ServiceAccount)
+		return ok && equality.Semantic.DeepEqual(o.AutomountServiceAccountToken, n.AutomountServiceAccountToken)
 	}
 	return false
 }

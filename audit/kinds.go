@@ -34,13 +34,15 @@ type kind struct {
 	// all).
 	informer func(c kube.Interface, ns string, o kube.InformerOptions) cache.SharedIndexInformer
 	// context marks the kinds the context rules read (cluster.View):
-	// budgets, autoscalers, quotas and limit ranges. They are listed
+	// budgets, autoscalers, quotas, limit ranges and service accounts.
+	// They are listed
 	// (watched) only when the policy turns context rules on, and before
 	// any workload, so that each workload is judged with what is around
 	// it.
 	context bool
 	// judged says the kind's objects are judged as objects of their own:
-	// every kind but ResourceQuota and LimitRange, which are only counted.
+	// every kind but ResourceQuota, LimitRange and ServiceAccount, which
+	// are only read.
 	// A PodDisruptionBudget or HorizontalPodAutoscaler is judged after
 	// every workload: hpa-target reads the workload an autoscaler scales.
 	judged bool
@@ -55,6 +57,7 @@ var kinds = []kind{
 	around(newKind(autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"), "horizontalpodautoscalers", nil, kube.Interface.HorizontalPodAutoscalers), true),
 	around(newKind(corev1.SchemeGroupVersion.WithKind("ResourceQuota"), "resourcequotas", nil, kube.Interface.ResourceQuotas), false),
 	around(newKind(corev1.SchemeGroupVersion.WithKind("LimitRange"), "limitranges", nil, kube.Interface.LimitRanges), false),
+	around(newKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"), "serviceaccounts", nil, kube.Interface.ServiceAccounts), false),
 	newKind(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", nil, kube.Interface.CronJobs),
 	newKind(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs", []string{"CronJob"}, kube.Interface.Jobs),
 	newKind(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", nil, kube.Interface.Deployments),

@@ -312,8 +312,8 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, o Op
 	}
 	gvk := gv.WithKind(tm.Kind)
 	if context := contextObject(gvk); context != nil {
-		// A ResourceQuota or a LimitRange: nothing to judge, but the
-		// context rules read it.
+		// A ResourceQuota, a LimitRange or a ServiceAccount: nothing to
+		// judge, but the context rules read it.
 		if err := yaml.Unmarshal(raw, context); err != nil {
 			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a valid %s: %w", tm.Kind, err)}
 		}
@@ -362,6 +362,8 @@ func contextObject(gvk schema.GroupVersionKind) runtime.Object {
 		return &corev1.ResourceQuota{}
 	case corev1.SchemeGroupVersion.WithKind("LimitRange"):
 		return &corev1.LimitRange{}
+	case corev1.SchemeGroupVersion.WithKind("ServiceAccount"):
+		return &corev1.ServiceAccount{}
 	}
 	return nil
 }

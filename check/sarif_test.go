@@ -218,8 +218,8 @@ func TestSARIFCarriesTheRuleCatalogueAndEachFinding(t *testing.T) {
 				t.Errorf("result %d (%s): suppressions %+v, exemption %q", i, res.Rule, got.Suppressions, res.Exemption)
 			}
 		}
-		if levels["error"] != 1 || levels["warning"] != 3 || levels["note"] == 0 {
-			t.Errorf("levels %v: want the image-tag error, the two probe warnings and the missing disruption budget, the rest notes (the exempted privileged one too)", levels)
+		if levels["error"] != 1 || levels["warning"] != 5 || levels["note"] == 0 {
+			t.Errorf("levels %v: want the image-tag error, the two probe warnings, the missing disruption budget and the two service-account tokens, the rest notes (the exempted privileged one too)", levels)
 		}
 	})
 }

@@ -23,6 +23,7 @@ type namespace struct {
 	budgets     []*policyv1.PodDisruptionBudget
 	autoscalers []*autoscalingv2.HorizontalPodAutoscaler
 	workloads   map[string]*workload.Template // by kind + "/" + name
+	accounts    map[string]*corev1.ServiceAccount
 	quotas      int
 	limitRanges int
 }
@@ -50,6 +51,8 @@ func (o *Objects) Add(obj runtime.Object, ns string) bool {
 		o.at(x.Namespace, ns).quotas++
 	case *corev1.LimitRange:
 		o.at(x.Namespace, ns).limitRanges++
+	case *corev1.ServiceAccount:
+		o.at(x.Namespace, ns).accounts[x.Name] = x
 	default:
 		t, err := workload.Find(obj)
 		if err != nil || !slices.Contains(Scaled, t.Kind) {
@@ -67,7 +70,7 @@ func (o *Objects) at(own, ns string) *namespace {
 	}
 	n := o.namespaces[ns]
 	if n == nil {
-		n = &namespace{workloads: map[string]*workload.Template{}}
+		n = &namespace{workloads: map[string]*workload.Template{}, accounts: map[string]*corev1.ServiceAccount{}}
 		o.namespaces[ns] = n
 	}
 	return n
@@ -94,9 +97,18 @@ func (o *Objects) Workload(ns, kind, name string) *workload.Template {
 	return nil
 }
 
-// Keeps is true for every kind of Scaled: Objects keeps each one it is
-// given.
-func (o *Objects) Keeps(kind string) bool { return slices.Contains(Scaled, kind) }
+// Keeps is true for every kind of Scaled and for ServiceAccount: Objects
+// keeps each one it is given.
+func (o *Objects) Keeps(kind string) bool {
+	return kind == "ServiceAccount" || slices.Contains(Scaled, kind)
+}
+
+func (o *Objects) ServiceAccount(ns, name string) *corev1.ServiceAccount {
+	if n := o.namespaces[ns]; n != nil {
+		return n.accounts[name]
+	}
+	return nil
+}
 
 func (o *Objects) ResourceQuotas(ns string) int {
 	if n := o.namespaces[ns]; n != nil {

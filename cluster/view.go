@@ -16,6 +16,7 @@ package cluster
 
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -36,10 +37,14 @@ type View interface {
 	// (Deployment, StatefulSet, ReplicaSet, ReplicationController) and
 	// name in ns, or nil when the source knows of none.
 	Workload(ns, kind, name string) *workload.Template
-	// Keeps reports whether the source knows the workloads of kind at
-	// all: the webhook's caches keep Deployments and StatefulSets, not
-	// the ReplicaSets every rollout leaves behind, so a nil Workload of a
-	// kind it does not keep says nothing.
+	// ServiceAccount returns the ServiceAccount name of ns, or nil when
+	// the source knows of none.
+	ServiceAccount(ns, name string) *corev1.ServiceAccount
+	// Keeps reports whether the source knows the objects of kind (a
+	// workload kind, or ServiceAccount) at all: the webhook's caches keep
+	// Deployments and StatefulSets, not the ReplicaSets every rollout
+	// leaves behind, so a nil Workload of a kind it does not keep says
+	// nothing.
 	Keeps(kind string) bool
 	// ResourceQuotas and LimitRanges count those objects in ns.
 	ResourceQuotas(ns string) int

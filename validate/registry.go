@@ -44,6 +44,7 @@ func Registry() []*Rule {
 		runAsNonRoot,
 		seccompProfile,
 		secretEnv,
+		serviceAccountToken,
 		selinux,
 		sysctls,
 		topologySpread,

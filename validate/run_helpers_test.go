@@ -79,6 +79,8 @@ func decodeDoc(t testing.TB, path string, doc []byte) runtime.Object {
 		obj = &corev1.ResourceQuota{}
 	case corev1.SchemeGroupVersion.WithKind("LimitRange"):
 		obj = &corev1.LimitRange{}
+	case corev1.SchemeGroupVersion.WithKind("ServiceAccount"):
+		obj = &corev1.ServiceAccount{}
 	default:
 		var err error
 		if obj, err = workload.New(gvk); err != nil {

@@ -56,13 +56,14 @@ const (
 // (contextRules: false) is no skip: nothing is counted then.
 var ContextSkipReasons = []string{ContextNotSynced, ContextNoCluster}
 
-// readsCluster reports whether a context rule judges objects of kind: the
-// kinds an autoscaler scales (pod-disruption-budget, replicas-with-hpa,
-// and the autoscaler's minReplicas in replicas and rollout-strategy) and
-// HorizontalPodAutoscalers (hpa-target). Only for them is the cache read,
-// and a skip counted.
+// readsCluster reports whether a context rule judges objects of kind:
+// every kind with a pod template (service-account-token reads the Pods'
+// ServiceAccount; pod-disruption-budget, replicas-with-hpa, and the
+// autoscaler's minReplicas in replicas and rollout-strategy read the
+// kinds an autoscaler scales) and HorizontalPodAutoscalers (hpa-target).
+// Only for them is the cache read, and a skip counted.
 func readsCluster(kind string) bool {
-	return kind == "HorizontalPodAutoscaler" || slices.Contains(cluster.Scaled, kind)
+	return kind == "HorizontalPodAutoscaler" || slices.ContainsFunc(workload.Kinds, func(k schema.GroupVersionKind) bool { return k.Kind == kind })
 }
 
 // judged reports whether /validate judges objects of gvk: every kind that

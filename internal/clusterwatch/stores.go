@@ -20,7 +20,7 @@ import (
 // (cache.NamespaceIndex) and keyed namespace/name. A nil store knows of
 // nothing.
 type Stores struct {
-	Budgets, Autoscalers, Quotas, LimitRanges cache.Indexer
+	Budgets, Autoscalers, Quotas, LimitRanges, ServiceAccounts cache.Indexer
 	// Workloads are the caches of the kinds an autoscaler can target
 	// (cluster.Scaled), by kind.
 	Workloads map[string]cache.Indexer
@@ -91,7 +91,24 @@ func (v view) Workload(ns, kind, name string) *workload.Template {
 	return t
 }
 
-func (v view) Keeps(kind string) bool { return v.s.Workloads[kind] != nil }
+func (v view) Keeps(kind string) bool {
+	if kind == "ServiceAccount" {
+		return v.s.ServiceAccounts != nil
+	}
+	return v.s.Workloads[kind] != nil
+}
+
+func (v view) ServiceAccount(ns, name string) *corev1.ServiceAccount {
+	if v.s.ServiceAccounts == nil {
+		return nil
+	}
+	item, ok, err := v.s.ServiceAccounts.GetByKey(ns + "/" + name)
+	if err != nil || !ok {
+		return nil
+	}
+	sa, _ := item.(*corev1.ServiceAccount)
+	return sa
+}
 
 func (v view) Source() string { return v.s.Source }
 

@@ -5,7 +5,8 @@ package clusterwatch
 // PodDisruptionBudgets (pod-disruption-budget), HorizontalPodAutoscalers
 // (every rule that asks whether a workload is autoscaled) and the
 // Deployments and StatefulSets an autoscaler targets (hpa-target reads
-// their containers' requests) — and
+// their containers' requests), ServiceAccounts (service-account-token
+// reads whether they mount their token) — and
 // each object is stripped, on its way into the cache, to the fields those
 // rules read. ResourceQuotas and LimitRanges are not watched:
 // namespace-quota judges Namespaces, which the webhook does not. Nor are
@@ -65,6 +66,7 @@ var Resources = map[string][]string{
 	"policy":      {"poddisruptionbudgets"},
 	"autoscaling": {"horizontalpodautoscalers"},
 	"apps":        {"deployments", "statefulsets"},
+	"":            {"serviceaccounts"},
 }
 
 // Cached are the kinds an autoscaler can target whose objects a Watch
@@ -84,6 +86,7 @@ func New(client kube.Interface, log *slog.Logger) *Watch {
 	opts := kube.InformerOptions{Transform: Strip}
 	w.stores.Budgets = add("poddisruptionbudgets", kube.NewInformer(client, client.PodDisruptionBudgets(""), opts))
 	w.stores.Autoscalers = add("horizontalpodautoscalers", kube.NewInformer(client, client.HorizontalPodAutoscalers(""), opts))
+	w.stores.ServiceAccounts = add("serviceaccounts", kube.NewInformer(client, client.ServiceAccounts(""), opts))
 	for _, kind := range Cached {
 		var inf cache.SharedIndexInformer
 		switch kind {
@@ -195,6 +198,12 @@ func Strip(obj any) (any, error) {
 			rc.Spec.Template = &t
 		}
 		return rc, nil
+	case *corev1.ServiceAccount:
+		// Whether it mounts its token, nothing else: not its labels, not
+		// the names of its Secrets.
+		m := keptMeta(o.ObjectMeta)
+		m.Labels = nil
+		return &corev1.ServiceAccount{TypeMeta: o.TypeMeta, ObjectMeta: m, AutomountServiceAccountToken: o.AutomountServiceAccountToken}, nil
 	}
 	return obj, nil
 }

@@ -2,7 +2,7 @@
 // and writes: namespaces, Secrets, the eight workload kinds the audit
 // lists, the objects the context rules read beside them
 // (PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas,
-// LimitRanges) and the two webhook configurations self-managed TLS
+// LimitRanges, ServiceAccounts) and the two webhook configurations self-managed TLS
 // writes.
 //
 // It stands in for client-go's clientset (k8s.io/client-go/kubernetes),
@@ -71,6 +71,7 @@ type Interface interface {
 	HorizontalPodAutoscalers(namespace string) Resource[*autoscalingv2.HorizontalPodAutoscaler, *autoscalingv2.HorizontalPodAutoscalerList]
 	ResourceQuotas(namespace string) Resource[*corev1.ResourceQuota, *corev1.ResourceQuotaList]
 	LimitRanges(namespace string) Resource[*corev1.LimitRange, *corev1.LimitRangeList]
+	ServiceAccounts(namespace string) Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList]
 	MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList]
 	ValidatingWebhookConfigurations() Resource[*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfigurationList]
 }
@@ -208,6 +209,10 @@ func (c *Client) ResourceQuotas(ns string) Resource[*corev1.ResourceQuota, *core
 
 func (c *Client) LimitRanges(ns string) Resource[*corev1.LimitRange, *corev1.LimitRangeList] {
 	return newResource[corev1.LimitRange, corev1.LimitRangeList](c, c.core, "limitranges", ns)
+}
+
+func (c *Client) ServiceAccounts(ns string) Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+	return newResource[corev1.ServiceAccount, corev1.ServiceAccountList](c, c.core, "serviceaccounts", ns)
 }
 
 func (c *Client) MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {

@@ -86,6 +86,10 @@ func (f clientset) LimitRanges(ns string) kube.Resource[*corev1.LimitRange, *cor
 	return f.c.CoreV1().LimitRanges(ns)
 }
 
+func (f clientset) ServiceAccounts(ns string) kube.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+	return f.c.CoreV1().ServiceAccounts(ns)
+}
+
 func (f clientset) MutatingWebhookConfigurations() kube.Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {
 	return f.c.AdmissionregistrationV1().MutatingWebhookConfigurations()
 }
