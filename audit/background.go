@@ -179,6 +179,11 @@ func (b *Background) setPolicy(p *policy.Policy) {
 	if p.ContextRulesOn() && b.view == nil {
 		b.log.Warn("the policy turns context rules on, but the audit started with them off and does not watch what they read: restart it to run them", "policy_hash", p.Hash())
 	}
+	for _, k := range listed(p, b.rules) {
+		if k.companion && b.inf[k.gvk.Kind] == nil {
+			b.log.Warn("the policy turns on a rule about "+k.resource+", but the audit started with it off and does not watch them: restart it to judge them", "policy_hash", p.Hash())
+		}
+	}
 	for _, a := range p.Advice() {
 		b.log.Warn("the policy is loaded, but look at this", "advice", a, "policy_hash", p.Hash())
 	}

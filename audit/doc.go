@@ -14,7 +14,10 @@
 // as they are listed; it judges budgets and autoscalers as objects of
 // their own (autoscalers after every workload: hpa-target reads theirs)
 // and each namespace that runs workloads as a Namespace
-// (namespace-quota). The context rules' error severity counts here. Report renders them as text (per namespace and rule),
+// (namespace-quota). The context rules' error severity counts here. It
+// lists and judges ConfigMaps too, while the policy leaves
+// configmap-secrets on (they run nothing: a namespace of ConfigMaps alone
+// is no namespace that runs workloads). Report renders them as text (per namespace and rule),
 // JSON (check's schema) or a self-contained HTML page.
 //
 // Background keeps the same answer current inside the cluster: informers

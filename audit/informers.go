@@ -9,11 +9,15 @@ package audit
 // update, a resync that changed nothing).
 
 import (
+	"context"
 	"maps"
 	"slices"
+	"time"
+	"unicode/utf8"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +27,7 @@ import (
 	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/internal/clusterwatch"
 	"github.com/plimsoll/plimsoll/internal/kube"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 )
 
 // setupInformers creates the informers and their event handlers. Only
@@ -39,8 +44,12 @@ func (b *Background) setupInformers() {
 			DeleteFunc: func(obj any) { b.enqueue(nameOf(obj)) },
 		})
 	}
-	contextRules := b.current.Load().p.ContextRulesOn()
-	for _, k := range listed(contextRules) {
+	p := b.current.Load().p
+	contextRules := p.ContextRulesOn()
+	for _, k := range listed(p, b.rules) {
+		if k.optional && !b.serves(k) {
+			continue
+		}
 		inf := k.informer(b.client, b.o.Namespace, opts)
 		b.inf[k.gvk.Kind] = inf
 		if k.context {
@@ -74,14 +83,35 @@ func (b *Background) setupInformers() {
 			Quotas:          b.inf["ResourceQuota"].GetIndexer(),
 			LimitRanges:     b.inf["LimitRange"].GetIndexer(),
 			ServiceAccounts: b.inf["ServiceAccount"].GetIndexer(),
+			NetworkPolicies: b.inf["NetworkPolicy"].GetIndexer(),
 			Workloads:       map[string]cache.Indexer{},
 			Source:          "the cluster",
 		}
 		for _, k := range cluster.Scaled {
 			s.Workloads[k] = b.inf[k].GetIndexer()
 		}
+		if inf := b.inf[trivy.Kind]; inf != nil {
+			s.Scans = inf.GetIndexer()
+		}
 		b.view = s.View()
 	}
+}
+
+// serves reports whether the cluster serves the optional kind k
+// (VulnerabilityReports: trivy-operator may not be installed), asked
+// once, at the start: a kind that is not served is not watched, and the
+// rule that reads it judges nothing until the audit restarts.
+func (b *Background) serves(k *kind) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ok, err := served(ctx, b.client, k, b.o.Namespace)
+	switch {
+	case err != nil:
+		b.log.Warn("cannot list "+k.resource+"; the audit goes on without them (restart it to read them)", "error", err.Error())
+	case !ok:
+		b.log.Info(k.resource + " are not served here, or not ours to read: the rules that read them judge nothing (restart the audit once they are)")
+	}
+	return ok
 }
 
 // contextChanged notes that what the context rules read in namespace ns
@@ -108,9 +138,11 @@ func (b *Background) informers() map[string]cache.SharedIndexInformer {
 }
 
 // strip drops what judging never reads from cached objects: managed
-// fields everywhere, the status of Pods, budgets and autoscalers, and all
+// fields everywhere, the status of Pods, budgets and autoscalers, all
 // but the name of quotas and limit ranges, which the context rules only
-// count.
+// count, and from ConfigMaps kubectl's copy of the last manifest applied
+// (a second copy of every value) and the binary values that are not text
+// (configmap-secrets reads only text).
 func strip(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
@@ -128,10 +160,21 @@ func strip(obj any) (any, error) {
 	case *corev1.LimitRange:
 		x.Spec = corev1.LimitRangeSpec{}
 		x.Labels, x.Annotations = nil, nil
+	case *corev1.ConfigMap:
+		delete(x.Annotations, corev1.LastAppliedConfigAnnotation)
+		for k, v := range x.BinaryData {
+			if !utf8.Valid(v) {
+				delete(x.BinaryData, k)
+			}
+		}
 	case *corev1.ServiceAccount:
 		// Whether it mounts its token, nothing else.
 		x.Secrets, x.ImagePullSecrets = nil, nil
 		x.Labels, x.Annotations = nil, nil
+	case *networkingv1.NetworkPolicy:
+		x.Labels, x.Annotations = nil, nil
+	case *trivy.VulnerabilityReport:
+		return trivy.Strip(x)
 	}
 	return obj, nil
 }
@@ -153,6 +196,12 @@ func readTheSame(old, obj any) bool {
 	case *corev1.ServiceAccount:
 		o, ok := old.(*corev1.ServiceAccount)
 		return ok && equality.Semantic.DeepEqual(o.AutomountServiceAccountToken, n.AutomountServiceAccountToken)
+	case *networkingv1.NetworkPolicy:
+		o, ok := old.(*networkingv1.NetworkPolicy)
+		return ok && equality.Semantic.DeepEqual(o.Spec.PodSelector, n.Spec.PodSelector) && equality.Semantic.DeepEqual(o.Spec.PolicyTypes, n.Spec.PolicyTypes)
+	case *trivy.VulnerabilityReport:
+		o, ok := old.(*trivy.VulnerabilityReport)
+		return ok && equality.Semantic.DeepEqual(o.Report, n.Report)
 	}
 	return false
 }

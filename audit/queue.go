@@ -193,7 +193,7 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 	running := false // a workload or Pod is in the namespace
 	for _, k := range kinds {
 		inf := b.inf[k.gvk.Kind]
-		if !k.judged || inf == nil || (k.context && view == nil) {
+		if !k.judged || inf == nil || (k.context && view == nil) || !k.wanted(pg.p, b.rules) {
 			continue
 		}
 		// An autoscaler's verdict depends on the workload it scales:
@@ -208,7 +208,7 @@ func (b *Background) evaluate(ns string) ([]judged, error) {
 			if err != nil {
 				continue
 			}
-			if !k.context {
+			if k.pods {
 				running = true
 			}
 			if throughOwner(m, k.ownedBy, exists) {

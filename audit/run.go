@@ -47,7 +47,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		a.selected[ns.Name] = true
 	}
 	contextRules := o.Policy.ContextRulesOn()
-	listing := listed(contextRules)
+	listing := listed(o.Policy, a.rules)
 	var listIn []string
 	switch {
 	case len(namespaces) == 0: // nothing in scope, nothing to list
@@ -103,6 +103,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, k := range listing {
 		scaled := around != nil && slices.Contains(cluster.Scaled, k.gvk.Kind)
 		for _, ns := range listIn {
+			if k.optional {
+				ok, err := served(ctx, a.c, k, ns)
+				if err != nil {
+					return nil, fmt.Errorf("listing %s: %w", k.resource, err)
+				}
+				if !ok {
+					continue // not installed, or not ours to read: judged without
+				}
+			}
 			err := a.list(ctx, k, ns, func(obj runtime.Object) error {
 				m, _ := meta.Accessor(obj)
 				if !a.selected[m.GetNamespace()] {
@@ -119,8 +128,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					}
 					return nil
 				}
-				running[m.GetNamespace()] = true
-				a.owners[m.GetUID()] = k.gvk.Kind
+				if k.pods {
+					// A ConfigMap runs nothing, and owns nothing plimsoll
+					// judges.
+					running[m.GetNamespace()] = true
+					a.owners[m.GetUID()] = k.gvk.Kind
+				}
 				if throughOwner(m, k.ownedBy, found) {
 					r.ThroughOwner++
 				} else if err := add(k.gvk.Kind, obj); err != nil {

@@ -6,6 +6,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -99,6 +100,107 @@ func TestSecretValuesNeverLeaveTheAudit(t *testing.T) {
 		}
 		for format, value := range fakesecrets.Examples() {
 			for _, part := range fakesecrets.Fragments(value) {
+				if strings.Contains(out, part) {
+					t.Errorf("the %s report holds %q of the example of %s", name, part, format)
+				}
+			}
+		}
+	}
+}
+
+// TestConfigMapSecretsNeverLeaveTheAudit: a cluster whose ConfigMaps
+// carry every detector's fake example, under a key that says nothing, in
+// data and in binaryData (one ConfigMap per format, and one with them
+// all, more than configmap-secrets lists one by one), is audited;
+// configmap-secrets reports each by key and format, and neither the text,
+// HTML and JSON reports nor the PolicyReport hold any value or part of
+// one, or of its base64.
+func TestConfigMapSecretsNeverLeaveTheAudit(t *testing.T) {
+	objs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"plimsoll.dev/mode": "audit"}}}}
+	all := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "everything", UID: "cm-everything"},
+		Data: map[string]string{}, BinaryData: map[string][]byte{}}
+	for i, format := range validate.SecretFormats() {
+		value := fakesecrets.Examples()[format]
+		name := fmt.Sprintf("cm-%02d", i)
+		objs = append(objs, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(name)},
+			Data:       map[string]string{"the_good_stuff": value, "LOG_LEVEL": "info"},
+			BinaryData: map[string][]byte{"the_binary_stuff": []byte(value)}})
+		all.Data[fmt.Sprintf("key-%02d", i)] = value
+		all.BinaryData[fmt.Sprintf("bin-%02d", i)] = []byte(value)
+	}
+	objs = append(objs, all)
+	o := DefaultOptions()
+	o.Client = kubetest.Wrap(fake.NewClientset(objs...))
+	r, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, res := range r.Results() {
+		if res.Rule != "configmap-secrets" {
+			t.Errorf("%s found something on %s %s: %s", res.Rule, res.Kind, res.Name, res.Message)
+			continue
+		}
+		named[res.Name+" "+res.Path] = true
+		for i, format := range validate.SecretFormats() {
+			if res.Name == fmt.Sprintf("cm-%02d", i) && !strings.Contains(res.Message, "looks like "+format+",") {
+				t.Errorf("%s %s does not name %s: %s", res.Name, res.Path, format, res.Message)
+			}
+		}
+	}
+	for i := range validate.SecretFormats() {
+		for _, path := range []string{"data[the_good_stuff]", "binaryData[the_binary_stuff]"} {
+			if key := fmt.Sprintf("cm-%02d %s", i, path); !named[key] {
+				t.Errorf("no finding at %s", key)
+			}
+		}
+	}
+	if !named["everything data[key-00]"] || !named["everything binaryData"] {
+		t.Errorf("the ConfigMap of every format is not reported by key, with the rest counted: %v", named)
+	}
+
+	outputs := map[string]string{}
+	var buf bytes.Buffer
+	r.WriteText(&buf, false)
+	outputs["text"] = buf.String()
+	buf.Reset()
+	r.WriteText(&buf, true)
+	outputs["text (color)"] = buf.String()
+	buf.Reset()
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	outputs["HTML"] = buf.String()
+	buf.Reset()
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	outputs["JSON"] = buf.String()
+	var judgedObjs []judged
+	for _, ob := range r.Objects {
+		judgedObjs = append(judgedObjs, judged{ob, time.Unix(1_800_000_000, 0)})
+	}
+	categories := map[string]string{}
+	for _, rule := range validate.Registry() {
+		categories[rule.ID] = rule.Category
+	}
+	report, err := newPolicyReport("shop", judgedObjs, categories)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := json.Marshal(report.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs["PolicyReport"] = string(pr)
+
+	for name, out := range outputs {
+		if !strings.Contains(out, "the_good_stuff") {
+			t.Errorf("the %s report does not name the key: is configmap-secrets in it?", name)
+		}
+		for format, value := range fakesecrets.Examples() {
+			parts := append(fakesecrets.Fragments(value), fakesecrets.Fragments(base64.StdEncoding.EncodeToString([]byte(value)))...)
+			for _, part := range parts {
 				if strings.Contains(out, part) {
 					t.Errorf("the %s report holds %q of the example of %s", name, part, format)
 				}

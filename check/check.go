@@ -21,6 +21,7 @@ import (
 	"github.com/plimsoll/plimsoll/admission"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 	"github.com/plimsoll/plimsoll/pipeline"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/validate"
@@ -312,8 +314,9 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, o Op
 	}
 	gvk := gv.WithKind(tm.Kind)
 	if context := contextObject(gvk); context != nil {
-		// A ResourceQuota, a LimitRange or a ServiceAccount: nothing to
-		// judge, but the context rules read it.
+		// A ResourceQuota, a LimitRange, a ServiceAccount, a
+		// NetworkPolicy or a VulnerabilityReport: nothing to judge, but
+		// the context rules read it.
 		if err := yaml.Unmarshal(raw, context); err != nil {
 			return &InputError{File: file, Doc: doc, Err: fmt.Errorf("not a valid %s: %w", tm.Kind, err)}
 		}
@@ -326,7 +329,7 @@ func (r *Report) checkDocument(file string, doc int, raw []byte, loc where, o Op
 				return &InputError{File: file, Doc: doc, Err: fmt.Errorf("%s %s is not served by current Kubernetes; write it as %s", tm.APIVersion, tm.Kind, k.GroupVersion())}
 			}
 		}
-		return nil // a Service, a ConfigMap...: nothing to judge
+		return nil // a Service, a Secret...: nothing to judge
 	}
 	obj, err := pipeline.Decode(raw, gvk)
 	if err != nil {
@@ -364,6 +367,12 @@ func contextObject(gvk schema.GroupVersionKind) runtime.Object {
 		return &corev1.LimitRange{}
 	case corev1.SchemeGroupVersion.WithKind("ServiceAccount"):
 		return &corev1.ServiceAccount{}
+	case networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):
+		return &networkingv1.NetworkPolicy{}
+	case trivy.SchemeGroupVersion.WithKind(trivy.Kind):
+		// trivy-operator's scan of an image: `kubectl get
+		// vulnerabilityreports -o yaml` piped into the run.
+		return &trivy.VulnerabilityReport{}
 	}
 	return nil
 }

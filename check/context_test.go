@@ -15,6 +15,7 @@ import (
 var contextRules = []string{
 	"hpa-min-replicas", "hpa-range", "hpa-target", "namespace-quota", "pdb-allows-eviction",
 	"pod-disruption-budget", "replicas-with-hpa", "rollout-strategy",
+	"service-account-token", "network-policy", "image-vulnerabilities",
 }
 
 // TestContextRulesJudgeTheWholeRun runs plimsoll check over each context

@@ -196,7 +196,7 @@ func TestJUnitFollowsTheJenkinsSchema(t *testing.T) {
 	}{
 		{"files with errors, warnings and fixable findings", []string{"testdata/multi.yaml", "testdata/positions", "testdata/list.json"}, ""},
 		{"clean files", []string{"testdata/dir"}, ""},
-		{"a file with no object plimsoll judges", []string{"-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"},
+		{"a file with no object plimsoll judges", []string{"-"}, "apiVersion: v1\nkind: Service\nmetadata: {name: c}\n"},
 		{"a message with characters XML escapes", []string{"-"}, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: \"a<b>&]]>c\"}]\n"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -17,6 +18,13 @@ import (
 type Objects struct {
 	source     string
 	namespaces map[string]*namespace
+	scans      map[string][]ImageScan // by key (ImageScan.Keys)
+	scanned    bool
+}
+
+// Scanned is an object that is an image scan: a VulnerabilityReport.
+type Scanned interface {
+	ImageScan() ImageScan
 }
 
 type namespace struct {
@@ -24,6 +32,7 @@ type namespace struct {
 	autoscalers []*autoscalingv2.HorizontalPodAutoscaler
 	workloads   map[string]*workload.Template // by kind + "/" + name
 	accounts    map[string]*corev1.ServiceAccount
+	netpols     []*networkingv1.NetworkPolicy
 	quotas      int
 	limitRanges int
 }
@@ -31,7 +40,7 @@ type namespace struct {
 // NewObjects returns an empty Objects whose answers come from source
 // ("the documents checked", "the cluster").
 func NewObjects(source string) *Objects {
-	return &Objects{source: source, namespaces: map[string]*namespace{}}
+	return &Objects{source: source, namespaces: map[string]*namespace{}, scans: map[string][]ImageScan{}}
 }
 
 // Scaled lists the kinds a HorizontalPodAutoscaler can target that
@@ -53,6 +62,14 @@ func (o *Objects) Add(obj runtime.Object, ns string) bool {
 		o.at(x.Namespace, ns).limitRanges++
 	case *corev1.ServiceAccount:
 		o.at(x.Namespace, ns).accounts[x.Name] = x
+	case *networkingv1.NetworkPolicy:
+		o.at(x.Namespace, ns).netpols = append(o.at(x.Namespace, ns).netpols, x)
+	case Scanned:
+		s := x.ImageScan()
+		if s.Namespace == "" {
+			s.Namespace = ns
+		}
+		o.AddScan(s)
 	default:
 		t, err := workload.Find(obj)
 		if err != nil || !slices.Contains(Scaled, t.Kind) {
@@ -97,10 +114,37 @@ func (o *Objects) Workload(ns, kind, name string) *workload.Template {
 	return nil
 }
 
-// Keeps is true for every kind of Scaled and for ServiceAccount: Objects
-// keeps each one it is given.
+// AddScan records an image scan.
+func (o *Objects) AddScan(s ImageScan) {
+	for _, k := range s.Keys() {
+		o.scans[k] = append(o.scans[k], s)
+	}
+	o.scanned = true
+}
+
+// Keeps is true for every kind of Scaled, ServiceAccount and
+// NetworkPolicy: Objects keeps each one it is given. It keeps
+// VulnerabilityReports once it has been given one: a run without any
+// says nothing of what a scanner found.
 func (o *Objects) Keeps(kind string) bool {
-	return kind == "ServiceAccount" || slices.Contains(Scaled, kind)
+	switch kind {
+	case "ServiceAccount", "NetworkPolicy":
+		return true
+	case "VulnerabilityReport":
+		return o.scanned
+	}
+	return slices.Contains(Scaled, kind)
+}
+
+func (o *Objects) NetworkPolicies(ns string) []*networkingv1.NetworkPolicy {
+	if n := o.namespaces[ns]; n != nil {
+		return n.netpols
+	}
+	return nil
+}
+
+func (o *Objects) ImageScans(image string) []ImageScan {
+	return o.scans[ScanKey(image)]
 }
 
 func (o *Objects) ServiceAccount(ns, name string) *corev1.ServiceAccount {

@@ -17,6 +17,7 @@ package cluster
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -41,11 +42,18 @@ type View interface {
 	// the source knows of none.
 	ServiceAccount(ns, name string) *corev1.ServiceAccount
 	// Keeps reports whether the source knows the objects of kind (a
-	// workload kind, or ServiceAccount) at all: the webhook's caches keep
+	// workload kind, ServiceAccount, NetworkPolicy or
+	// VulnerabilityReport) at all: the webhook's caches keep
 	// Deployments and StatefulSets, not the ReplicaSets every rollout
 	// leaves behind, so a nil Workload of a kind it does not keep says
 	// nothing.
 	Keeps(kind string) bool
+	// NetworkPolicies returns the NetworkPolicies of namespace ns.
+	NetworkPolicies(ns string) []*networkingv1.NetworkPolicy
+	// ImageScans returns what scanners reported about image, from every
+	// namespace: the VulnerabilityReports whose artifact is the image
+	// (matched as ScanKeys says).
+	ImageScans(image string) []ImageScan
 	// ResourceQuotas and LimitRanges count those objects in ns.
 	ResourceQuotas(ns string) int
 	LimitRanges(ns string) int
@@ -73,6 +81,56 @@ func BudgetsSelecting(v View, ns string, podLabels map[string]string) []*policyv
 		}
 	}
 	return out
+}
+
+// Isolation says which directions of a Pod's traffic NetworkPolicies
+// restrict.
+type Isolation struct {
+	// Ingress and Egress are the policies (by name) that isolate the Pod
+	// in that direction; none means all traffic that way is allowed.
+	Ingress, Egress []string
+}
+
+// PolicyTypes returns the directions np isolates the Pods it selects in,
+// by networking/v1's semantics: its policyTypes, or when they are unset
+// (a manifest the API server has not defaulted) Ingress, and Egress too
+// when it has egress rules. A policy with no ingress rules still
+// isolates for ingress: it denies all of it.
+func PolicyTypes(np *networkingv1.NetworkPolicy) (ingress, egress bool) {
+	if len(np.Spec.PolicyTypes) == 0 {
+		return true, len(np.Spec.Egress) > 0
+	}
+	for _, t := range np.Spec.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			ingress = true
+		case networkingv1.PolicyTypeEgress:
+			egress = true
+		}
+	}
+	return ingress, egress
+}
+
+// IsolationOf returns which NetworkPolicies of ns select Pods labelled
+// podLabels, by direction. An empty podSelector selects every Pod of the
+// namespace; a selector the API server would refuse selects none.
+func IsolationOf(v View, ns string, podLabels map[string]string) Isolation {
+	var iso Isolation
+	set := labels.Set(podLabels)
+	for _, np := range v.NetworkPolicies(ns) {
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil || !sel.Matches(set) {
+			continue
+		}
+		in, out := PolicyTypes(np)
+		if in {
+			iso.Ingress = append(iso.Ingress, np.Name)
+		}
+		if out {
+			iso.Egress = append(iso.Egress, np.Name)
+		}
+	}
+	return iso
 }
 
 // AutoscalerOf returns the HorizontalPodAutoscaler of ns whose

@@ -23,8 +23,9 @@ const (
 	SecurityContext Family = "securityContext"
 )
 
-// Families lists every family, in the order they are applied.
-var Families = []Family{Resources, Probes, SecurityContext}
+// Families lists every family, in the order they are applied
+// (ServiceAccountToken by AccountToken, after Template).
+var Families = []Family{Resources, Probes, SecurityContext, ServiceAccountToken}
 
 // Change is one field that defaulting wrote.
 type Change struct {

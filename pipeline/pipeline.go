@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -122,10 +123,10 @@ func Evaluate(rules []*validate.Rule, p *policy.Policy, req Request) (*Result, e
 		in.Default = func() *workload.Template {
 			if req.AroundDefault != nil {
 				var d *workload.Template
-				req.AroundDefault(func() { d = defaulted(t, p) })
+				req.AroundDefault(func() { d = defaulted(t, p, req.Cluster, req.Namespace) })
 				return d
 			}
-			return defaulted(t, p)
+			return defaulted(t, p, req.Cluster, req.Namespace)
 		}
 	}
 	if req.Old != nil {
@@ -154,7 +155,7 @@ func (d defaultedWorkloads) Workload(ns, kind, name string) *workload.Template {
 	if t == nil || !t.HasPods() {
 		return t
 	}
-	return defaulted(t, d.p)
+	return defaulted(t, d.p, d.View, ns)
 }
 
 // Defaulted is a Pod after Default.
@@ -168,7 +169,10 @@ type Defaulted struct {
 
 // Default defaults the Pod of req (a Pod CREATE) under p, in place: the
 // object req carries is changed, and what defaulting wrote is recorded in
-// its annotation plimsoll.dev/mutations. The Pod's controller
+// its annotation plimsoll.dev/mutations. The one default that reads
+// another object (automountServiceAccountToken, from the Pod's
+// ServiceAccount) is written only when req.Cluster knows that
+// ServiceAccount. The Pod's controller
 // ownerReference counts as Evaluate decides it (req.Requester, or
 // req.TrustOwner), so a Pod is defaulted and judged as the same
 // workload's, or as nobody's.
@@ -186,6 +190,7 @@ func Default(p *policy.Policy, req Request) (*Defaulted, error) {
 		TrustRequester(t, p, req.Requester)
 	}
 	changes := mutate.Template(t, p.Defaults)
+	changes = append(changes, mutate.AccountToken(t, p.Defaults, account(p, req.Cluster, req.Namespace, t))...)
 	if len(changes) > 0 {
 		mutate.Annotate(t.Meta, changes)
 	}
@@ -211,15 +216,33 @@ func trustOwner(t *workload.Template, trust func(metav1.OwnerReference) bool) {
 	}
 }
 
-// defaulted is t with a copy of its PodSpec, defaulted under p. Defaulting
-// writes only the PodSpec, so the rest of the object is shared with t, not
-// copied: for a Deployment that halves the copy. (Its Object is still the
-// object as sent.)
-func defaulted(t *workload.Template, p *policy.Policy) *workload.Template {
+// defaulted is t with a copy of its PodSpec, defaulted under p, with
+// view (which may be nil) as what is known of its ServiceAccount in
+// namespace ns. Defaulting writes only the PodSpec, so the rest of the
+// object is shared with t, not copied: for a Deployment that halves the
+// copy. (Its Object is still the object as sent.)
+func defaulted(t *workload.Template, p *policy.Policy, view cluster.View, ns string) *workload.Template {
 	d := *t
 	d.Spec = t.Spec.DeepCopy()
 	mutate.Template(&d, p.Defaults)
+	mutate.AccountToken(&d, p.Defaults, account(p, view, ns, &d))
 	return &d
+}
+
+// account returns the ServiceAccount t's Pods run as, as view knows it,
+// or nil (no view, or the ServiceAccount is not known). Only looked up
+// where p defaults the token.
+func account(p *policy.Policy, view cluster.View, ns string, t *workload.Template) *corev1.ServiceAccount {
+	if t := p.Defaults.ServiceAccountToken; t == nil || *t {
+		return nil
+	}
+	if view == nil || !t.HasPods() || !view.Keeps("ServiceAccount") {
+		return nil
+	}
+	if ns == "" {
+		ns = t.Meta.Namespace
+	}
+	return view.ServiceAccount(ns, mutate.AccountName(t))
 }
 
 // Decode decodes raw JSON into a typed object of the kind gvk, refusing an

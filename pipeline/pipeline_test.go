@@ -206,15 +206,16 @@ func TestACancelledContextStopsTheEvaluation(t *testing.T) {
 }
 
 // TestObjectsWithoutAPodTemplateAreRefused: the object and the old object
-// must both be kinds with a Pod template.
+// must both be kinds plimsoll judges (with a Pod template, or one of
+// workload.Companions).
 func TestObjectsWithoutAPodTemplateAreRefused(t *testing.T) {
-	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}}
-	if _, err := pipeline.Evaluate(validate.Registry(), policy.Default(), pipeline.Request{Object: cm, Operation: pipeline.Create}); err == nil {
-		t.Error("a ConfigMap was judged")
+	svc := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}}
+	if _, err := pipeline.Evaluate(validate.Registry(), policy.Default(), pipeline.Request{Object: svc, Operation: pipeline.Create}); err == nil {
+		t.Error("a Service was judged")
 	}
-	_, err := pipeline.Evaluate(validate.Registry(), policy.Default(), pipeline.Request{Object: barePod(false), Old: cm, Operation: pipeline.Update})
+	_, err := pipeline.Evaluate(validate.Registry(), policy.Default(), pipeline.Request{Object: barePod(false), Old: svc, Operation: pipeline.Update})
 	if err == nil || !strings.HasPrefix(err.Error(), "oldObject: ") {
-		t.Errorf("an old ConfigMap: error %v, want one naming oldObject", err)
+		t.Errorf("an old Service: error %v, want one naming oldObject", err)
 	}
 }
 
@@ -233,7 +234,7 @@ func TestDecode(t *testing.T) {
 		{"an apiVersion other than the request's", `{"apiVersion":"apps/v1beta2","kind":"Deployment"}`, deploy, "the object is apps/v1beta2 Deployment but the request says apps/v1 Deployment"},
 		{"invalid JSON", `{"apiVersion":`, pod, "the object is not valid JSON"},
 		{"a field of the wrong type", `{"apiVersion":"v1","kind":"Pod","spec":{"containers":"web"}}`, pod, "the object is not a valid Pod"},
-		{"a kind without a Pod template", `{"apiVersion":"v1","kind":"ConfigMap"}`, schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, "ConfigMap"},
+		{"a kind plimsoll does not judge", `{"apiVersion":"v1","kind":"Service"}`, schema.GroupVersionKind{Version: "v1", Kind: "Service"}, "Service"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			obj, err := pipeline.Decode([]byte(tt.raw), tt.gvk)

@@ -72,8 +72,43 @@ type Policy struct {
 	// replicas-with-hpa, namespace-quota): `plimsoll serve` then starts no
 	// informer and needs no RBAC to read them. Unset: on.
 	ContextRules *bool `json:"contextRules,omitempty"`
+	// NetworkPolicy holds the settings of rule network-policy.
+	NetworkPolicy NetworkPolicySettings `json:"networkPolicy,omitempty"`
+	// ImageVulnerabilities holds the settings of rule
+	// image-vulnerabilities.
+	ImageVulnerabilities VulnerabilitySettings `json:"imageVulnerabilities,omitempty"`
 
 	hash string
+}
+
+// NetworkPolicySettings are rule network-policy's.
+type NetworkPolicySettings struct {
+	// RequireEgress, when true, also requires every Pod to be isolated
+	// for egress (a NetworkPolicy selecting it with policyType Egress).
+	RequireEgress bool `json:"requireEgress,omitempty"`
+}
+
+// VulnerabilitySettings are rule image-vulnerabilities': a container's
+// image is reported when a scanner found at least Count vulnerabilities
+// of Severity or worse in it.
+type VulnerabilitySettings struct {
+	// Severity is CRITICAL (unset), HIGH, MEDIUM, LOW or UNKNOWN.
+	Severity string `json:"severity,omitempty"`
+	// Count is 1 when unset.
+	Count int `json:"count,omitempty"`
+}
+
+// Threshold returns the severity and count that make an image reported,
+// with their defaults filled in.
+func (v VulnerabilitySettings) Threshold() (severity string, count int) {
+	severity, count = strings.ToUpper(v.Severity), v.Count
+	if severity == "" {
+		severity = "CRITICAL"
+	}
+	if count < 1 {
+		count = 1
+	}
+	return severity, count
 }
 
 // ContextRulesOn reports whether the rules that read other objects run.
@@ -84,6 +119,14 @@ type Defaults struct {
 	Resources       ResourceDefaults `json:"resources"`
 	Probes          ProbeDefaults    `json:"probes"`
 	SecurityContext SecurityDefaults `json:"securityContext"`
+	// ServiceAccountToken, when set to false, writes
+	// automountServiceAccountToken: false into Pods that leave it unset
+	// and whose ServiceAccount leaves it unset too (opt-in: a Pod that
+	// calls the API server then needs it set to true). Never written
+	// where the Pod or its ServiceAccount set it, nor where the
+	// ServiceAccount is not known (the webhook's cache has not synced).
+	// true is refused: a token is what Kubernetes mounts anyway.
+	ServiceAccountToken *bool `json:"serviceAccountToken,omitempty"`
 }
 
 // ResourceDefaults are the requests and limits given to every container and
@@ -295,6 +338,15 @@ func (p *Policy) validate(knownRules []string) error {
 				errs = append(errs, fmt.Sprintf("%s[%d]: %q must be a registry host or prefix such as ghcr.io/acme, without scheme or trailing /", field, i, reg))
 			}
 		}
+	}
+	if t := p.Defaults.ServiceAccountToken; t != nil && *t {
+		errs = append(errs, "defaults.serviceAccountToken: only false can be defaulted (Kubernetes mounts the token when nothing says otherwise); remove the field to leave tokens alone")
+	}
+	if v := p.ImageVulnerabilities; v.Severity != "" && !slices.Contains([]string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}, strings.ToUpper(v.Severity)) {
+		errs = append(errs, fmt.Sprintf("imageVulnerabilities.severity: must be CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN, not %q", v.Severity))
+	}
+	if p.ImageVulnerabilities.Count < 0 {
+		errs = append(errs, fmt.Sprintf("imageVulnerabilities.count: must be 1 or more, not %d", p.ImageVulnerabilities.Count))
 	}
 	for i, l := range p.RequiredLabels {
 		if msgs := validation.IsQualifiedName(l); len(msgs) > 0 {

@@ -189,6 +189,15 @@ func TestLoadRejectsABadFile(t *testing.T) {
 			want: []string{`rules.image-tag: severity must be error, warning or off, not "info"`, `rules.privileged: severity must be error, warning or off, not "warn"`},
 		},
 		{
+			name: "a service-account token can be defaulted to false only; a scan threshold must be one trivy writes",
+			file: "bad-context-settings.yaml",
+			want: []string{
+				"defaults.serviceAccountToken: only false can be defaulted",
+				`imageVulnerabilities.severity: must be CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN, not "severe"`,
+				"imageVulnerabilities.count: must be 1 or more, not -1",
+			},
+		},
+		{
 			name: "only cpu and memory can be defaulted",
 			file: "non-cpu-memory-resource.yaml",
 			want: []string{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,7 +129,13 @@ func contextMark(r *Rule) string {
 // judges says which objects a rule is about.
 func judges(r *Rule) string {
 	if len(r.Kinds) > 0 {
-		return strings.Join(r.Kinds, ", ")
+		s := strings.Join(r.Kinds, ", ")
+		if slices.Contains(r.Kinds, "ConfigMap") {
+			// ConfigMaps are frequent traffic: the chart sends them to
+			// the webhook only when asked.
+			s += " (always in `plimsoll check` and `plimsoll audit`; by the webhook only where the chart sets `configMapValidation.enabled: true`)"
+		}
+		return s
 	}
 	return "Pods and every workload that carries a pod template"
 }

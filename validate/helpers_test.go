@@ -115,8 +115,12 @@ func configuredPolicy() *policy.Policy {
 // findingUnder reports whether a finding's path lies in the part of the
 // object the template stands for: the pod spec, the Pods' metadata, or
 // (for spec.replicas, spec.strategy...) the workload's own spec; for an
-// object without Pods (a PodDisruptionBudget...), its spec or metadata.
+// object without Pods (a PodDisruptionBudget...), its spec or metadata,
+// or for a ConfigMap its data and binaryData.
 func findingUnder(tpl *workload.Template, path string) bool {
+	if tpl.Kind == "ConfigMap" {
+		return path == "data" || path == "binaryData" || strings.HasPrefix(path, "data[") || strings.HasPrefix(path, "binaryData[")
+	}
 	if !tpl.HasPods() {
 		return strings.HasPrefix(path, "spec.") || strings.HasPrefix(path, "metadata.")
 	}

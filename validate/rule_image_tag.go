@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -45,20 +46,9 @@ var imageTag = &Rule{
 	},
 }
 
-// ParseImage splits an image reference into its name, tag and digest:
-// "registry:5000/team/app:1.2@sha256:ab" gives "registry:5000/team/app",
-// "1.2", "sha256:ab". A colon before the last slash belongs to the
-// registry's port, not to a tag.
-func ParseImage(image string) (name, tag, digest string) {
-	name = image
-	if i := strings.Index(name, "@"); i >= 0 {
-		name, digest = name[:i], name[i+1:]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, tag = name[:i], name[i+1:]
-	}
-	return name, tag, digest
-}
+// ParseImage splits an image reference into its name, tag and digest
+// (cluster.ParseImage).
+func ParseImage(image string) (name, tag, digest string) { return cluster.ParseImage(image) }
 
 // dockerHub is where an image without a registry host is pulled from.
 const dockerHub = "docker.io"

@@ -7,7 +7,9 @@ package validate
 // Pod calls the API server), or left unset on a Pod whose ServiceAccount
 // sets it to false. Read from the cluster: the Pod's ServiceAccount
 // (spec.serviceAccountName, "default" when unset). A source that keeps no
-// ServiceAccounts judges nothing.
+// ServiceAccounts judges nothing. Defaulting writes false where the
+// policy opts in (defaults.serviceAccountToken: false) and the
+// ServiceAccount is known and leaves it unset.
 
 import (
 	"fmt"
@@ -22,7 +24,7 @@ var serviceAccountToken = &Rule{
 	Severity:    policy.Warning,
 	Description: "Pods mount a service-account token only when they say they need one (automountServiceAccountToken on the Pod, or false on its ServiceAccount).",
 	Remediation: "Set automountServiceAccountToken: false on the Pod (or on its ServiceAccount); set it to true on the Pod only if it calls the API server.",
-	Defaulted:   "no",
+	Defaulted:   "where the policy opts in (defaults.serviceAccountToken: false) and neither the Pod nor its ServiceAccount set it",
 	InContext: func(t *workload.Template, a Around, _ *policy.Policy) []Finding {
 		if t.Spec.AutomountServiceAccountToken != nil || !a.Keeps("ServiceAccount") {
 			return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -81,6 +83,10 @@ func decodeDoc(t testing.TB, path string, doc []byte) runtime.Object {
 		obj = &corev1.LimitRange{}
 	case corev1.SchemeGroupVersion.WithKind("ServiceAccount"):
 		obj = &corev1.ServiceAccount{}
+	case networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):
+		obj = &networkingv1.NetworkPolicy{}
+	case trivy.SchemeGroupVersion.WithKind(trivy.Kind):
+		obj = &trivy.VulnerabilityReport{}
 	default:
 		var err error
 		if obj, err = workload.New(gvk); err != nil {

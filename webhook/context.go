@@ -67,7 +67,8 @@ func readsCluster(kind string) bool {
 }
 
 // judged reports whether /validate judges objects of gvk: every kind that
-// carries a pod template, PodDisruptionBudgets and HorizontalPodAutoscalers.
+// carries a pod template, PodDisruptionBudgets, HorizontalPodAutoscalers
+// and ConfigMaps.
 // Namespaces are workload.Supported (namespace-quota judges them in
 // `plimsoll check` and `plimsoll audit`) but not judged at admission,
 // where no cache of ResourceQuotas and LimitRanges is kept.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -57,6 +58,8 @@ func clusterOf(t *testing.T, docs ...string) *fakeCluster {
 			obj = &policyv1.PodDisruptionBudget{}
 		case "Deployment":
 			obj = &appsv1.Deployment{}
+		case "ServiceAccount":
+			obj = &corev1.ServiceAccount{}
 		default:
 			t.Fatalf("clusterOf: kind %q", tm.Kind)
 		}
@@ -415,5 +418,55 @@ func TestServerWatchesTheClusterOnlyWithTheContextRules(t *testing.T) {
 	})
 	if n := w.starts.Load(); n != 1 {
 		t.Errorf("started %d times, want once", n)
+	}
+}
+
+// TestMutateDefaultsTheTokenFromTheCachedServiceAccount: with
+// defaults.serviceAccountToken: false, /mutate writes
+// automountServiceAccountToken: false when the cache holds the Pod's
+// ServiceAccount and it says nothing, and writes nothing when the cache
+// has not synced or the ServiceAccount says true.
+func TestMutateDefaultsTheTokenFromTheCachedServiceAccount(t *testing.T) {
+	const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: team-a}
+spec:
+  containers:
+  - name: web
+    image: example.com/web:1.4.2
+`
+	tests := []struct {
+		name    string
+		account string
+		synced  bool
+		want    bool
+	}{
+		{"an account that says nothing", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: team-a}\n", true, true},
+		{"an account that says true", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: team-a}\nautomountServiceAccountToken: true\n", true, false},
+		{"a cache that has not synced", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: team-a}\n", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := clusterOf(t, tt.account)
+			c.synced.Store(tt.synced)
+			f := contextFixture(t, c)
+			p := policy.Default()
+			no := false
+			p.Defaults.ServiceAccountToken = &no
+			f.h.Policy.Store(p)
+			a := f.send(t, "/mutate/enforce", create(jsonOf(t, pod)).body(t))
+			if !a.resp.Allowed {
+				t.Fatalf("refused: %s", a.message())
+			}
+			wrote := false
+			for _, op := range patchOps(t, a.resp) {
+				if op.Path == "/spec/automountServiceAccountToken" {
+					wrote = op.Value == false
+				}
+			}
+			if wrote != tt.want {
+				t.Errorf("wrote automountServiceAccountToken: false = %v, want %v (patch %s)", wrote, tt.want, a.resp.Patch)
+			}
+		})
 	}
 }

@@ -17,8 +17,10 @@
 // audit. The API server chooses the mode: the webhook configurations carry
 // one entry per mode, each with a namespaceSelector on the label
 // plimsoll.dev/mode, so the server needs no client and no RBAC to admit.
-// /validate judges Pods, every workload kind, PodDisruptionBudgets and
-// HorizontalPodAutoscalers; /mutate defaults Pods only.
+// /validate judges Pods, every workload kind, PodDisruptionBudgets,
+// HorizontalPodAutoscalers and ConfigMaps (configmap-secrets; the chart
+// sends them only with configMapValidation.enabled); /mutate defaults
+// Pods only.
 //
 // The context rules read the objects around the one judged from caches of
 // the cluster (context.go, Handler.Cluster): at admission they only warn,

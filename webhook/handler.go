@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/internal/jsondiff"
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/pipeline"
@@ -237,8 +238,15 @@ func (h *Handler) mutate(x *exchange) admission.Answer {
 	// policy — is then never copied or encoded; for one with something
 	// to default, the round trip the patch is measured against is decoded
 	// again from the request below.
-	d, err := pipeline.Default(h.Policy.Load(), pipeline.Request{
-		Object: obj, Operation: pipeline.Create, Namespace: x.Namespace, Requester: x.UserInfo.Username,
+	p := h.Policy.Load()
+	var around cluster.View
+	if t := p.Defaults.ServiceAccountToken; t != nil && !*t {
+		// The one default that reads another object: the Pod's
+		// ServiceAccount, from the cache (none yet: not written).
+		around, _ = h.clusterFor(x, p.ContextRulesOn())
+	}
+	d, err := pipeline.Default(p, pipeline.Request{
+		Object: obj, Operation: pipeline.Create, Namespace: x.Namespace, Requester: x.UserInfo.Username, Cluster: around,
 	})
 	if err != nil {
 		panic(err) // a Pod always has a template: see answer for what a panic becomes

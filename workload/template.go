@@ -20,9 +20,9 @@ import (
 // Spec and PodMeta point into Object: changing them changes the object.
 //
 // The objects judged beside workloads (Companions: a
-// PodDisruptionBudget, a HorizontalPodAutoscaler, a Namespace) have no
-// pod template: their Template carries Kind, Object and Meta, and Spec,
-// SpecPath and PodMeta are nil (HasPods is false).
+// PodDisruptionBudget, a HorizontalPodAutoscaler, a Namespace, a
+// ConfigMap) have no pod template: their Template carries Kind, Object
+// and Meta, and Spec, SpecPath and PodMeta are nil (HasPods is false).
 type Template struct {
 	// Kind is the object's kind ("Deployment", "Pod", ...).
 	Kind string
@@ -86,13 +86,16 @@ var Kinds = []schema.GroupVersionKind{
 }
 
 // Companions lists the kinds plimsoll judges that carry no pod template
-// but keep workloads available: the budget that limits their
-// evictions, the autoscaler that scales them, and the namespace (its
-// quotas) they run in. Rules about them read their Object.
+// but go with workloads: the budget that limits their evictions, the
+// autoscaler that scales them, the namespace (its quotas) they run in,
+// and the ConfigMaps they read (which must hold no secrets). Rules about
+// them read their Object, and only the rules that name their kind in
+// validate.Rule.Kinds judge them.
 var Companions = []schema.GroupVersionKind{
 	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"),
 	autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"),
 	corev1.SchemeGroupVersion.WithKind("Namespace"),
+	corev1.SchemeGroupVersion.WithKind("ConfigMap"),
 }
 
 // Supported reports whether gvk is one of Kinds or Companions.
@@ -140,6 +143,8 @@ func New(gvk schema.GroupVersionKind) (runtime.Object, error) {
 		obj = &autoscalingv2.HorizontalPodAutoscaler{}
 	case corev1.SchemeGroupVersion.WithKind("Namespace"):
 		obj = &corev1.Namespace{}
+	case corev1.SchemeGroupVersion.WithKind("ConfigMap"):
+		obj = &corev1.ConfigMap{}
 	default:
 		return nil, fmt.Errorf("plimsoll does not judge %s", describeGVK(gvk))
 	}
@@ -193,6 +198,8 @@ func Find(obj runtime.Object) (*Template, error) {
 		t.Kind, t.Meta = "HorizontalPodAutoscaler", &o.ObjectMeta
 	case *corev1.Namespace:
 		t.Kind, t.Meta = "Namespace", &o.ObjectMeta
+	case *corev1.ConfigMap:
+		t.Kind, t.Meta = "ConfigMap", &o.ObjectMeta
 	default:
 		return nil, fmt.Errorf("plimsoll does not judge %s", describeGVK(obj.GetObjectKind().GroupVersionKind()))
 	}

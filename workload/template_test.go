@@ -3,6 +3,7 @@ package workload_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -198,6 +199,46 @@ func TestNewAndSupported(t *testing.T) {
 				t.Errorf("New(%v) error = %v, want it to mention %q", tt.gvk, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestCompanionsAreFoundWithoutPods: every companion kind is supported,
+// gets its typed object, and is found as a template with its metadata and
+// no pod template (so no rule about Pods judges it).
+func TestCompanionsAreFoundWithoutPods(t *testing.T) {
+	for _, gvk := range workload.Companions {
+		t.Run(gvk.Kind, func(t *testing.T) {
+			if !workload.Supported(gvk) {
+				t.Errorf("Supported(%v) = false", gvk)
+			}
+			obj, err := workload.New(gvk)
+			if err != nil {
+				t.Fatalf("New(%v): %v", gvk, err)
+			}
+			if got := obj.GetObjectKind().GroupVersionKind(); got != gvk {
+				t.Errorf("New(%v) has GVK %v", gvk, got)
+			}
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				t.Fatalf("%T has no metadata", obj)
+			}
+			m.SetName("x")
+			tpl, err := workload.Find(obj)
+			if err != nil {
+				t.Fatalf("Find(New(%v)): %v", gvk, err)
+			}
+			if tpl.Kind != gvk.Kind || tpl.Object != obj || tpl.Meta == nil || tpl.Meta.Name != "x" {
+				t.Errorf("Find = kind %q, object %p (want %p), meta %v", tpl.Kind, tpl.Object, obj, tpl.Meta)
+			}
+			if tpl.HasPods() || tpl.Spec != nil || tpl.SpecPath != nil || tpl.PodMeta != nil || len(tpl.Containers()) != 0 {
+				t.Errorf("a %s has a pod template: %+v", gvk.Kind, tpl)
+			}
+		})
+	}
+	for _, kind := range []string{"PodDisruptionBudget", "HorizontalPodAutoscaler", "Namespace", "ConfigMap"} {
+		if !slices.ContainsFunc(workload.Companions, func(k schema.GroupVersionKind) bool { return k.Kind == kind }) {
+			t.Errorf("%s is not among the companions", kind)
+		}
 	}
 }
 

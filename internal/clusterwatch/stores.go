@@ -5,14 +5,17 @@ package clusterwatch
 
 import (
 	"slices"
+	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 	"github.com/plimsoll/plimsoll/workload"
 )
 
@@ -20,7 +23,11 @@ import (
 // (cache.NamespaceIndex) and keyed namespace/name. A nil store knows of
 // nothing.
 type Stores struct {
-	Budgets, Autoscalers, Quotas, LimitRanges, ServiceAccounts cache.Indexer
+	Budgets, Autoscalers, Quotas, LimitRanges, ServiceAccounts, NetworkPolicies cache.Indexer
+	// Scans are trivy-operator's VulnerabilityReports, indexed also by
+	// image (trivy.KeyIndex). Nil when the cluster has none (the
+	// custom resource is not installed).
+	Scans cache.Indexer
 	// Workloads are the caches of the kinds an autoscaler can target
 	// (cluster.Scaled), by kind.
 	Workloads map[string]cache.Indexer
@@ -92,10 +99,41 @@ func (v view) Workload(ns, kind, name string) *workload.Template {
 }
 
 func (v view) Keeps(kind string) bool {
-	if kind == "ServiceAccount" {
+	switch kind {
+	case "ServiceAccount":
 		return v.s.ServiceAccounts != nil
+	case "NetworkPolicy":
+		return v.s.NetworkPolicies != nil
+	case trivy.Kind:
+		return v.s.Scans != nil
 	}
 	return v.s.Workloads[kind] != nil
+}
+
+func (v view) NetworkPolicies(ns string) []*networkingv1.NetworkPolicy {
+	return sortedByName(byNamespace[*networkingv1.NetworkPolicy](v.s.NetworkPolicies, ns))
+}
+
+// ImageScans returns the reports about image, in every namespace, in a
+// fixed order.
+func (v view) ImageScans(image string) []cluster.ImageScan {
+	if v.s.Scans == nil {
+		return nil
+	}
+	items, err := v.s.Scans.ByIndex(trivy.KeyIndex, cluster.ScanKey(image))
+	if err != nil {
+		return nil
+	}
+	out := make([]cluster.ImageScan, 0, len(items))
+	for _, item := range items {
+		if r, ok := item.(*trivy.VulnerabilityReport); ok {
+			out = append(out, r.ImageScan())
+		}
+	}
+	slices.SortFunc(out, func(a, b cluster.ImageScan) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out
 }
 
 func (v view) ServiceAccount(ns, name string) *corev1.ServiceAccount {

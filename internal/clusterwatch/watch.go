@@ -6,7 +6,9 @@ package clusterwatch
 // (every rule that asks whether a workload is autoscaled) and the
 // Deployments and StatefulSets an autoscaler targets (hpa-target reads
 // their containers' requests), ServiceAccounts (service-account-token
-// reads whether they mount their token) — and
+// reads whether they mount their token), NetworkPolicies (network-policy)
+// and, where trivy-operator's custom resource is served,
+// VulnerabilityReports (image-vulnerabilities) — and
 // each object is stripped, on its way into the cache, to the fields those
 // rules read. ResourceQuotas and LimitRanges are not watched:
 // namespace-quota judges Namespaces, which the webhook does not. Nor are
@@ -22,10 +24,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +37,7 @@ import (
 
 	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/internal/kube"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 )
 
 // Source is what a Watch's View calls itself in messages: "no
@@ -50,6 +55,16 @@ type Watch struct {
 
 	start  sync.Once
 	synced atomic.Bool
+
+	// scans, when the client can read them, are the VulnerabilityReports:
+	// looked for every ScanRetry until the custom resource is served,
+	// then watched; scanStore is their cache once it has synced.
+	scans     kube.Scans
+	client    kube.Interface
+	scanStore atomic.Pointer[cache.Indexer]
+	// ScanRetry is how often a Watch looks for the VulnerabilityReports
+	// while they are not served (a minute unless set before Start).
+	ScanRetry time.Duration
 }
 
 // informer is one cache of a Watch, with what its errors have been.
@@ -63,10 +78,14 @@ type informer struct {
 // the RBAC `plimsoll serve` needs for them is get, list and watch on
 // each (the chart's contextRules.enabled grants it).
 var Resources = map[string][]string{
-	"policy":      {"poddisruptionbudgets"},
-	"autoscaling": {"horizontalpodautoscalers"},
-	"apps":        {"deployments", "statefulsets"},
-	"":            {"serviceaccounts"},
+	"policy":            {"poddisruptionbudgets"},
+	"autoscaling":       {"horizontalpodautoscalers"},
+	"apps":              {"deployments", "statefulsets"},
+	"":                  {"serviceaccounts"},
+	"networking.k8s.io": {"networkpolicies"},
+	// Only where trivy-operator is installed; without them
+	// image-vulnerabilities judges nothing at admission.
+	trivy.SchemeGroupVersion.Group: {trivy.Resource},
 }
 
 // Cached are the kinds an autoscaler can target whose objects a Watch
@@ -76,7 +95,8 @@ var Cached = []string{"Deployment", "StatefulSet"}
 // New returns a Watch over client's API server that logs to log. It
 // contacts nothing until Start.
 func New(client kube.Interface, log *slog.Logger) *Watch {
-	w := &Watch{log: log, stores: Stores{Workloads: map[string]cache.Indexer{}, Source: Source}}
+	w := &Watch{log: log, client: client, stores: Stores{Workloads: map[string]cache.Indexer{}, Source: Source}, ScanRetry: time.Minute}
+	w.scans, _ = client.(kube.Scans)
 	add := func(resource string, inf cache.SharedIndexInformer) cache.Indexer {
 		i := &informer{resource: resource, inf: inf}
 		_ = inf.SetWatchErrorHandlerWithContext(w.failed(i)) // fails only once the informer runs
@@ -87,6 +107,7 @@ func New(client kube.Interface, log *slog.Logger) *Watch {
 	w.stores.Budgets = add("poddisruptionbudgets", kube.NewInformer(client, client.PodDisruptionBudgets(""), opts))
 	w.stores.Autoscalers = add("horizontalpodautoscalers", kube.NewInformer(client, client.HorizontalPodAutoscalers(""), opts))
 	w.stores.ServiceAccounts = add("serviceaccounts", kube.NewInformer(client, client.ServiceAccounts(""), opts))
+	w.stores.NetworkPolicies = add("networkpolicies", kube.NewInformer(client, client.NetworkPolicies(""), opts))
 	for _, kind := range Cached {
 		var inf cache.SharedIndexInformer
 		switch kind {
@@ -121,7 +142,61 @@ func (w *Watch) Start(ctx context.Context) {
 			w.synced.Store(true)
 			w.log.Info("context rules: the caches of the cluster are synced; the context rules run at admission")
 		}()
+		if w.scans != nil {
+			go w.watchScans(ctx)
+		}
 	})
+}
+
+// watchScans looks for trivy-operator's VulnerabilityReports until they
+// are served, then keeps a cache of them. Their absence is no failure:
+// most clusters run no scanner, and image-vulnerabilities then judges
+// nothing at admission (View's Keeps says so).
+func (w *Watch) watchScans(ctx context.Context) {
+	reports := w.scans.VulnerabilityReports("")
+	said := false
+	for {
+		_, err := reports.List(ctx, metav1.ListOptions{Limit: 1})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !said {
+			said = true
+			switch {
+			case apierrors.IsNotFound(err):
+				w.log.Info("context rules: trivy-operator's VulnerabilityReports are not served in this cluster, so image-vulnerabilities judges nothing at admission; looking again every "+w.ScanRetry.String(),
+					"resource", trivy.Resource)
+			case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+				w.log.Warn("context rules: plimsoll may not list VulnerabilityReports, so image-vulnerabilities judges nothing at admission: grant get, list and watch on them (the chart's contextRules.enabled does)",
+					"resource", trivy.Resource, "error", err.Error())
+			default:
+				w.log.Warn("context rules: cannot list VulnerabilityReports; image-vulnerabilities judges nothing at admission until it can",
+					"resource", trivy.Resource, "error", err.Error())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.ScanRetry):
+		}
+	}
+	inf := kube.NewInformer(w.client, reports, kube.InformerOptions{Transform: Strip})
+	if err := inf.AddIndexers(cache.Indexers{trivy.KeyIndex: trivy.IndexByImage}); err != nil {
+		w.log.Error("context rules: cannot index VulnerabilityReports", "error", err.Error())
+		return
+	}
+	i := &informer{resource: trivy.Resource, inf: inf}
+	_ = inf.SetWatchErrorHandlerWithContext(w.failed(i))
+	go inf.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return
+	}
+	idx := inf.GetIndexer()
+	w.scanStore.Store(&idx)
+	w.log.Info("context rules: VulnerabilityReports are cached; image-vulnerabilities runs at admission")
 }
 
 // View returns the caches as a cluster.View, and false until every one
@@ -132,7 +207,11 @@ func (w *Watch) View() (cluster.View, bool) {
 	if !w.synced.Load() {
 		return nil, false
 	}
-	return w.stores.View(), true
+	s := w.stores
+	if idx := w.scanStore.Load(); idx != nil {
+		s.Scans = *idx
+	}
+	return s.View(), true
 }
 
 // Synced reports whether every cache has synced.
@@ -204,6 +283,25 @@ func Strip(obj any) (any, error) {
 		m := keptMeta(o.ObjectMeta)
 		m.Labels = nil
 		return &corev1.ServiceAccount{TypeMeta: o.TypeMeta, ObjectMeta: m, AutomountServiceAccountToken: o.AutomountServiceAccountToken}, nil
+	case *trivy.VulnerabilityReport:
+		return trivy.Strip(o)
+	case *networkingv1.NetworkPolicy:
+		// Which Pods it selects and which ways it isolates them, not its
+		// rules: the policy types are written out (cluster.PolicyTypes)
+		// before the egress rules that decide them when unset go.
+		in, out := cluster.PolicyTypes(o)
+		var types []networkingv1.PolicyType
+		if in {
+			types = append(types, networkingv1.PolicyTypeIngress)
+		}
+		if out {
+			types = append(types, networkingv1.PolicyTypeEgress)
+		}
+		m := keptMeta(o.ObjectMeta)
+		m.Labels = nil
+		return &networkingv1.NetworkPolicy{TypeMeta: o.TypeMeta, ObjectMeta: m, Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: o.Spec.PodSelector, PolicyTypes: types,
+		}}, nil
 	}
 	return obj, nil
 }

@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -28,6 +29,7 @@ import (
 	"github.com/plimsoll/plimsoll/cluster"
 	"github.com/plimsoll/plimsoll/internal/clusterwatch"
 	"github.com/plimsoll/plimsoll/internal/kube/kubetest"
+	"github.com/plimsoll/plimsoll/internal/trivy"
 )
 
 // logBuffer is a bytes.Buffer safe for the informers' concurrent writes.
@@ -74,9 +76,12 @@ var (
 		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 		OwnerReferences: []metav1.OwnerReference{{Kind: "Thing", Name: "x", UID: "o-1"}},
 	}
-	keptMeta  = metav1.ObjectMeta{Name: "web", Namespace: "team-a", UID: "u-1", ResourceVersion: "7", Labels: labels}
-	resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
-	always    = corev1.ContainerRestartPolicyAlways
+	keptMeta = metav1.ObjectMeta{Name: "web", Namespace: "team-a", UID: "u-1", ResourceVersion: "7", Labels: labels}
+	// keptNoLabels: NetworkPolicies and reports are found by what they
+	// select or name, not by their own labels.
+	keptNoLabels = metav1.ObjectMeta{Name: "web", Namespace: "team-a", UID: "u-1", ResourceVersion: "7"}
+	resources    = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}
+	always       = corev1.ContainerRestartPolicyAlways
 )
 
 // fullTemplate is a pod template with much the context rules never read.
@@ -154,6 +159,33 @@ func TestStrip(t *testing.T) {
 				Template: ptr(fullTemplate())}},
 			want: &corev1.ReplicationController{ObjectMeta: keptMeta, Spec: corev1.ReplicationControllerSpec{Replicas: ptr(int32(2)), Selector: labels,
 				Template: ptr(keptTemplate())}},
+		},
+		{
+			name: "a NetworkPolicy keeps its podSelector and the directions it isolates, written out, not its rules",
+			in: &networkingv1.NetworkPolicy{ObjectMeta: meta, Spec: networkingv1.NetworkPolicySpec{PodSelector: *selector,
+				Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{{Port: &one}}}}}},
+			want: &networkingv1.NetworkPolicy{ObjectMeta: keptNoLabels, Spec: networkingv1.NetworkPolicySpec{PodSelector: *selector,
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}},
+		},
+		{
+			name: "a VulnerabilityReport keeps its image, its counts and its five worst vulnerabilities",
+			in: &trivy.VulnerabilityReport{ObjectMeta: meta, Report: trivy.Report{
+				Registry: trivy.Registry{Server: "ghcr.io"}, Artifact: trivy.Artifact{Repository: "acme/web", Tag: "1.0"},
+				Summary: trivy.Summary{CriticalCount: 2, HighCount: 5},
+				Vulnerabilities: []trivy.Vulnerability{
+					{VulnerabilityID: "CVE-7", Severity: "HIGH"}, {VulnerabilityID: "CVE-6", Severity: "HIGH"}, {VulnerabilityID: "CVE-5", Severity: "HIGH"},
+					{VulnerabilityID: "CVE-4", Severity: "HIGH"}, {VulnerabilityID: "CVE-3", Severity: "HIGH"}, {VulnerabilityID: "CVE-9", Severity: "CRITICAL"},
+					{VulnerabilityID: "CVE-8", Severity: "CRITICAL"},
+				},
+			}},
+			want: &trivy.VulnerabilityReport{ObjectMeta: keptNoLabels, Report: trivy.Report{
+				Registry: trivy.Registry{Server: "ghcr.io"}, Artifact: trivy.Artifact{Repository: "acme/web", Tag: "1.0"},
+				Summary: trivy.Summary{CriticalCount: 2, HighCount: 5},
+				Vulnerabilities: []trivy.Vulnerability{
+					{VulnerabilityID: "CVE-8", Severity: "CRITICAL"}, {VulnerabilityID: "CVE-9", Severity: "CRITICAL"},
+					{VulnerabilityID: "CVE-3", Severity: "HIGH"}, {VulnerabilityID: "CVE-4", Severity: "HIGH"}, {VulnerabilityID: "CVE-5", Severity: "HIGH"},
+				},
+			}},
 		},
 		{
 			name:      "what it does not know is returned as is",
@@ -321,6 +353,11 @@ func TestResourcesAreWatched(t *testing.T) {
 	}
 	want := map[string][]string{}
 	for g, rs := range clusterwatch.Resources {
+		if g == trivy.SchemeGroupVersion.Group {
+			// Read through kube.Scans, which the fake clientset is not:
+			// the e2e tests watch them on a real API server.
+			continue
+		}
 		want[g] = append([]string(nil), rs...)
 		slices.Sort(want[g])
 	}

@@ -1,6 +1,6 @@
 // Package kube talks to the API server for the few kinds plimsoll reads
 // and writes: namespaces, Secrets, the eight workload kinds the audit
-// lists, the objects the context rules read beside them
+// lists and the ConfigMaps it judges (configmap-secrets), the objects the context rules read beside them
 // (PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas,
 // LimitRanges, ServiceAccounts) and the two webhook configurations self-managed TLS
 // writes.
@@ -34,6 +34,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,6 +43,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/plimsoll/plimsoll/internal/trivy"
 )
 
 // Resource reads and writes one resource, in one namespace (all
@@ -72,18 +75,27 @@ type Interface interface {
 	ResourceQuotas(namespace string) Resource[*corev1.ResourceQuota, *corev1.ResourceQuotaList]
 	LimitRanges(namespace string) Resource[*corev1.LimitRange, *corev1.LimitRangeList]
 	ServiceAccounts(namespace string) Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList]
+	ConfigMaps(namespace string) Resource[*corev1.ConfigMap, *corev1.ConfigMapList]
+	NetworkPolicies(namespace string) Resource[*networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList]
 	MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList]
 	ValidatingWebhookConfigurations() Resource[*admissionregistrationv1.ValidatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfigurationList]
 }
 
-// codecs is the scheme of the six group versions and what encodes and
+// Scans reads what a scanner running in the cluster stored there:
+// trivy-operator's VulnerabilityReports, a custom resource that may not
+// be installed. Client has it; the fake of kubetest has not.
+type Scans interface {
+	VulnerabilityReports(namespace string) Resource[*trivy.VulnerabilityReport, *trivy.VulnerabilityReportList]
+}
+
+// codecs is the scheme of the group versions and what encodes and
 // decodes them, made once, when the first client is.
 var codecs = sync.OnceValues(func() (serializer.CodecFactory, runtime.ParameterCodec) {
 	s := runtime.NewScheme()
 	// The unversioned meta types (Status, WatchEvent, the options), as
 	// client-go's scheme registers them.
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, policyv1.AddToScheme, autoscalingv2.AddToScheme, admissionregistrationv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, policyv1.AddToScheme, autoscalingv2.AddToScheme, admissionregistrationv1.AddToScheme, networkingv1.AddToScheme, trivy.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err) // only a programming error gets here
 		}
@@ -93,11 +105,14 @@ var codecs = sync.OnceValues(func() (serializer.CodecFactory, runtime.ParameterC
 
 // Client is Interface over the API server of a rest.Config.
 type Client struct {
-	core, apps, batch, policy, autoscaling, admission rest.Interface
-	params                                            runtime.ParameterCodec
+	core, apps, batch, policy, autoscaling, admission, networking, scans rest.Interface
+	params                                                               runtime.ParameterCodec
 }
 
-var _ Interface = (*Client)(nil)
+var (
+	_ Interface = (*Client)(nil)
+	_ Scans     = (*Client)(nil)
+)
 
 // NewForConfig returns a Client for c, as kubernetes.NewForConfig does:
 // one HTTP client and one rate limiter (QPS and Burst) shared by every
@@ -146,6 +161,8 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Client, er
 		{policyv1.SchemeGroupVersion, &cl.policy},
 		{autoscalingv2.SchemeGroupVersion, &cl.autoscaling},
 		{admissionregistrationv1.SchemeGroupVersion, &cl.admission},
+		{networkingv1.SchemeGroupVersion, &cl.networking},
+		{trivy.SchemeGroupVersion, &cl.scans},
 	} {
 		var err error
 		if *g.into, err = restFor(g.gv); err != nil {
@@ -215,6 +232,21 @@ func (c *Client) ServiceAccounts(ns string) Resource[*corev1.ServiceAccount, *co
 	return newResource[corev1.ServiceAccount, corev1.ServiceAccountList](c, c.core, "serviceaccounts", ns)
 }
 
+func (c *Client) ConfigMaps(ns string) Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
+	return newResource[corev1.ConfigMap, corev1.ConfigMapList](c, c.core, "configmaps", ns)
+}
+
+func (c *Client) NetworkPolicies(ns string) Resource[*networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList] {
+	return newResource[networkingv1.NetworkPolicy, networkingv1.NetworkPolicyList](c, c.networking, "networkpolicies", ns)
+}
+
+// VulnerabilityReports are a custom resource's, served as JSON only.
+func (c *Client) VulnerabilityReports(ns string) Resource[*trivy.VulnerabilityReport, *trivy.VulnerabilityReportList] {
+	r := newResource[trivy.VulnerabilityReport, trivy.VulnerabilityReportList](c, c.scans, trivy.Resource, ns)
+	r.jsonOnly = true
+	return r
+}
+
 func (c *Client) MutatingWebhookConfigurations() Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {
 	return newResource[admissionregistrationv1.MutatingWebhookConfiguration, admissionregistrationv1.MutatingWebhookConfigurationList](c, c.admission, "mutatingwebhookconfigurations", "")
 }
@@ -240,6 +272,9 @@ type resource[E, LE any, T object[E], L interface {
 	params   runtime.ParameterCodec
 	resource string
 	ns       string
+	// jsonOnly: a custom resource, which the API server serves as JSON
+	// only.
+	jsonOnly bool
 }
 
 func newResource[E, LE any, T object[E], L interface {
@@ -250,7 +285,11 @@ func newResource[E, LE any, T object[E], L interface {
 }
 
 func (r *resource[E, LE, T, L]) req(verb func() *rest.Request) *rest.Request {
-	return verb().UseProtobufAsDefault().NamespaceIfScoped(r.ns, r.ns != "").Resource(r.resource)
+	req := verb()
+	if !r.jsonOnly {
+		req = req.UseProtobufAsDefault()
+	}
+	return req.NamespaceIfScoped(r.ns, r.ns != "").Resource(r.resource)
 }
 
 func timeout(s *int64) time.Duration {

@@ -26,6 +26,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -291,6 +292,7 @@ func checkObjectSet(t *testing.T, c renderCase, objs []Object) {
 	want := []string{
 		"ServiceAccount/" + fn, "ConfigMap/" + fn + "-policy", "Service/" + fn, "Deployment/" + fn,
 		"PodDisruptionBudget/" + fn, "MutatingWebhookConfiguration/" + fn, "ValidatingWebhookConfiguration/" + fn,
+		"NetworkPolicy/" + fn,
 		"ServiceAccount/" + fn + "-cleanup", "ClusterRole/" + fn + "-cleanup", "ClusterRoleBinding/" + fn + "-cleanup", "Job/" + fn + "-cleanup",
 		"ValidatingAdmissionPolicy/" + fn + "-mode-label", "ValidatingAdmissionPolicyBinding/" + fn + "-mode-label",
 		"ClusterRole/" + fn + "-context", "ClusterRoleBinding/" + fn + "-context",
@@ -433,7 +435,8 @@ func ruleStrings(rules []admissionregistrationv1.RuleWithOperations) []string {
 // resource the lower-cased plural of its kind) and of the companions the
 // webhook judges (PodDisruptionBudget, HorizontalPodAutoscaler at the
 // version plimsoll decodes; not Namespace, judged by check and audit
-// only), and of the subresource kubectl debug uses.
+// only, nor ConfigMap, sent only with configMapValidation.enabled), and
+// of the subresource kubectl debug uses.
 func validatedRules() []string {
 	var out []string
 	for _, op := range []string{"CREATE", "UPDATE"} {
@@ -441,7 +444,7 @@ func validatedRules() []string {
 			out = append(out, op+" "+k.Group+"/"+strings.ToLower(k.Kind)+"s")
 		}
 		for _, k := range workload.Companions {
-			if k.Kind == "Namespace" {
+			if k.Kind == "Namespace" || k.Kind == "ConfigMap" {
 				continue
 			}
 			line := op + " " + k.Group + "/" + strings.ToLower(k.Kind) + "s"
@@ -702,10 +705,49 @@ func TestOptionalObjects(t *testing.T) {
 	if d.Spec.Template.Annotations["checksum/policy"] == "" {
 		t.Error("policyChecksumAnnotation=true puts no checksum/policy annotation on the Pods")
 	}
-	for _, k := range []string{"NetworkPolicy", "ServiceMonitor"} {
-		if Find(render(t, "plimsoll", "plimsoll-system"), k, "plimsoll") != nil {
-			t.Errorf("%s is rendered by default; it must be off", k)
+	if Find(render(t, "plimsoll", "plimsoll-system"), "ServiceMonitor", "plimsoll") != nil {
+		t.Errorf("ServiceMonitor is rendered by default; it must be off")
+	}
+}
+
+// The NetworkPolicy, on by default, isolates every Pod the chart runs
+// (plimsoll's network-policy rule asks it of every workload) and lets
+// in what each serves: the webhook port, health, metrics.
+func TestTheNetworkPolicySelectsEveryPodOfTheRelease(t *testing.T) {
+	objs := render(t, "plimsoll", "plimsoll-system", "--set", "audit.enabled=true")
+	np := Find(objs, "NetworkPolicy", "plimsoll")
+	if np == nil {
+		t.Fatal("no NetworkPolicy by default")
+	}
+	spec := np.Typed.(*networkingv1.NetworkPolicy).Spec
+	sel, err := metav1.LabelSelectorAsSelector(&spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct{ kind, name string }{{"Deployment", "plimsoll"}, {"Deployment", "plimsoll-audit"}, {"Job", "plimsoll-cleanup"}} {
+		o := Find(objs, w.kind, w.name)
+		if o == nil {
+			t.Fatalf("no %s %s", w.kind, w.name)
 		}
+		var podLabels map[string]string
+		switch x := o.Typed.(type) {
+		case *appsv1.Deployment:
+			podLabels = x.Spec.Template.Labels
+		case *batchv1.Job:
+			podLabels = x.Spec.Template.Labels
+		}
+		if !sel.Matches(labels.Set(podLabels)) {
+			t.Errorf("the NetworkPolicy does not select the Pods of %s %s (%v)", w.kind, w.name, podLabels)
+		}
+	}
+	var ports []string
+	for _, rule := range spec.Ingress {
+		for _, p := range rule.Ports {
+			ports = append(ports, p.Port.String())
+		}
+	}
+	if !slices.Equal(ports, []string{"https", "health", "metrics"}) || len(spec.PolicyTypes) != 1 || spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
+		t.Errorf("ingress ports %v, policy types %v: want https, health and metrics let in, ingress isolated", ports, spec.PolicyTypes)
 	}
 }
 

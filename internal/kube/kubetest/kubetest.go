@@ -12,6 +12,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/watchlist"
@@ -88,6 +89,14 @@ func (f clientset) LimitRanges(ns string) kube.Resource[*corev1.LimitRange, *cor
 
 func (f clientset) ServiceAccounts(ns string) kube.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
 	return f.c.CoreV1().ServiceAccounts(ns)
+}
+
+func (f clientset) ConfigMaps(ns string) kube.Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
+	return f.c.CoreV1().ConfigMaps(ns)
+}
+
+func (f clientset) NetworkPolicies(ns string) kube.Resource[*networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList] {
+	return f.c.NetworkingV1().NetworkPolicies(ns)
 }
 
 func (f clientset) MutatingWebhookConfigurations() kube.Resource[*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.MutatingWebhookConfigurationList] {
