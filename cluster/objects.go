@@ -130,7 +130,7 @@ func (o *Objects) Keeps(kind string) bool {
 	switch kind {
 	case "ServiceAccount", "NetworkPolicy":
 		return true
-	case "VulnerabilityReport":
+	case ScanKind:
 		return o.scanned
 	}
 	return slices.Contains(Scaled, kind)

@@ -3,6 +3,9 @@ package cluster
 import (
 	"slices"
 	"strings"
+
+	"github.com/plimsoll/plimsoll/imageref"
+	"github.com/plimsoll/plimsoll/policy"
 )
 
 // ScanKind is the kind of the objects ImageScans come from, as View.Keeps
@@ -10,8 +13,8 @@ import (
 const ScanKind = "VulnerabilityReport"
 
 // Severities are a scanner's severities, worst first, as trivy writes
-// them.
-var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
+// them (the policy's imageVulnerabilities.severity is one of them).
+var Severities = policy.VulnerabilitySeverities
 
 // SeverityRank is the place of severity in Severities (0 is the worst),
 // or -1 for a severity no scanner writes.
@@ -65,7 +68,7 @@ func (s ImageScan) Keys() []string {
 		keys = append(keys, "digest:"+s.Digest)
 	}
 	if s.Repository != "" {
-		registry, repository := normalRepository(s.Registry, s.Repository)
+		registry, repository := imageref.Normalize(s.Registry, s.Repository)
 		tag := s.Tag
 		if tag == "" {
 			tag = "latest"
@@ -80,48 +83,13 @@ func (s ImageScan) Keys() []string {
 // the tag says), else its registry, repository and tag ("latest" when it
 // has none).
 func ScanKey(image string) string {
-	name, tag, digest := ParseImage(image)
+	_, tag, digest := imageref.Parse(image)
 	if digest != "" {
 		return "digest:" + digest
 	}
 	if tag == "" {
 		tag = "latest"
 	}
-	host, rest, found := strings.Cut(name, "/")
-	if !found || (!strings.ContainsAny(host, ".:") && host != "localhost" && strings.ToLower(host) == host) {
-		host, rest = "", name
-	}
-	registry, repository := normalRepository(host, rest)
+	registry, repository := imageref.Repository(image)
 	return "tag:" + registry + "/" + repository + ":" + tag
-}
-
-// normalRepository writes a registry and repository as container
-// runtimes resolve them: no registry (or index.docker.io, Docker Hub's
-// old name that trivy writes) is docker.io, where a one-part repository
-// is under library/.
-func normalRepository(registry, repository string) (string, string) {
-	registry = strings.ToLower(registry)
-	switch registry {
-	case "", "index.docker.io", "registry-1.docker.io":
-		registry = "docker.io"
-	}
-	if registry == "docker.io" && !strings.Contains(repository, "/") {
-		repository = "library/" + repository
-	}
-	return registry, repository
-}
-
-// ParseImage splits an image reference into its name, tag and digest:
-// "registry:5000/team/app:1.2@sha256:ab" gives "registry:5000/team/app",
-// "1.2", "sha256:ab". A colon before the last slash belongs to the
-// registry's port, not to a tag.
-func ParseImage(image string) (name, tag, digest string) {
-	name = image
-	if i := strings.Index(name, "@"); i >= 0 {
-		name, digest = name[:i], name[i+1:]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, tag = name[:i], name[i+1:]
-	}
-	return name, tag, digest
 }

@@ -88,6 +88,10 @@ type NetworkPolicySettings struct {
 	RequireEgress bool `json:"requireEgress,omitempty"`
 }
 
+// VulnerabilitySeverities are a scanner's severities, worst first, as
+// trivy writes them.
+var VulnerabilitySeverities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
+
 // VulnerabilitySettings are rule image-vulnerabilities': a container's
 // image is reported when a scanner found at least Count vulnerabilities
 // of Severity or worse in it.
@@ -342,7 +346,7 @@ func (p *Policy) validate(knownRules []string) error {
 	if t := p.Defaults.ServiceAccountToken; t != nil && *t {
 		errs = append(errs, "defaults.serviceAccountToken: only false can be defaulted (Kubernetes mounts the token when nothing says otherwise); remove the field to leave tokens alone")
 	}
-	if v := p.ImageVulnerabilities; v.Severity != "" && !slices.Contains([]string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}, strings.ToUpper(v.Severity)) {
+	if v := p.ImageVulnerabilities; v.Severity != "" && !slices.Contains(VulnerabilitySeverities, strings.ToUpper(v.Severity)) {
 		errs = append(errs, fmt.Sprintf("imageVulnerabilities.severity: must be CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN, not %q", v.Severity))
 	}
 	if p.ImageVulnerabilities.Count < 0 {

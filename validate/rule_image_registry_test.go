@@ -24,15 +24,16 @@ func TestBlockedRegistriesCannotBeSpelledAround(t *testing.T) {
 	p := policy.Default()
 	p.BlockedRegistries = []string{"docker.io/evilcorp", "quay.io"}
 	for image, blocked := range map[string]bool{
-		"evilcorp/miner:1.0":                   true,
-		"docker.io/evilcorp/miner:1.0":         true,
-		"index.docker.io/evilcorp/miner:1.0":   true,
-		"DOCKER.IO/evilcorp/miner:1.0":         true,
-		"quay.io/anyone/app@sha256:" + hex64(): true,
-		"QUAY.IO/anyone/app:1":                 true,
-		"evilcorpsister/app:1":                 false,
-		"nginx:1.27":                           false,
-		"ghcr.io/quay.io/app:1":                false,
+		"evilcorp/miner:1.0":                      true,
+		"docker.io/evilcorp/miner:1.0":            true,
+		"index.docker.io/evilcorp/miner:1.0":      true,
+		"DOCKER.IO/evilcorp/miner:1.0":            true,
+		"registry-1.docker.io/evilcorp/miner:1.0": true,
+		"quay.io/anyone/app@sha256:" + hex64():    true,
+		"QUAY.IO/anyone/app:1":                    true,
+		"evilcorpsister/app:1":                    false,
+		"nginx:1.27":                              false,
+		"ghcr.io/quay.io/app:1":                   false,
 	} {
 		tpl := loadRun(t, "testdata/image-registry/pass/pod-allowed.yaml").templates[0]
 		tpl.Spec.Containers[0].Image = image

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/plimsoll/plimsoll/cluster"
+	"github.com/plimsoll/plimsoll/imageref"
 	"github.com/plimsoll/plimsoll/policy"
 	"github.com/plimsoll/plimsoll/workload"
 )
@@ -47,34 +47,13 @@ var imageTag = &Rule{
 }
 
 // ParseImage splits an image reference into its name, tag and digest
-// (cluster.ParseImage).
-func ParseImage(image string) (name, tag, digest string) { return cluster.ParseImage(image) }
-
-// dockerHub is where an image without a registry host is pulled from.
-const dockerHub = "docker.io"
+// (imageref.Parse).
+func ParseImage(image string) (name, tag, digest string) { return imageref.Parse(image) }
 
 // ImageRepository returns the registry host an image is pulled from and
-// the repository within it, as container runtimes resolve short names:
-// "nginx:1.27" gives "docker.io", "library/nginx"; "acme/app" gives
-// "docker.io", "acme/app"; "registry.local:5000/team/app:1.2" gives
-// "registry.local:5000", "team/app". The first path component is a host
-// when it has a dot or a port, is localhost, or has upper-case letters
-// (which repositories cannot). index.docker.io is docker.io.
-func ImageRepository(image string) (registry, repository string) {
-	name, _, _ := ParseImage(image)
-	host, rest, found := strings.Cut(name, "/")
-	if !found || (!strings.ContainsAny(host, ".:") && host != "localhost" && strings.ToLower(host) == host) {
-		host, rest = dockerHub, name
-	}
-	host = strings.ToLower(host)
-	if host == "index.docker.io" {
-		host = dockerHub
-	}
-	if host == dockerHub && !strings.Contains(rest, "/") {
-		rest = "library/" + rest
-	}
-	return host, rest
-}
+// the repository within it, as container runtimes resolve short names
+// (imageref.Repository): "nginx:1.27" gives "docker.io", "library/nginx".
+func ImageRepository(image string) (registry, repository string) { return imageref.Repository(image) }
 
 // RegistryAllowed reports whether image comes from one of allowed: an
 // entry is a registry host ("ghcr.io", "registry.local:5000"), or a host
@@ -86,11 +65,7 @@ func RegistryAllowed(image string, allowed []string) bool {
 	for _, a := range allowed {
 		a = strings.TrimSuffix(a, "/")
 		host, path, _ := strings.Cut(a, "/")
-		host = strings.ToLower(host)
-		if host == "index.docker.io" {
-			host = dockerHub
-		}
-		a = host
+		a = imageref.Registry(host)
 		if path != "" {
 			a += "/" + path
 		}
