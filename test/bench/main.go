@@ -11,9 +11,10 @@
 //  4. With BENCH_MEMORY=1: plimsoll's resident set after 10,000 and after
 //     1,000,000 requests.
 //  5. The context phase: plimsoll's resident set with the context rules'
-//     caches (on) and without (contextRules: false), in an empty cluster
-//     and in one of BENCH_CONTEXT_OBJECTS each of PodDisruptionBudgets,
-//     HorizontalPodAutoscalers, ResourceQuotas and Deployments.
+//     caches (on) and without (contextRules: false), in an empty cluster,
+//     in one of BENCH_CONTEXT_OBJECTS each of PodDisruptionBudgets,
+//     HorizontalPodAutoscalers, ResourceQuotas and Deployments, and after
+//     as many NetworkPolicies and VulnerabilityReports more.
 //
 // Environment (all optional):
 //

@@ -156,29 +156,34 @@ func (r *report) markdown() string {
 
 	if len(r.context) > 0 {
 		w("### Memory of the context rules' caches\n\n")
-		w("A fresh `plimsoll serve` reading a real kube-apiserver (`--kubeconfig`), with the context rules on (it lists and watches PodDisruptionBudgets, HorizontalPodAutoscalers, Deployments and StatefulSets, each stripped to what the rules read) and off (`contextRules: false`: no cache), in an empty cluster and in one holding %d each of PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments over %d namespaces (ResourceQuotas are not cached by `serve`: `namespace-quota` is judged by `audit` and `check`). VmRSS 3 s after the caches synced (or after ready, when off).\n\n", r.contextObjects, contextNamespaces)
-		w("| objects of each kind | context rules | VmRSS MB | Go heap in use MB | caches synced after |\n|--:|---|--:|--:|--:|\n")
-		var base, full, heap [2]int64
+		w("A fresh `plimsoll serve` reading a real kube-apiserver (`--kubeconfig`) that serves trivy-operator's VulnerabilityReport custom resource, with the context rules on (it lists and watches PodDisruptionBudgets, HorizontalPodAutoscalers, Deployments, StatefulSets, ServiceAccounts, NetworkPolicies and VulnerabilityReports, each stripped to what the rules read) and off (`contextRules: false`: no cache). The cluster is empty, then holds %d each of PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments over %d namespaces (*availability*; ResourceQuotas are not cached by `serve`: `namespace-quota` is judged by `audit` and `check`), then also %d each of NetworkPolicies and VulnerabilityReports of 40 vulnerabilities (*security*). VmRSS 3 s after the caches synced (or after ready, when off).\n\n", r.contextObjects, contextNamespaces, r.contextObjects)
+		w("| cluster | objects of each kind | context rules | VmRSS MB | Go heap in use MB | caches synced after |\n|---|--:|---|--:|--:|--:|\n")
+		type pair struct{ rss, heap [2]int64 } // off, on
+		by := map[string]*pair{}
 		for _, s := range r.context {
-			state, synced := "off", "—"
+			state, synced, i := "off", "—", 0
 			if s.on {
-				state, synced = "on", s.syncedIn.Round(10*time.Millisecond).String()
+				state, synced, i = "on", s.syncedIn.Round(10*time.Millisecond).String(), 1
 			}
-			w("| %d | %s | %.1f | %.1f | %s |\n", s.objects, state, mb(s.rssKB), mb(s.heapKB), synced)
-			i := 0
-			if s.on {
-				i = 1
+			w("| %s | %d | %s | %.1f | %.1f | %s |\n", s.stage, s.objects, state, mb(s.rssKB), mb(s.heapKB), synced)
+			if by[s.stage] == nil {
+				by[s.stage] = &pair{}
 			}
-			if s.objects == 0 {
-				base[i] = s.rssKB
-			} else {
-				full[i], heap[i] = s.rssKB, s.heapKB
-			}
+			by[s.stage].rss[i], by[s.stage].heap[i] = s.rssKB, s.heapKB
 		}
-		if full[1] > 0 && full[0] > 0 && base[1] > 0 {
-			w("\nThe caches of %d objects of each kind cost %.1f MB of VmRSS (on minus off, full cluster), %.0f bytes per cached object (%d PodDisruptionBudgets, HorizontalPodAutoscalers and Deployments); %.1f MB of Go heap in use, %.0f bytes per object. Heap in use counts what the collector has yet to free, too: the lists that filled the caches were decoded whole before they were stripped, and plimsoll serve's GOGC=200 lets the heap reach three times what is live before it collects; GOMEMLIMIT, which the chart sets from the memory limit, makes it collect sooner as the limit nears.\n\n",
-				r.contextObjects, mb(full[1]-full[0]), float64((full[1]-full[0])*1024)/float64(3*r.contextObjects), 3*r.contextObjects,
-				mb(heap[1]-heap[0]), float64((heap[1]-heap[0])*1024)/float64(3*r.contextObjects))
+		// cost is what the caches add: on minus off, in KiB.
+		cost := func(p *pair) (rss, heap int64) { return p.rss[1] - p.rss[0], p.heap[1] - p.heap[0] }
+		n := int64(r.contextObjects)
+		if a := by[contextAvailability]; a != nil && a.rss[0] > 0 && a.rss[1] > 0 {
+			rss, heap := cost(a)
+			w("\nAvailability: the caches of %d objects of each kind cost %.1f MB of VmRSS (on minus off), %.0f bytes per cached object (%d PodDisruptionBudgets, HorizontalPodAutoscalers and Deployments); %.1f MB of Go heap in use, %.0f bytes per object.\n",
+				r.contextObjects, mb(rss), float64(rss*1024)/float64(3*n), 3*n, mb(heap), float64(heap*1024)/float64(3*n))
+			if sec := by[contextSecurity]; sec != nil && sec.rss[0] > 0 && sec.rss[1] > 0 {
+				srss, sheap := cost(sec)
+				w("\nSecurity: %d NetworkPolicies and %d VulnerabilityReports more add %.1f MB of VmRSS to the caches' cost, %.0f bytes per object; %.1f MB of Go heap in use, %.0f bytes per object. All the caches together: %.1f MB of VmRSS.\n",
+					n, n, mb(srss-rss), float64((srss-rss)*1024)/float64(2*n), mb(sheap-heap), float64((sheap-heap)*1024)/float64(2*n), mb(srss))
+			}
+			w("\nHeap in use counts what the collector has yet to free, too: the lists that filled the caches were decoded whole before they were stripped, and plimsoll serve's GOGC=200 lets the heap reach three times what is live before it collects; GOMEMLIMIT, which the chart sets from the memory limit, makes it collect sooner as the limit nears.\n\n")
 		}
 	}
 

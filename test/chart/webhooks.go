@@ -42,6 +42,9 @@ type WebhookValues struct {
 	FailurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType
 	// TimeoutSeconds is webhook.timeoutSeconds (0: the chart's, 5).
 	TimeoutSeconds int32
+	// ConfigMapValidation is configMapValidation.enabled: the validating
+	// entries also send ConfigMaps.
+	ConfigMapValidation bool
 }
 
 // Release is the release name the tests install and render the chart as.
@@ -87,6 +90,9 @@ func (v WebhookValues) Flags() []string {
 	}
 	if v.TimeoutSeconds > 0 {
 		f = append(f, "--set", fmt.Sprintf("webhook.timeoutSeconds=%d", v.TimeoutSeconds))
+	}
+	if v.ConfigMapValidation {
+		f = append(f, "--set", "configMapValidation.enabled=true")
 	}
 	return f
 }

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -20,13 +19,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/plimsoll/plimsoll/admission"
 	"github.com/plimsoll/plimsoll/check"
@@ -112,31 +108,13 @@ func TestNetworkPolicyAtAdmission(t *testing.T) {
 	}
 }
 
-var (
-	crdResource    = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	reportResource = schema.GroupVersionResource{Group: "aquasecurity.github.io", Version: "v1alpha1", Resource: "vulnerabilityreports"}
-)
-
 // installReportCRD installs trivy-operator's VulnerabilityReport custom
-// resource (testdata) and waits until it is served.
+// resource and waits until it is served.
 func installReportCRD(t *testing.T, dyn dynamic.Interface) {
 	t.Helper()
-	ctx := context.Background()
-	data, err := os.ReadFile("testdata/vulnerabilityreports-crd.yaml")
-	if err != nil {
+	if err := harness.InstallReportCRD(context.Background(), dyn); err != nil {
 		t.Fatal(err)
 	}
-	crd := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(data, &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dyn.Resource(crdResource).Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	waitFor(t, time.Minute, "the VulnerabilityReport custom resource to be served", func() bool {
-		_, err := dyn.Resource(reportResource).Namespace("default").List(ctx, metav1.ListOptions{Limit: 1})
-		return err == nil
-	})
 }
 
 // vulnerableReport is a VulnerabilityReport of image repository:tag on
@@ -187,7 +165,7 @@ func TestImageVulnerabilitiesAtAdmission(t *testing.T) {
 		t.Fatalf("an image no report speaks of is warned about: %q", ws)
 	}
 	report := vulnerableReport(ns, "replicaset-api-5d8f7c9b6-api", "registry.example.com", "team/api", "2.4.1")
-	if _, err := dyn.Resource(reportResource).Namespace(ns).Create(ctx, report, metav1.CreateOptions{}); err != nil {
+	if _, err := dyn.Resource(harness.ReportResource).Namespace(ns).Create(ctx, report, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var ws []string

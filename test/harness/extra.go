@@ -29,12 +29,18 @@ type Extra struct {
 // StartExtra starts plimsoll serve with args and registers configurations
 // named name; failurePolicy, if not nil, overrides the per-mode default.
 func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType, args ...string) (*Extra, error) {
+	return e.StartExtraValues(ctx, name, chart.WebhookValues{FailurePolicy: failurePolicy}, args...)
+}
+
+// StartExtraValues is StartExtra with the chart values v of the webhook
+// configurations (their Name is name).
+func (e *Env) StartExtraValues(ctx context.Context, name string, v chart.WebhookValues, args ...string) (*Extra, error) {
 	full := append([]string{"--tls-cert-file", e.Certs.CertFile, "--tls-key-file", e.Certs.KeyFile}, args...)
 	p, err := StartPlimsoll(ctx, filepath.Join(e.BinDir, "plimsoll"), filepath.Join(e.Dir, name+".log"), full...)
 	if err != nil {
 		return nil, err
 	}
-	x, err := e.registerExtra(ctx, name, p, failurePolicy)
+	x, err := e.registerExtra(ctx, name, p, v)
 	if err != nil {
 		_ = p.Stop() // the registration's error is the one to report
 		return nil, err
@@ -47,12 +53,13 @@ func (e *Env) StartExtra(ctx context.Context, name string, failurePolicy map[adm
 // configurations named name calling p, whose entries select namespaces
 // labelled plimsoll-e2e/<name>=<mode>.
 func (e *Env) RegisterExtra(ctx context.Context, name string, p *Process) (*Extra, error) {
-	return e.registerExtra(ctx, name, p, nil)
+	return e.registerExtra(ctx, name, p, chart.WebhookValues{})
 }
 
-func (e *Env) registerExtra(ctx context.Context, name string, p *Process, failurePolicy map[admission.Mode]admissionregistrationv1.FailurePolicyType) (*Extra, error) {
+func (e *Env) registerExtra(ctx context.Context, name string, p *Process, v chart.WebhookValues) (*Extra, error) {
 	x := &Extra{Name: name, Label: "plimsoll-e2e/" + name, Process: p, env: e}
-	mwc, vwc, err := chart.Webhooks(chart.WebhookValues{Name: name, FailurePolicy: failurePolicy}, e.ClientConfig(p))
+	v.Name = name
+	mwc, vwc, err := chart.Webhooks(v, e.ClientConfig(p))
 	if err != nil {
 		return nil, err
 	}
