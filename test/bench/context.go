@@ -130,7 +130,6 @@ func (r *report) contextCaches(ctx context.Context) error {
 		}
 	}
 	n := r.contextObjects
-	logf("context: creating %d PodDisruptionBudgets, HorizontalPodAutoscalers, ResourceQuotas and Deployments in %d namespaces", n, contextNamespaces)
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = -1, 0
 	cfg.WarningHandler = rest.NoWarnings{}

@@ -183,7 +183,7 @@ func (r *report) markdown() string {
 				w("\nSecurity: %d NetworkPolicies and %d VulnerabilityReports more add %.1f MB of VmRSS to the caches' cost, %.0f bytes per object; %.1f MB of Go heap in use, %.0f bytes per object. All the caches together: %.1f MB of VmRSS.\n",
 					n, n, mb(srss-rss), float64((srss-rss)*1024)/float64(2*n), mb(sheap-heap), float64((sheap-heap)*1024)/float64(2*n), mb(srss))
 			}
-			w("\nHeap in use counts what the collector has yet to free, too: the lists that filled the caches were decoded whole before they were stripped, and plimsoll serve's GOGC=200 lets the heap reach three times what is live before it collects; GOMEMLIMIT, which the chart sets from the memory limit, makes it collect sooner as the limit nears.\n\n")
+			w("\nplimsoll serve forces one collection after each cache's first sync and returns what the lists took to the system (`settle`, internal/clusterwatch): the informers hold every object of their first list whole until it ends and strip them only then. Heap in use also counts what the collector has yet to free since; plimsoll serve's GOGC=200 lets the heap reach three times what is live before it collects, and GOMEMLIMIT, which the chart sets from the memory limit, makes it collect sooner as the limit nears.\n\n")
 		}
 	}
 
