@@ -59,7 +59,7 @@ e2e: controlplane
 
 ## demo: start a local control plane and plimsoll, apply examples/, explain, stop
 demo: controlplane
-	$(TESTMOD) $(GO) run ./demo
+	$(TESTMOD) $(GO) run -trimpath ./demo
 
 ## lint: gofmt, go vet and golangci-lint (.golangci.yml; why each linter: CONTRIBUTING.md) in both modules, and nothing built among the tracked files (test/lint/tracked-files.sh)
 lint: $(BIN)/golangci-lint

@@ -64,3 +64,7 @@ var selinux = &Rule{
 		return out
 	},
 }
+
+// SELinuxTypes are the SELinux types a Pod or container may choose, ""
+// among them (for the rule's in-process form, package export).
+func SELinuxTypes() []string { return slices.Clone(seLinuxTypes) }

@@ -59,3 +59,7 @@ var sysctls = &Rule{
 		return out
 	},
 }
+
+// SafeSysctls are the sysctls a Pod may set (for the rule's in-process
+// form, package export).
+func SafeSysctls() []string { return slices.Clone(safeSysctls) }

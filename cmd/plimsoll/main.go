@@ -35,6 +35,7 @@ Usage:
   plimsoll serve [flags]                 run the admission webhook
   plimsoll check -f PATH [flags]         check manifests as the webhook would
   plimsoll audit [flags]                 judge what is running in the cluster (--watch: keep reporting)
+  plimsoll export [flags]                print the policy as admission policies the API server runs itself
   plimsoll version                       print the version
 
 Run "plimsoll serve -h" or "plimsoll check -h" for their flags.
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], os.Stdin, stdout, stderr)
 	case "audit":
 		return runAudit(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "plimsoll", version)
 		return 0

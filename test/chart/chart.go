@@ -44,15 +44,28 @@ const rootModule = "module github.com/plimsoll/plimsoll\n"
 // RepoRoot finds the repository root: the directory above this file whose
 // go.mod is plimsoll's own (not test/go.mod).
 func RepoRoot() (string, error) {
+	// This file's directory, then (in a binary built with -trimpath, as
+	// `make demo` builds the demo, where the file's path is the package's)
+	// the working directory's.
 	_, file, _, _ := runtime.Caller(0)
-	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
-		if gomod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(gomod, []byte(rootModule)) {
-			return dir, nil
+	starts := []string{filepath.Dir(file)}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, start := range starts {
+		if !filepath.IsAbs(start) {
+			continue
 		}
-		if filepath.Dir(dir) == dir {
-			return "", errors.New("cannot find the repository root (the go.mod of module github.com/plimsoll/plimsoll)")
+		for dir := start; ; dir = filepath.Dir(dir) {
+			if gomod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(gomod, []byte(rootModule)) {
+				return dir, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
 		}
 	}
+	return "", errors.New("cannot find the repository root (the go.mod of module github.com/plimsoll/plimsoll)")
 }
 
 // Dir is charts/plimsoll.

@@ -98,7 +98,10 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 
 	logf("building plimsoll")
 	bin := filepath.Join(e.BinDir, "plimsoll")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/plimsoll")
+	// -trimpath as test/controlplane/build.sh builds kube-apiserver and
+	// etcd, with the same Go release and the same versions of what they
+	// share: on a cold build cache this build reuses what those compiled.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/plimsoll")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build ./cmd/plimsoll: %w\n%s", err, out)

@@ -1,0 +1,322 @@
+package export
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+)
+
+// forms are the in-process forms, by rule ID (rule_*.go register them).
+var forms = map[string]form{}
+
+func register(id string, f form) {
+	if _, dup := forms[id]; dup {
+		panic("export: two forms of rule " + id)
+	}
+	forms[id] = f
+}
+
+// Options say where the exported policies apply, as the chart's values say
+// where its webhook entries do.
+type Options struct {
+	// Name prefixes every object's name (default "plimsoll", the chart's
+	// release name).
+	Name string
+	// Modes are the modes to bind (default: enforce, warn and audit).
+	Modes []admission.Mode
+	// ModeLabel is the namespace label that selects the mode (default
+	// plimsoll.dev/mode).
+	ModeLabel string
+	// ExcludedNamespaces are never judged, besides kube-system,
+	// kube-public and kube-node-lease.
+	ExcludedNamespaces []string
+}
+
+// AlwaysExcluded are the namespaces no binding selects, as the chart's
+// entries exclude them.
+var AlwaysExcluded = []string{"kube-node-lease", "kube-public", "kube-system"}
+
+// Result is what Export makes of a policy.
+type Result struct {
+	// Policies and Bindings implement the exported rules.
+	Policies []*admissionregistrationv1.ValidatingAdmissionPolicy
+	Bindings []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	// Exported are the IDs of the rules the policies carry.
+	Exported []string
+	// WebhookOnly are the rules the policy turns on that stay with the
+	// webhook, each with why.
+	WebhookOnly []Fallback
+}
+
+// A Fallback is a rule left to the webhook.
+type Fallback struct {
+	Rule   string
+	Reason string
+}
+
+// The groups of validations, one policy each: error rules (Deny in
+// enforce), their ratcheted violations (Warn), warning rules (Warn).
+const (
+	groupError       = "error"
+	groupPreexisting = "preexisting"
+	groupWarning     = "warning"
+)
+
+// Export compiles p into admission policies: every rule it turns on that
+// has an in-process form and whose exemptions CEL can express.
+func Export(p *policy.Policy, o Options) (*Result, error) {
+	if o.Name == "" {
+		o.Name = "plimsoll"
+	}
+	if len(o.Modes) == 0 {
+		o.Modes = admission.ServedModes
+	}
+	if o.ModeLabel == "" {
+		o.ModeLabel = admission.ModeLabel
+	}
+	for _, m := range o.Modes {
+		if !slices.Contains(admission.ServedModes, m) {
+			return nil, fmt.Errorf("mode %q: want enforce, warn or audit", m)
+		}
+	}
+	res := &Result{}
+	groups := map[string][]admissionregistrationv1.Validation{}
+	for _, r := range validate.Registry() {
+		sev := p.Severity(r.ID, r.Severity)
+		if sev == policy.Off {
+			continue
+		}
+		f, ok := forms[r.ID]
+		if !ok {
+			res.WebhookOnly = append(res.WebhookOnly, Fallback{r.ID, whyNot(r)})
+			continue
+		}
+		exempt, why := exemptions(p, r.ID)
+		if why != "" {
+			res.WebhookOnly = append(res.WebhookOnly, Fallback{r.ID, why})
+			continue
+		}
+		res.Exported = append(res.Exported, r.ID)
+		if sev == policy.Error {
+			groups[groupError] = append(groups[groupError], f.validation(r.ID, exempt, true))
+			groups[groupPreexisting] = append(groups[groupPreexisting], f.preexisting(r.ID, exempt))
+		} else {
+			groups[groupWarning] = append(groups[groupWarning], f.validation(r.ID, exempt, false))
+		}
+	}
+	for _, g := range []string{groupError, groupPreexisting, groupWarning} {
+		if len(groups[g]) == 0 {
+			continue
+		}
+		name := o.Name + "-" + g
+		res.Policies = append(res.Policies, &admissionregistrationv1.ValidatingAdmissionPolicy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels(o)},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+				MatchConstraints: podTemplates(),
+				// An expression that cannot be evaluated (an object over
+				// the cost budget) admits: the webhook, where installed,
+				// still judges it.
+				FailurePolicy: ptr(admissionregistrationv1.Ignore),
+				Variables:     variables(),
+				Validations:   groups[g],
+			},
+		})
+		for _, m := range o.Modes {
+			res.Bindings = append(res.Bindings, binding(o, name, m, action(g, m)))
+		}
+	}
+	return res, nil
+}
+
+// action is what a violation of group g does in mode m.
+func action(g string, m admission.Mode) admissionregistrationv1.ValidationAction {
+	switch {
+	case m == admission.Audit:
+		return admissionregistrationv1.Audit
+	case m == admission.Enforce && g == groupError:
+		return admissionregistrationv1.Deny
+	default:
+		return admissionregistrationv1.Warn
+	}
+}
+
+func labels(o Options) map[string]string {
+	return map[string]string{"app.kubernetes.io/name": "plimsoll", "app.kubernetes.io/instance": o.Name, "app.kubernetes.io/component": "admission-policy"}
+}
+
+// binding binds policy name in the namespaces of mode m.
+func binding(o Options, name string, m admission.Mode, a admissionregistrationv1.ValidationAction) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+	excluded := slices.Concat(AlwaysExcluded, o.ExcludedNamespaces)
+	slices.Sort(excluded)
+	excluded = slices.Compact(excluded)
+	return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-" + string(m), Labels: labels(o)},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: name,
+			MatchResources: &admissionregistrationv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: excluded},
+					{Key: o.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}},
+				}},
+			},
+			ValidationActions: []admissionregistrationv1.ValidationAction{a},
+		},
+	}
+}
+
+// podTemplates matches what the chart's validating entries send of Pods
+// and workloads: CREATE and UPDATE of Pods, their ephemeral containers
+// and every kind with a pod template.
+func podTemplates() *admissionregistrationv1.MatchResources {
+	rule := func(group string, resources ...string) admissionregistrationv1.NamedRuleWithOperations {
+		return admissionregistrationv1.NamedRuleWithOperations{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+			Rule:       admissionregistrationv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources, Scope: ptr(admissionregistrationv1.NamespacedScope)},
+		}}
+	}
+	return &admissionregistrationv1.MatchResources{
+		ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{
+			rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+			rule("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
+			rule("batch", "jobs", "cronjobs"),
+		},
+		MatchPolicy: ptr(admissionregistrationv1.Equivalent),
+	}
+}
+
+// validation is f as the validation of rule id: broken (with ratchet: in
+// a way the old object was not) unless exempt.
+func (f form) validation(id, exempt string, ratchet bool) admissionregistrationv1.Validation {
+	broken := make([]string, 0, len(f.checks))
+	message := "''"
+	for i := len(f.checks) - 1; i >= 0; i-- {
+		c := f.checks[i]
+		broken = append(broken, c.broken(ratchet))
+		which := "x"
+		if c.list != "" {
+			which = c.found("x", ratchet)
+		}
+		message = fmt.Sprintf("%s ? %s : %s", c.broken(ratchet), c.message(id, which), message)
+	}
+	slices.Reverse(broken)
+	return admissionregistrationv1.Validation{
+		Expression:        guard(exempt) + "!(" + strings.Join(broken, " || ") + ")",
+		MessageExpression: message,
+		Reason:            ptr(metav1.StatusReasonForbidden),
+	}
+}
+
+// preexisting is the validation of the violations of error rule id that
+// the old object already had: warned about, never denied.
+func (f form) preexisting(id, exempt string) admissionregistrationv1.Validation {
+	only := make([]string, 0, len(f.checks))
+	message := "''"
+	for i := len(f.checks) - 1; i >= 0; i-- {
+		c := f.checks[i]
+		only = append(only, c.only())
+		which := "x"
+		if c.list != "" {
+			which = fmt.Sprintf("(%s) && %s", c.bad("x"), c.preexisting("x"))
+		}
+		message = fmt.Sprintf("%s ? %s + ' (already there before this update, so not denied; please fix)' : %s", c.only(), c.message(id, which), message)
+	}
+	slices.Reverse(only)
+	return admissionregistrationv1.Validation{
+		Expression:        guard(exempt) + "!(" + strings.Join(only, " || ") + ")",
+		MessageExpression: message,
+	}
+}
+
+// guard is exempt as the start of an expression that passes when it holds.
+func guard(exempt string) string {
+	if exempt == "" {
+		return ""
+	}
+	return "(" + exempt + ") || "
+}
+
+// exemptions is CEL that holds when p exempts the object from rule id, and
+// why the rule must stay with the webhook if an exemption that lifts it
+// selects what CEL cannot see as the webhook does.
+func exemptions(p *policy.Policy, id string) (cel, why string) {
+	var terms []string
+	for i, e := range p.Exemptions {
+		if len(e.Rules) > 0 && !slices.Contains(e.Rules, id) {
+			continue
+		}
+		switch {
+		case e.Expires != nil:
+			return "", fmt.Sprintf("exemption %d (%s) expires, and an admission policy cannot tell the time", i, e.Reason)
+		case len(e.Names) > 0 || len(e.Kinds) > 0:
+			return "", fmt.Sprintf("exemption %d (%s) selects by name or kind, which a Pod answers to through the workload that made it, as only the webhook can tell", i, e.Reason)
+		case len(e.Images) > 0:
+			return "", fmt.Sprintf("exemption %d (%s) lifts findings by image, container by container", i, e.Reason)
+		case len(e.Namespaces) == 0:
+			return "true", "" // every object
+		}
+		re := make([]string, 0, len(e.Namespaces))
+		for _, g := range e.Namespaces {
+			re = append(re, globRegexp(g))
+		}
+		terms = append(terms, fmt.Sprintf("request.namespace.matches(%s)", celString("^(?:"+strings.Join(re, "|")+")$")))
+	}
+	if p.AllowAnnotationExemptions {
+		terms = append(terms, fmt.Sprintf("(%s in variables.podAnnotations && variables.podAnnotations[%s].split(',').exists(r, r.trim() == '*' || r.trim() == %s))",
+			celString(policy.ExemptAnnotation), celString(policy.ExemptAnnotation), celString(id)))
+	}
+	return strings.Join(terms, " || "), ""
+}
+
+// globRegexp is the RE2 of path.Match's glob g (on a name without '/').
+func globRegexp(g string) string {
+	var b strings.Builder
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; c {
+		case '*':
+			b.WriteString("[^/]*")
+		case '?':
+			b.WriteString("[^/]")
+		case '[':
+			j := strings.IndexByte(g[i:], ']')
+			if j < 0 {
+				b.WriteString(`\[`)
+				continue
+			}
+			// path.Match's classes ([a-z], [^0-9], \ escapes) are RE2's
+			b.WriteString(g[i : i+j+1])
+			i += j
+		case '\\':
+			if i+1 < len(g) {
+				i++
+			}
+			b.WriteString(regexp.QuoteMeta(string(g[i])))
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	return b.String()
+}
+
+// whyNot says why rule r has no in-process form.
+func whyNot(r *validate.Rule) string {
+	switch {
+	case r.Context():
+		return "reads other objects (a context rule): an admission policy sees only the object, its old version and its namespace"
+	case r.Defaulted != "" && r.Defaulted != "no":
+		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): stays with the webhook until the defaulting is exported too"
+	default:
+		return "no in-process form yet: judged by the webhook"
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

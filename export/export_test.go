@@ -1,0 +1,250 @@
+package export
+
+import (
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/validate"
+)
+
+// Every form is of a rule of the catalogue, and every rule of the
+// catalogue is either exported or left to the webhook with a reason.
+func TestEveryRuleIsExportedOrExplained(t *testing.T) {
+	ids := validate.IDs()
+	for id := range forms {
+		if !slices.Contains(ids, id) {
+			t.Errorf("form of unknown rule %q", id)
+		}
+	}
+	res, err := Export(policy.Default(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := slices.Clone(res.Exported)
+	for _, f := range res.WebhookOnly {
+		if f.Reason == "" {
+			t.Errorf("rule %s is left to the webhook without a reason", f.Rule)
+		}
+		seen = append(seen, f.Rule)
+	}
+	for _, r := range validate.Registry() {
+		if policy.Default().Severity(r.ID, r.Severity) != policy.Off && !slices.Contains(seen, r.ID) {
+			t.Errorf("rule %s is neither exported nor listed as left to the webhook", r.ID)
+		}
+	}
+	if len(res.Exported) != len(forms)-countOff(policy.Default()) {
+		t.Errorf("exported %v, want every rule with a form that the policy leaves on", res.Exported)
+	}
+}
+
+func countOff(p *policy.Policy) int {
+	n := 0
+	for _, r := range validate.Registry() {
+		if _, ok := forms[r.ID]; ok && p.Severity(r.ID, r.Severity) == policy.Off {
+			n++
+		}
+	}
+	return n
+}
+
+// The actions per mode: an error denies in enforce only, its ratcheted
+// violations and warnings warn, and audit audits.
+func TestBindingsMapSeveritiesToActions(t *testing.T) {
+	p := policy.Default()
+	p.Rules = map[string]policy.Severity{"host-port": policy.Warning}
+	res, err := Export(p, Options{Name: "x", ExcludedNamespaces: []string{"plimsoll-system"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]admissionregistrationv1.ValidationAction{}
+	for _, b := range res.Bindings {
+		if len(b.Spec.ValidationActions) != 1 {
+			t.Fatalf("binding %s: actions %v", b.Name, b.Spec.ValidationActions)
+		}
+		got[b.Name] = b.Spec.ValidationActions[0]
+		sel := b.Spec.MatchResources.NamespaceSelector
+		if !slices.Contains(sel.MatchExpressions[0].Values, "plimsoll-system") || !slices.Contains(sel.MatchExpressions[0].Values, "kube-system") {
+			t.Errorf("binding %s does not exclude the release and system namespaces: %v", b.Name, sel)
+		}
+		if b.Spec.PolicyName+"-"+sel.MatchExpressions[1].Values[0] != b.Name || sel.MatchExpressions[1].Key != admission.ModeLabel {
+			t.Errorf("binding %s selects %v", b.Name, sel.MatchExpressions[1])
+		}
+	}
+	want := map[string]admissionregistrationv1.ValidationAction{
+		"x-error-enforce": "Deny", "x-error-warn": "Warn", "x-error-audit": "Audit",
+		"x-preexisting-enforce": "Warn", "x-preexisting-warn": "Warn", "x-preexisting-audit": "Audit",
+		"x-warning-enforce": "Warn", "x-warning-warn": "Warn", "x-warning-audit": "Audit",
+	}
+	for name, a := range want {
+		if got[name] != a {
+			t.Errorf("binding %s: %q, want %q", name, got[name], a)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("bindings %v, want %v", got, want)
+	}
+	for _, pol := range res.Policies {
+		var ids []string
+		for _, v := range pol.Spec.Validations {
+			ids = append(ids, ruleRef(v.MessageExpression))
+		}
+		if pol.Name == "x-warning" && !slices.Equal(ids, []string{"host-port"}) {
+			t.Errorf("policy x-warning carries %v, want host-port (a warning by the policy)", ids)
+		}
+		if pol.Name == "x-error" && slices.Contains(ids, "host-port") {
+			t.Errorf("policy x-error carries host-port, which the policy made a warning")
+		}
+	}
+	if _, err := Export(p, Options{Modes: []admission.Mode{"strict"}}); err == nil {
+		t.Error("an unknown mode is accepted")
+	}
+}
+
+var ruleIDPattern = regexp.MustCompile(`\[([a-z-]+)\]`)
+
+func ruleRef(message string) string {
+	m := ruleIDPattern.FindStringSubmatch(message)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// Exemptions by namespace, and by annotation where the policy allows it,
+// become guards; one that selects by name, kind or image, or expires,
+// leaves its rules to the webhook, saying which exemption and why.
+func TestExemptions(t *testing.T) {
+	expires := metav1.NewTime(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := policy.Default()
+	p.AllowAnnotationExemptions = true
+	p.Exemptions = []policy.Exemption{
+		{Reason: "the node agents", Rules: []string{"host-path", "host-namespaces"}, Namespaces: []string{"agents-*", "monitoring"}},
+		{Reason: "the vendor's chart", Rules: []string{"host-port"}, Names: []string{"ingress"}},
+		{Reason: "until the migration", Rules: []string{"proc-mount"}, Namespaces: []string{"legacy"}, Expires: &expires},
+		{Reason: "the debugger image", Rules: []string{"privileged"}, Images: []string{"debug/*"}},
+	}
+	res, err := Export(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]string{}
+	for _, f := range res.WebhookOnly {
+		left[f.Rule] = f.Reason
+	}
+	for rule, want := range map[string]string{"host-port": "exemption 1 (the vendor's chart)", "proc-mount": "exemption 2 (until the migration) expires", "privileged": "exemption 3 (the debugger image)"} {
+		if !strings.Contains(left[rule], want) {
+			t.Errorf("rule %s: left to the webhook because %q, want it to say %q", rule, left[rule], want)
+		}
+	}
+	for _, rule := range []string{"host-path", "host-namespaces", "host-process"} {
+		if !slices.Contains(res.Exported, rule) {
+			t.Errorf("rule %s is not exported", rule)
+		}
+	}
+	for _, pol := range res.Policies {
+		for _, v := range pol.Spec.Validations {
+			rule := ruleRef(v.MessageExpression)
+			hasNS := strings.Contains(v.Expression, "request.namespace.matches('^(?:agents-[^/]*|monitoring)$')")
+			if hasNS != (rule == "host-path" || rule == "host-namespaces") {
+				t.Errorf("%s: namespace guard present %v in %s", rule, hasNS, v.Expression[:min(200, len(v.Expression))])
+			}
+			if !strings.Contains(v.Expression, "'plimsoll.dev/exempt' in variables.podAnnotations") {
+				t.Errorf("%s: no guard for the annotation plimsoll.dev/exempt", rule)
+			}
+		}
+	}
+}
+
+// globRegexp matches what path.Match matches, on names.
+func TestGlobRegexp(t *testing.T) {
+	names := []string{"team-a", "team-", "team", "teamx-a", "a.b", "axb", "prod", "prod-eu-1", "[x]", "x", "t?", "t1", "team-a.b"}
+	for _, g := range []string{"team-*", "team-?", "a.b", "*", "prod-*-1", "[a-p]rod", "[^x]", `\[x\]`, "t[0-9]", "*-a*", "t?"} {
+		re := regexp.MustCompile("^(?:" + globRegexp(g) + ")$")
+		for _, n := range names {
+			want, err := path.Match(g, n)
+			if err != nil {
+				t.Fatalf("glob %q: %v", g, err)
+			}
+			if got := re.MatchString(n); got != want {
+				t.Errorf("glob %q on %q: regexp %s says %v, path.Match %v", g, n, re, got, want)
+			}
+		}
+	}
+}
+
+// The export of the built-in policy, as `plimsoll export` prints its
+// objects (testdata/default.yaml; UPDATE_GOLDEN=1 rewrites it): a change
+// to a form shows in review as a change to the CEL the API server runs.
+func TestDefaultExportGolden(t *testing.T) {
+	res, err := Export(policy.Default(), Options{Modes: []admission.Mode{admission.Enforce}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, p := range res.Policies {
+		y, err := yaml.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("---\n" + string(y))
+	}
+	const golden = "testdata/default.yaml"
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("%s is stale: run UPDATE_GOLDEN=1 go test ./export/", golden)
+	}
+}
+
+// docs/admission-policies.md lists, for the built-in policy, the rules
+// `plimsoll export` carries and why each other stays with the webhook
+// (UPDATE_GOLDEN=1 rewrites it).
+func TestAdmissionPoliciesDoc(t *testing.T) {
+	res, err := Export(policy.Default(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("<!-- Generated by `UPDATE_GOLDEN=1 go test ./export/` from the code: do not edit. -->\n")
+	b.WriteString("# Rules the API server runs itself\n\n")
+	b.WriteString("`plimsoll export` prints the policy in force as ValidatingAdmissionPolicies and their bindings, for the rules whose verdict CEL gives exactly as the webhook does (see the README, \"When the webhook is down\"). With the built-in policy:\n\n")
+	b.WriteString("| rule | in-process | why not |\n|---|---|---|\n")
+	for _, id := range res.Exported {
+		b.WriteString("| `" + id + "` | yes | |\n")
+	}
+	for _, f := range res.WebhookOnly {
+		b.WriteString("| `" + f.Rule + "` | no | " + f.Reason + " |\n")
+	}
+	b.WriteString("\nNo defaulting has an in-process form yet (MutatingAdmissionPolicies): the resources, probes and securityContext that `/mutate` writes are written by the webhook only.\n")
+	const doc = "../docs/admission-policies.md"
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(doc, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("%s is stale: run UPDATE_GOLDEN=1 go test ./export/", doc)
+	}
+}

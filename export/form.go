@@ -1,0 +1,148 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A form is a rule's in-process form: CEL over the variables of every
+// exported policy (variables.go) that gives the webhook's verdict.
+type form struct {
+	// checks are the places the rule looks: each container of a kind, or
+	// the pod spec. The rule is broken when any check finds something.
+	checks []check
+}
+
+// A check finds one kind of violation of a rule.
+type check struct {
+	// list is the CEL list the check runs over ("variables.containers",
+	// "variables.spec.volumes"...) and old the same list of the old object
+	// on UPDATE; both empty for a check of the pod spec itself.
+	list, old string
+	// listPath is list's path under the pod spec ("containers").
+	listPath string
+	// subject names what is at fault in the message ("container", "init
+	// container"...), followed by the item's name; "" for an item the
+	// webhook reports as the pod spec's (a volume), whose problem then
+	// names it.
+	subject string
+	// bad is true of an item (CEL variable x) that breaks the rule; for a
+	// check of the pod spec, a CEL expression over variables.spec (x unused).
+	bad func(x string) string
+	// same is true when the old item o breaks the rule the same way as x
+	// does (the webhook's ratchet: same rule, field and value); nil when
+	// breaking it at all is the same way (a flag set to true).
+	same func(o, x string) string
+	// field is the path of the offending field under the item (or under
+	// the pod spec), as the webhook names it.
+	field string
+	// problem is a CEL string expression over the item x (any CEL
+	// expression of it): what is wrong, as the webhook says it ("runs
+	// privileged").
+	problem func(x string) string
+	// fix says what to write instead (plain text).
+	fix string
+}
+
+// The container lists of a pod spec, with the names the webhook gives
+// their members.
+var containerLists = []struct{ list, old, path, subject string }{
+	{"variables.containers", "variables.oldContainers", "containers", "container"},
+	{"variables.initContainers", "variables.oldInitContainers", "initContainers", "init container"},
+	{"variables.ephemeralContainers", "variables.oldEphemeralContainers", "ephemeralContainers", "ephemeral container"},
+}
+
+// eachContainer is the checks of a rule that judges every container, init
+// container and ephemeral container alone.
+func eachContainer(c check) []check {
+	out := make([]check, 0, len(containerLists))
+	for _, l := range containerLists {
+		k := c
+		k.list, k.old, k.listPath, k.subject = l.list, l.old, l.path, l.subject
+		out = append(out, k)
+	}
+	return out
+}
+
+// podSpec is the check of a rule that judges a field of the pod spec.
+func podSpec(c check) check { c.list, c.old, c.listPath, c.subject = "", "", "", ""; return c }
+
+// found is CEL: the check finds x (an item of its list) at fault, and, with
+// ratchet, x is not as the old object already had it.
+func (c check) found(x string, ratchet bool) string {
+	e := c.bad(x)
+	if ratchet {
+		e = fmt.Sprintf("(%s) && !%s", e, c.preexisting(x))
+	}
+	return e
+}
+
+// preexisting is CEL: on UPDATE, the old object broke the rule the same
+// way as x does. Items are matched by name (volumes and containers have
+// unique names; the webhook matches by path, which is the same but for a
+// list reordered in the update).
+func (c check) preexisting(x string) string {
+	if c.list == "" {
+		return fmt.Sprintf("(variables.oldSpec != null && %s)", strings.ReplaceAll(c.bad(x), "variables.spec", "variables.oldSpec"))
+	}
+	same := c.bad("o")
+	if c.same != nil {
+		same += " && " + c.same("o", x)
+	}
+	return fmt.Sprintf("%s.exists(o, o.name == %s.name && %s)", c.old, x, same)
+}
+
+// broken is CEL: the check finds a violation (with ratchet: one the old
+// object did not have).
+func (c check) broken(ratchet bool) string {
+	if c.list == "" {
+		return c.found("", ratchet)
+	}
+	return fmt.Sprintf("%s.exists(x, %s)", c.list, c.found("x", ratchet))
+}
+
+// only is CEL: every violation the check finds was already in the old
+// object (at least one).
+func (c check) only() string {
+	if c.list == "" {
+		return fmt.Sprintf("(%s) && %s", c.bad(""), c.preexisting(""))
+	}
+	return fmt.Sprintf("%s.exists(x, (%s) && %s)", c.list, c.bad("x"), c.preexisting("x"))
+}
+
+// message is a CEL string: the first violation the check finds (with
+// ratchet: that is new; preexisting: that is not), as the webhook writes
+// it — [rule] container "name" problem (field): fix.
+func (c check) message(rule string, which string) string {
+	head := "'[" + rule + "] "
+	if c.list == "" {
+		return fmt.Sprintf("%spod spec ' + %s + ' (' + variables.prefix + '.%s): %s'", head, c.problem(""), c.field, celText(c.fix))
+	}
+	first := fmt.Sprintf("%s.filter(x, %s)[0]", c.list, which)
+	index := fmt.Sprintf("string(%s.map(x, x.name).indexOf(%s.name))", c.list, first)
+	subject := "pod spec '"
+	if c.subject != "" {
+		subject = fmt.Sprintf("%s \"' + %s.name + '\" '", c.subject, first)
+	}
+	return fmt.Sprintf("%s%s + %s + ' (' + variables.prefix + '.%s[' + %s + ']%s): %s'",
+		head, subject, c.problem(first), c.listPath, index, under(c.field), celText(c.fix))
+}
+
+// under is ".field", or "" for the item itself.
+func under(field string) string {
+	if field == "" {
+		return ""
+	}
+	return "." + field
+}
+
+// celText escapes s for a single-quoted CEL string.
+func celText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s)
+}
+
+// sprintf is fmt.Sprintf, for CEL templates.
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// celString is s as a single-quoted CEL string literal.
+func celString(s string) string { return "'" + celText(s) + "'" }

@@ -1,0 +1,23 @@
+package export
+
+// host-port: no container binds a port of the node.
+
+// hostPorts is CEL: the ports of container x that bind a port of the node.
+func hostPorts(x string) string {
+	return x + ".?ports.orValue([]).filter(p, p.?hostPort.orValue(0) != 0)"
+}
+
+func init() {
+	register("host-port", form{checks: eachContainer(check{
+		bad: func(x string) string { return hostPorts(x) + ".size() > 0" },
+		// the same node ports as before, none added
+		same: func(o, x string) string {
+			return hostPorts(x) + ".all(p, " + hostPorts(o) + ".exists(q, q.hostPort == p.hostPort))"
+		},
+		field: "ports",
+		problem: func(x string) string {
+			return "'binds port ' + string(" + hostPorts(x) + "[0].hostPort) + ' of the node (hostPort: ' + string(" + hostPorts(x) + "[0].hostPort) + ')'"
+		},
+		fix: "remove hostPort and expose containerPort through a Service",
+	})})
+}

@@ -1,0 +1,48 @@
+package export
+
+import (
+	"fmt"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+)
+
+// specOf is CEL: the pod spec of obj (object or oldObject), wherever its
+// kind keeps it — as workload.Find does.
+func specOf(obj string) string {
+	return fmt.Sprintf("%[1]s.kind == 'Pod' ? %[1]s.spec : (%[1]s.kind == 'CronJob' ? %[1]s.spec.jobTemplate.spec.template.spec : %[1]s.spec.template.spec)", obj)
+}
+
+// listOf is CEL: spec's list field, or [] where it has none.
+func listOf(spec, field string) string {
+	return fmt.Sprintf("has(%[1]s.%[2]s) ? %[1]s.%[2]s : []", spec, field)
+}
+
+// oldListOf is listOf for the old object's spec, which is null but on
+// UPDATE.
+func oldListOf(field string) string {
+	return fmt.Sprintf("variables.oldSpec == null ? [] : (%s)", listOf("variables.oldSpec", field))
+}
+
+// variables are those of every exported policy, in the order they may
+// refer to each other. The API server computes each at most once per
+// request, on first use.
+func variables() []admissionregistrationv1.Variable {
+	return []admissionregistrationv1.Variable{
+		{Name: "spec", Expression: specOf("object")},
+		{Name: "prefix", Expression: "object.kind == 'Pod' ? 'spec' : (object.kind == 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec')"},
+		{Name: "containers", Expression: listOf("variables.spec", "containers")},
+		{Name: "initContainers", Expression: listOf("variables.spec", "initContainers")},
+		{Name: "ephemeralContainers", Expression: listOf("variables.spec", "ephemeralContainers")},
+		{Name: "volumes", Expression: listOf("variables.spec", "volumes")},
+		{Name: "oldSpec", Expression: "request.operation == 'UPDATE' && oldObject != null ? (" + specOf("oldObject") + ") : null"},
+		{Name: "oldContainers", Expression: oldListOf("containers")},
+		{Name: "oldInitContainers", Expression: oldListOf("initContainers")},
+		{Name: "oldEphemeralContainers", Expression: oldListOf("ephemeralContainers")},
+		{Name: "oldVolumes", Expression: oldListOf("volumes")},
+		// The annotations of the Pod, or of the workload's pod template:
+		// where plimsoll.dev/exempt is read.
+		{Name: "podAnnotations", Expression: "object.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {}) : " +
+			"(object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {}) : " +
+			"(has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {}))"},
+	}
+}

@@ -1,0 +1,388 @@
+package e2e
+
+// plimsoll export's admission policies on the real API server: the same
+// verdicts as the webhook on every fixture of the rules they carry, in
+// each mode, and a privileged Pod still refused in enforce while the
+// webhook is down.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+
+	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/test/harness"
+)
+
+// exported runs plimsoll export with args, installs what it prints and
+// returns the IDs of the rules it carries. The objects are removed when
+// the test ends.
+func exported(t *testing.T, args ...string) []string {
+	t.Helper()
+	ctx := context.Background()
+	cmd := exec.CommandContext(ctx, filepath.Join(env.BinDir, "plimsoll"), append([]string{"export"}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("plimsoll export %v: %v\n%s", args, err, stderr.String())
+	}
+	var rules []string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# In-process ("); ok {
+			_, list, _ := strings.Cut(rest, "): ")
+			rules = strings.Split(list, ", ")
+		}
+	}
+	if len(rules) == 0 {
+		t.Fatalf("plimsoll export names no in-process rule:\n%s", stdout.String())
+	}
+	adm := env.Client.AdmissionregistrationV1()
+	dec := utilyaml.NewYAMLOrJSONDecoder(&stdout, 4096)
+	for {
+		var raw unstructured.Unstructured
+		if err := dec.Decode(&raw.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+		if len(raw.Object) == 0 {
+			continue
+		}
+		data, err := raw.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch o := obj.(type) {
+		case *admissionregistrationv1.ValidatingAdmissionPolicy:
+			if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("ValidatingAdmissionPolicy %s: %v", o.Name, err)
+			}
+			t.Cleanup(func() {
+				_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+			})
+		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
+			if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("ValidatingAdmissionPolicyBinding %s: %v", o.Name, err)
+			}
+			t.Cleanup(func() {
+				_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+			})
+		default:
+			t.Fatalf("plimsoll export printed a %T", obj)
+		}
+	}
+	return rules
+}
+
+// waitDenied waits until a dry-run create of the privileged Pod in ns is
+// denied by a ValidatingAdmissionPolicy (policies and bindings reach the
+// API server's admission through an informer).
+func waitDenied(t *testing.T, ns string) {
+	t.Helper()
+	waitFor(t, time.Minute, "the exported policies to judge namespace "+ns, func() bool {
+		_, err := env.Client.CoreV1().Pods(ns).Create(context.Background(), in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns), dryRun())
+		return err != nil && strings.Contains(err.Error(), "ValidatingAdmissionPolicy")
+	})
+}
+
+// podKinds are the resources of the kinds the fixtures hold.
+var podKinds = map[string]schema.GroupVersionResource{
+	"Pod":                   {Version: "v1", Resource: "pods"},
+	"ReplicationController": {Version: "v1", Resource: "replicationcontrollers"},
+	"Deployment":            {Group: "apps", Version: "v1", Resource: "deployments"},
+	"StatefulSet":           {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"DaemonSet":             {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"ReplicaSet":            {Group: "apps", Version: "v1", Resource: "replicasets"},
+	"Job":                   {Group: "batch", Version: "v1", Resource: "jobs"},
+	"CronJob":               {Group: "batch", Version: "v1", Resource: "cronjobs"},
+}
+
+// verdict is what a dry-run create came to, by rule ID among the rules
+// compared.
+type verdict struct {
+	denied   []string // rules named in the denial
+	warned   []string // rules named in warnings
+	admitted bool
+	// invalid: the API server's own validation refused the object, which
+	// runs before validating admission (an ephemeral container on create,
+	// say): nothing to compare.
+	invalid bool
+	detail  string
+}
+
+var ruleRef = regexp.MustCompile(`\[([a-z][a-z0-9-]*)\]`)
+
+// ruleIDs are the rule IDs among among that text names as [id].
+func ruleIDs(text string, among []string) []string {
+	var out []string
+	for _, m := range ruleRef.FindAllStringSubmatch(text, -1) {
+		if slices.Contains(among, m[1]) && !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// judge dry-run creates obj in ns and returns the verdict on the rules
+// among.
+func judge(t *testing.T, dyn dynamic.Interface, warnings *harness.Warnings, obj *unstructured.Unstructured, ns string, among []string) verdict {
+	t.Helper()
+	gvr, ok := podKinds[obj.GetKind()]
+	if !ok {
+		t.Fatalf("no resource known for kind %s", obj.GetKind())
+	}
+	o := obj.DeepCopy()
+	o.SetNamespace(ns)
+	warnings.Take()
+	_, err := dyn.Resource(gvr).Namespace(ns).Create(context.Background(), o, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	v := verdict{admitted: err == nil}
+	for _, w := range warnings.Take() {
+		v.warned = append(v.warned, ruleIDs(w, among)...)
+		v.detail += "\n  warning: " + w
+	}
+	slices.Sort(v.warned)
+	v.warned = slices.Compact(v.warned)
+	if err != nil {
+		if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+			t.Fatalf("%s %s in %s: %v", obj.GetKind(), obj.GetName(), ns, err)
+		}
+		v.invalid = apierrors.IsInvalid(err)
+		v.denied = ruleIDs(err.Error(), among)
+		v.detail += "\n  denied: " + err.Error()
+	}
+	return v
+}
+
+// same reports whether the webhook's verdict w and the policies' p agree
+// on the rules compared: the object is refused for one of them by both
+// or by neither, and the same of them are warned about.
+func same(w, p verdict) bool {
+	refusedW := !w.admitted && len(w.denied) > 0
+	refusedP := !p.admitted && len(p.denied) > 0
+	if !p.admitted && len(p.denied) == 0 {
+		return false // refused for something else than the rules compared
+	}
+	return refusedW == refusedP && slices.Equal(w.warned, p.warned)
+}
+
+// Every pass and fail fixture of every rule plimsoll export carries, in
+// enforce, warn and audit, gives the same verdict and the same warnings
+// (by rule ID, among those rules) through the exported policies alone as
+// through the webhook.
+func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
+	ctx := context.Background()
+	const label = "plimsoll-e2e/inprocess"
+	rules := exported(t, "--name", "inprocess", "--mode-label", label)
+	t.Logf("in-process rules: %s", strings.Join(rules, ", "))
+	cfg := rest.CopyConfig(env.Config)
+	warnings := &harness.Warnings{}
+	cfg.WarningHandler = warnings
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range admission.ServedModes {
+		if err := env.CreateNamespace(ctx, "webhook-"+string(m), m); err != nil {
+			t.Fatal(err)
+		}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "inprocess-" + string(m), Labels: map[string]string{label: string(m)}}}
+		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitJudged(t, "webhook-enforce")
+	waitDenied(t, "inprocess-enforce")
+
+	root := filepath.Join("..", "..", "validate", "testdata")
+	compared := map[admission.Mode]int{}
+	differences, invalid, refused, warned := 0, 0, 0, 0
+	for _, rule := range rules {
+		files, err := filepath.Glob(filepath.Join(root, rule, "*", "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("rule %s: no fixtures under %s (%v)", rule, filepath.Join(root, rule), err)
+		}
+		for _, file := range files {
+			for _, obj := range fixtureObjects(t, file) {
+				for _, m := range admission.ServedModes {
+					w := judge(t, dyn, warnings, obj, "webhook-"+string(m), rules)
+					p := judge(t, dyn, warnings, obj, "inprocess-"+string(m), rules)
+					if w.invalid && p.invalid && w.detail == p.detail {
+						invalid++
+						continue
+					}
+					compared[m]++
+					if m == admission.Enforce && !p.admitted {
+						refused++
+					}
+					if m == admission.Warn && len(p.warned) > 0 {
+						warned++
+					}
+					if !same(w, p) {
+						differences++
+						t.Errorf("%s %s (%s) in %s: the webhook and the exported policies disagree\nwebhook:%s\npolicies:%s",
+							obj.GetKind(), obj.GetName(), strings.TrimPrefix(file, root+"/"), m, w.detail, p.detail)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("fixtures compared: enforce %d, warn %d, audit %d; %d differences; %d refused alike by the API server's own validation, before admission",
+		compared[admission.Enforce], compared[admission.Warn], compared[admission.Audit], differences, invalid)
+	t.Logf("refused in enforce: %d; warned about in warn: %d", refused, warned)
+	if refused == 0 || warned == 0 {
+		t.Error("no fixture was refused in enforce, or none warned about in warn: nothing was compared")
+	}
+	if compared[admission.Enforce] < len(rules) {
+		t.Errorf("only %d fixtures compared in enforce, for %d rules", compared[admission.Enforce], len(rules))
+	}
+}
+
+// fixtureObjects are the objects of a fixture file of a kind with pods.
+func fixtureObjects(t *testing.T, file string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("%s: %v", file, err)
+		}
+		if _, ok := podKinds[u.GetKind()]; ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// With the exported policies installed beside a webhook whose entries
+// fail open (failurePolicy Ignore), stopping plimsoll serve leaves an
+// enforce namespace refusing a privileged Pod: the API server judges it
+// itself.
+func TestRulesHoldWhileTheWebhookIsDown(t *testing.T) {
+	ctx := context.Background()
+	x, err := env.StartExtra(ctx, "outage", map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Ignore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Remove(context.Background()) })
+	ns := "outage-enforce"
+	if err := x.Namespace(ctx, ns, admission.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	waitJudged(t, ns)
+	exported(t, "--name", "outage", "--mode", "enforce", "--mode-label", x.Label)
+	waitDenied(t, ns)
+	if err := x.Process.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	pods := env.Client.CoreV1().Pods(ns)
+	// The webhook is gone: a Pod that breaks only rules left to it is
+	// admitted (its entries fail open)...
+	bare := in(load[*corev1.Pod](t, "bare-nginx-pod.yaml"), ns)
+	if _, err := pods.Create(ctx, bare, dryRun()); err != nil {
+		t.Fatalf("with the webhook down and failing open, a bare Pod is refused: %v", err)
+	}
+	// ...and the privileged Pod is still refused, by the API server.
+	_, err = pods.Create(ctx, in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns), dryRun())
+	if err == nil || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy") {
+		t.Fatalf("with the webhook down, a privileged Pod in enforce: %v, want a denial by the exported policy naming [privileged]", err)
+	}
+	t.Logf("with the webhook down: %v", err)
+}
+
+// On UPDATE the policies ratchet as the webhook does: a Deployment that
+// already ran privileged (admitted while its namespace audited) may still
+// be relabelled in enforce, with a warning; adding a second privileged
+// container is refused. Both through the webhook and through the
+// exported policies alone.
+func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
+	ctx := context.Background()
+	const label = "plimsoll-e2e/ratchet"
+	rules := exported(t, "--name", "ratchet", "--mode-label", label)
+	client, warnings, err := env.ClientWithWarnings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaces := map[string]string{"ratchet-webhook": admission.ModeLabel, "ratchet-inprocess": label}
+	for ns, key := range spaces {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{key: string(admission.Audit)}}}
+		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		dep := workloadNamed(t, ns, "legacy")
+		privileged := true
+		dep.Spec.Template.Spec.Containers[0].SecurityContext.Privileged = &privileged
+		dep.Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
+		if _, err := client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("%s, audited: %v", ns, err)
+		}
+		n.Labels[key] = string(admission.Enforce)
+		if _, err := env.Client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ns := range spaces {
+		waitFor(t, time.Minute, ns+" to be judged in enforce", func() bool {
+			pod := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
+			_, err := client.CoreV1().Pods(ns).Create(ctx, pod, dryRun())
+			return err != nil && strings.Contains(err.Error(), "[privileged]")
+		})
+	}
+	for ns := range spaces {
+		deps := client.AppsV1().Deployments(ns)
+		dep, err := deps.Get(ctx, "legacy", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep.Labels = map[string]string{"team": "payments"}
+		warnings.Take()
+		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Errorf("%s: relabelling a Deployment that already ran privileged is refused: %v", ns, err)
+		}
+		ws := warnings.Take()
+		if got := ruleIDs(strings.Join(ws, "\n"), rules); !slices.Equal(got, []string{"privileged"}) || !strings.Contains(strings.Join(ws, "\n"), "already there before this update") {
+			t.Errorf("%s: warnings %q, want one of privileged saying it was already there", ns, ws)
+		}
+		second := dep.Spec.Template.Spec.Containers[0].DeepCopy()
+		second.Name = "sidecar"
+		second.Ports = nil
+		dep.Spec.Template.Spec.Containers = append(dep.Spec.Template.Spec.Containers, *second)
+		_, err = deps.Update(ctx, dep, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), `"sidecar"`) {
+			t.Errorf("%s: adding a second privileged container: %v, want a denial naming container sidecar", ns, err)
+		}
+	}
+}
