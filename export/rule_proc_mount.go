@@ -7,10 +7,12 @@ func procMount(x string) string { return x + ".?securityContext.?procMount.orVal
 
 func init() {
 	register("proc-mount", form{checks: eachContainer(check{
-		bad:     func(x string) string { return procMount(x) + " != 'Default'" },
-		same:    func(o, x string) string { return procMount(o) + " == " + procMount(x) },
-		field:   "securityContext.procMount",
-		problem: func(x string) string { return "'sees the node\\'s /proc without masks (procMount: ' + " + procMount(x) + " + ')'" },
-		fix:     "remove procMount, or set procMount: Default",
+		bad:   func(x string) string { return procMount(x) + " != 'Default'" },
+		same:  func(o, x string) string { return procMount(o) + " == " + procMount(x) },
+		field: "securityContext.procMount",
+		problem: func(x string) string {
+			return "'sees the node\\'s /proc without masks (procMount: ' + " + procMount(x) + " + ')'"
+		},
+		fix: "remove procMount, or set procMount: Default",
 	})})
 }
