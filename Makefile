@@ -1,6 +1,7 @@
 # plimsoll — see README.md. Everything builds from the Go module proxy; the
 # control plane the tests run on (kube-apiserver, etcd) is built into bin/
-# the first time (about 4 minutes on 2 cores, longer on a busy machine).
+# the first time (about 11 minutes on 2 cores with a cold Go build cache,
+# longer on a busy machine).
 
 GO      ?= go
 # The Go release plimsoll is built and tested with (fetched once from the Go

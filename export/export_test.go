@@ -248,3 +248,20 @@ func TestAdmissionPoliciesDoc(t *testing.T) {
 		t.Errorf("%s is stale: run UPDATE_GOLDEN=1 go test ./export/", doc)
 	}
 }
+
+// The regular expressions of image-tag agree with imageref.Parse.
+func TestImageTagExpressions(t *testing.T) {
+	digest, tagged, latest := regexp.MustCompile(digestRE), regexp.MustCompile(taggedRE), regexp.MustCompile(latestRE)
+	for _, img := range []string{"nginx", "nginx:1.27", "nginx:latest", "nginx:", "nginx@sha256:abc", "nginx:latest@sha256:abc", "nginx@",
+		"nginx:1.2@", "registry:5000/app", "registry:5000/app:2", "registry:5000/app:latest", "a/b:c/d", "a:b:latest", "", "ghcr.io/acme/app:v1@sha256:0f"} {
+		_, tag, dig := validate.ParseImage(img)
+		want := dig != "" || (tag != "" && tag != "latest")
+		got := digest.MatchString(img) || (tagged.MatchString(img) && !latest.MatchString(img))
+		if got != want {
+			t.Errorf("image %q: the expressions say pinned=%v, imageref.Parse %v (tag %q, digest %q)", img, got, want, tag, dig)
+		}
+		if latest.MatchString(img) != (tag == "latest" && dig == "") && dig == "" {
+			t.Errorf("image %q: latest=%v, tag %q", img, latest.MatchString(img), tag)
+		}
+	}
+}

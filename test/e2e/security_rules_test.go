@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -278,5 +279,111 @@ func TestConfigMapSecretsAtAdmission(t *testing.T) {
 		if l := leaked(text, secret); len(l) > 0 {
 			t.Errorf("%s carry the access key", where)
 		}
+	}
+}
+
+// service-account-token on the real API server, with the ServiceAccounts
+// read from plimsoll's cache. Without defaulting: a Pod whose
+// ServiceAccount leaves automountServiceAccountToken unset is warned
+// about, naming the account; one whose account sets false, or that sets
+// the field itself, is not. With defaults.serviceAccountToken: false:
+// /mutate writes false into the first Pod and never over the Pod's own
+// true or the account's false.
+func TestServiceAccountTokenAtAdmission(t *testing.T) {
+	ctx := context.Background()
+	plain, plainNS := contextServer(t, "tokens", "")
+
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig, ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "policy.yaml")
+	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\ndefaults:\n  serviceAccountToken: false\n")
+	x, err := env.StartExtra(ctx, "tokens-defaulted", nil, "--kubeconfig", kubeconfig, "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("tokens-defaulted's log:\n%s", x.Process.Log())
+		}
+		x.Remove(context.Background())
+	})
+	defaultedNS := "tokens-defaulted-enforce"
+	if err := x.Namespace(ctx, defaultedNS, admission.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	waitJudged(t, defaultedNS)
+
+	no := false
+	for _, ns := range []string{plainNS, defaultedNS} {
+		for _, sa := range []*corev1.ServiceAccount{
+			{ObjectMeta: metav1.ObjectMeta{Name: "api-caller", Namespace: ns}},
+			{ObjectMeta: metav1.ObjectMeta{Name: "quiet", Namespace: ns}, AutomountServiceAccountToken: &no},
+		} {
+			if _, err := env.Client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, p := range []*harness.Extra{plain, x} {
+		waitFor(t, 2*time.Minute, p.Name+"'s caches to sync", func() bool {
+			return strings.Contains(p.Process.Log(), "the caches of the cluster are synced")
+		})
+	}
+	client, warnings, err := env.ClientWithWarnings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(ns, account string, automount *bool) *corev1.Pod {
+		p := compliantPod(t, ns, "token-"+account)
+		p.Spec.ServiceAccountName = account
+		p.Spec.AutomountServiceAccountToken = automount
+		return p
+	}
+	create := func(p *corev1.Pod) (*corev1.Pod, []string) {
+		t.Helper()
+		warnings.Take()
+		got, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, dryRun())
+		if err != nil {
+			t.Fatalf("Pod %s/%s is refused (service-account-token only warns): %v", p.Namespace, p.Name, err)
+		}
+		return got, withRule(warnings.Take(), "service-account-token")
+	}
+	yes := true
+
+	// Without defaulting. The ServiceAccounts reach the cache through its
+	// watch.
+	var ws []string
+	waitFor(t, time.Minute, "ServiceAccount api-caller to reach plimsoll's cache", func() bool {
+		_, ws = create(pod(plainNS, "api-caller", nil))
+		return len(ws) == 1 && !strings.Contains(ws[0], "is not in the cluster")
+	})
+	if !strings.Contains(ws[0], `ServiceAccount "api-caller"`) || !strings.Contains(ws[0], "automountServiceAccountToken: false") {
+		t.Errorf("warning %q does not name the ServiceAccount and what to write", ws[0])
+	}
+	for _, c := range []struct {
+		account   string
+		automount *bool
+	}{{"quiet", nil}, {"api-caller", &no}, {"api-caller", &yes}} {
+		if _, ws := create(pod(plainNS, c.account, c.automount)); len(ws) != 0 {
+			t.Errorf("ServiceAccount %s, Pod's automountServiceAccountToken %v: warned %q", c.account, c.automount, ws)
+		}
+	}
+
+	// With defaults.serviceAccountToken: false.
+	var got *corev1.Pod
+	waitFor(t, time.Minute, "ServiceAccount api-caller to reach the defaulting plimsoll's cache", func() bool {
+		got, _ = create(pod(defaultedNS, "api-caller", nil))
+		return got.Spec.AutomountServiceAccountToken != nil
+	})
+	if a := got.Spec.AutomountServiceAccountToken; *a {
+		t.Errorf("defaulting wrote automountServiceAccountToken: %v, want false", *a)
+	}
+	if got, ws := create(pod(defaultedNS, "api-caller", &yes)); got.Spec.AutomountServiceAccountToken == nil || !*got.Spec.AutomountServiceAccountToken || len(ws) != 0 {
+		t.Errorf("a Pod that sets automountServiceAccountToken: true: stored %v, warned %q; want true kept, no warning", got.Spec.AutomountServiceAccountToken, ws)
+	}
+	if got, ws := create(pod(defaultedNS, "quiet", nil)); got.Spec.AutomountServiceAccountToken != nil || len(ws) != 0 {
+		t.Errorf("a Pod of ServiceAccount quiet (false): stored %v, warned %q; want the field left to the account, no warning", got.Spec.AutomountServiceAccountToken, ws)
 	}
 }
