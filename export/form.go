@@ -42,6 +42,13 @@ type check struct {
 	problem func(x string) string
 	// fix says what to write instead (plain text).
 	fix string
+	// scope names the whole at fault when subject is "" ("pod spec" if
+	// empty).
+	scope string
+	// path, when set, is a CEL string: the offending field's path, for
+	// the first item at fault (an expression); by default the item's path
+	// under the pod spec, then field.
+	path func(first string) string
 }
 
 // The container lists of a pod spec, with the names the webhook gives
@@ -118,14 +125,23 @@ func (c check) message(rule string, which string) string {
 	if c.list == "" {
 		return fmt.Sprintf("%spod spec ' + %s + ' (' + variables.prefix + '.%s): %s'", head, c.problem(""), c.field, celText(c.fix))
 	}
-	first := fmt.Sprintf("%s.filter(x, %s)[0]", c.list, which)
-	index := fmt.Sprintf("string(%s.map(x, x.name).indexOf(%s.name))", c.list, first)
-	subject := "pod spec '"
+	// The items at fault, each named f in the message, of which the
+	// first is said.
+	first := "f"
+	scope := c.scope
+	if scope == "" {
+		scope = "pod spec"
+	}
+	subject := scope + " '"
 	if c.subject != "" {
 		subject = fmt.Sprintf("%s \"' + %s.name + '\" '", c.subject, first)
 	}
-	return fmt.Sprintf("%s%s + %s + ' (' + variables.prefix + '.%s[' + %s + ']%s): %s'",
-		head, subject, c.problem(first), c.listPath, index, under(c.field), celText(c.fix))
+	path := fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + ']%s'", c.listPath, c.list, first, under(c.field))
+	if c.path != nil {
+		path = c.path(first)
+	}
+	return fmt.Sprintf("%s.filter(x, %s).map(f, %s%s + %s + ' (' + %s + '): %s')[0]",
+		c.list, which, head, subject, c.problem(first), path, celText(c.fix))
 }
 
 // under is ".field", or "" for the item itself.

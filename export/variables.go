@@ -23,6 +23,13 @@ func oldListOf(field string) string {
 	return fmt.Sprintf("variables.oldSpec == null ? [] : (%s)", listOf("variables.oldSpec", field))
 }
 
+// annotationsOf is CEL: the annotations of obj's Pod, or of its pod
+// template, {} when there are none.
+func annotationsOf(obj string) string {
+	return fmt.Sprintf("%[1]s.kind == 'Pod' ? %[1]s.metadata.?annotations.orValue({}) : "+
+		"(%[1]s.kind == 'CronJob' ? %[1]s.spec.jobTemplate.spec.template.?metadata.?annotations.orValue({}) : %[1]s.spec.template.?metadata.?annotations.orValue({}))", obj)
+}
+
 // variables are those of every exported policy, in the order they may
 // refer to each other. The API server computes each at most once per
 // request, on first use.
@@ -41,8 +48,9 @@ func variables() []admissionregistrationv1.Variable {
 		{Name: "oldVolumes", Expression: oldListOf("volumes")},
 		// The annotations of the Pod, or of the workload's pod template:
 		// where plimsoll.dev/exempt is read.
-		{Name: "podAnnotations", Expression: "object.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {}) : " +
-			"(object.kind == 'CronJob' ? (has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {}) : " +
-			"(has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {}))"},
+		{Name: "podAnnotations", Expression: annotationsOf("object")},
+		{Name: "oldPodAnnotations", Expression: "request.operation == 'UPDATE' && oldObject != null ? (" + annotationsOf("oldObject") + ") : {}"},
+		// Where the Pod's metadata is: metadata, or the pod template's.
+		{Name: "podMetaPrefix", Expression: "object.kind == 'Pod' ? 'metadata' : (object.kind == 'CronJob' ? 'spec.jobTemplate.spec.template.metadata' : 'spec.template.metadata')"},
 	}
 }

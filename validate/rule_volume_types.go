@@ -71,3 +71,8 @@ func volumeType(src *corev1.VolumeSource) string {
 	}
 	return ""
 }
+
+// AllowedVolumeTypes are the volume sources, by field name, that
+// volume-types lets through (for the rule's in-process form, package
+// export).
+func AllowedVolumeTypes() []string { return slices.Clone(allowedVolumeTypes) }

@@ -23,7 +23,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/plimsoll/plimsoll/export"
 	"github.com/plimsoll/plimsoll/internal/fixtures"
+	"github.com/plimsoll/plimsoll/policy"
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 
@@ -32,7 +35,15 @@ const (
 	setupNone     = "none"
 	setupNoop     = "noop"
 	setupPlimsoll = "plimsoll"
+	// setupPolicies: no webhook, the policies of `plimsoll export`
+	// (ValidatingAdmissionPolicies the API server runs itself).
+	setupPolicies = "policies"
+	// setupBoth: plimsoll's webhooks and the exported policies.
+	setupBoth = "plimsoll+policies"
 )
+
+// apiSetups are the set-ups in the order the report lists them.
+var apiSetups = []string{setupNone, setupNoop, setupPlimsoll, setupPolicies, setupBoth}
 
 // apiSeries are the creates of one set-up at one number of clients,
 // possibly over several rounds.
@@ -196,7 +207,7 @@ func (r *report) apiServer(ctx context.Context) error {
 // apiOrder is one cycle of the API server phase, which runs it twice: the
 // two set-ups compared with each other are measured on both sides of the
 // rest, so that drift in the machine's load evens out.
-var apiOrder = []string{setupPlimsoll, setupNoop, setupNone, setupNoop, setupPlimsoll}
+var apiOrder = []string{setupPlimsoll, setupBoth, setupPolicies, setupNoop, setupNone, setupNoop, setupPolicies, setupBoth, setupPlimsoll}
 
 // creates runs a closed loop of s.clients clients creating pod (server-side
 // dry run) for r.duration after r.warmup, adding to s.
@@ -261,26 +272,121 @@ func (r *report) creates(ctx context.Context, client kubernetes.Interface, pod *
 	return nil
 }
 
-// switcher changes which webhooks the API server calls for the bench
-// namespace, and waits until it really does.
+// switcher changes which webhooks and admission policies the API server
+// runs for the bench namespace, and waits until it really does.
 type switcher struct {
-	env     *harness.Env
-	client  kubernetes.Interface
-	noop    *noopProcess
-	current string
+	env    *harness.Env
+	client kubernetes.Interface
+	noop   *noopProcess
+	// webhook is the webhook set-up registered (none, noop or plimsoll),
+	// policies whether the exported policies are installed.
+	webhook  string
+	policies bool
+	started  bool
 }
 
 const noopConfigName = "bench-noop"
 
-func (sw *switcher) to(ctx context.Context, setup string) error {
-	if sw.current == "" {
-		sw.current = setupPlimsoll // harness.Start registered plimsoll
+// parts splits a set-up into its webhook set-up and whether the exported
+// policies run.
+func parts(setup string) (webhook string, policies bool) {
+	switch setup {
+	case setupPolicies:
+		return setupNone, true
+	case setupBoth:
+		return setupPlimsoll, true
 	}
-	if setup == sw.current {
-		return nil
+	return setup, false
+}
+
+func (sw *switcher) to(ctx context.Context, setup string) error {
+	if !sw.started {
+		sw.webhook, sw.started = setupPlimsoll, true // harness.Start registered plimsoll
+	}
+	webhook, policies := parts(setup)
+	if webhook != sw.webhook {
+		// The webhooks are switched without the policies: the checks that
+		// plimsoll is (no longer) called read its own denial, which a
+		// policy, running first, would answer in its place.
+		if sw.policies {
+			if err := sw.setPolicies(ctx, false); err != nil {
+				return err
+			}
+		}
+		if err := sw.toWebhook(ctx, webhook); err != nil {
+			return err
+		}
+	}
+	if policies != sw.policies {
+		if err := sw.setPolicies(ctx, policies); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setPolicies installs or removes the policies of `plimsoll export` for
+// the built-in policy, and waits until the API server runs them or no
+// longer does.
+func (sw *switcher) setPolicies(ctx context.Context, on bool) error {
+	res, err := export.Export(policy.Default(), export.Options{Name: "bench", ExcludedNamespaces: []string{chart.DefaultNamespace}})
+	if err != nil {
+		return err
 	}
 	adm := sw.env.Client.AdmissionregistrationV1()
-	switch sw.current {
+	for _, p := range res.Policies {
+		if on {
+			_, err = adm.ValidatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{})
+		} else {
+			err = adm.ValidatingAdmissionPolicies().Delete(ctx, p.Name, metav1.DeleteOptions{})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, b := range res.Bindings {
+		if on {
+			_, err = adm.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{})
+		} else {
+			err = adm.ValidatingAdmissionPolicyBindings().Delete(ctx, b.Name, metav1.DeleteOptions{})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	what := "the exported policies judge the bench namespace"
+	if !on {
+		what = "the exported policies no longer judge the bench namespace"
+	}
+	if err := sw.waitUntil(ctx, what, func() (bool, error) {
+		by, err := sw.policyDenies(ctx)
+		return by == on, err
+	}); err != nil {
+		return err
+	}
+	sw.policies = on
+	return nil
+}
+
+// policyDenies reports whether a ValidatingAdmissionPolicy refuses a
+// privileged Pod in the bench namespace.
+func (sw *switcher) policyDenies(ctx context.Context) (bool, error) {
+	privileged := true
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-probe-privileged", Namespace: benchNamespace},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example.com/probe:1.0",
+			SecurityContext: &corev1.SecurityContext{Privileged: &privileged}}}},
+	}
+	_, err := sw.client.CoreV1().Pods(benchNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil || !apierrors.IsForbidden(err) {
+		return false, nil
+	}
+	return strings.Contains(err.Error(), "ValidatingAdmissionPolicy"), nil
+}
+
+func (sw *switcher) toWebhook(ctx context.Context, setup string) error {
+	adm := sw.env.Client.AdmissionregistrationV1()
+	switch sw.webhook {
 	case setupPlimsoll:
 		name := sw.env.Mutating.Name
 		if err := errors.Join(
@@ -334,7 +440,7 @@ func (sw *switcher) to(ctx context.Context, setup string) error {
 			return err
 		}
 	}
-	sw.current = setup
+	sw.webhook = setup
 	return nil
 }
 

@@ -113,11 +113,11 @@ func (r *report) markdown() string {
 
 	if len(r.api) > 0 {
 		w("### Through a real kube-apiserver: server-side dry-run Pod creates\n\n")
-		w("The test control plane (`test/harness`: envtest's kube-apiserver and etcd, plimsoll serve) on the same cores as everything else. Clients create a compliant Pod (`internal/fixtures/testdata/pod-compliant.yaml`, admitted unchanged) with `dryRun: All` in a namespace labelled `plimsoll.dev/mode: enforce`, in a closed loop (%s warm-up, %s measured per round). Set-ups: **none** (no webhook matches), **no-op** (`test/bench/noop` registered as a mutating webhook for Pod CREATE and a validating webhook for Pods and workloads, with the settings of plimsoll's enforce entries: the floor for two webhook calls), **plimsoll** (its mutating and validating configurations as the chart installs them). After an unmeasured warm-up round, the order is plimsoll, no-op, none, no-op, plimsoll, twice over — no-op and plimsoll are each measured four times and none twice, and each set-up's rounds are pooled.\n\n", r.warmup, r.duration)
+		w("The test control plane (`test/harness`: envtest's kube-apiserver and etcd, plimsoll serve) on the same cores as everything else. Clients create a compliant Pod (`internal/fixtures/testdata/pod-compliant.yaml`, admitted unchanged) with `dryRun: All` in a namespace labelled `plimsoll.dev/mode: enforce`, in a closed loop (%s warm-up, %s measured per round). Set-ups: **none** (no webhook matches), **no-op** (`test/bench/noop` registered as a mutating webhook for Pod CREATE and a validating webhook for Pods and workloads, with the settings of plimsoll's enforce entries: the floor for two webhook calls), **plimsoll** (its mutating and validating configurations as the chart installs them). **policies** (no webhook; the ValidatingAdmissionPolicies and bindings of `plimsoll export`), **plimsoll+policies** (both). After an unmeasured warm-up round, the order is plimsoll, plimsoll+policies, policies, no-op, none, no-op, policies, plimsoll+policies, plimsoll, twice over — none is measured twice and every other set-up four times, and each set-up's rounds are pooled.\n\n", r.warmup, r.duration)
 		w("The last column is the API server's own measure (`apiserver_admission_webhook_admission_duration_seconds`, summed over both webhooks, warm-ups included): the mean time it spent in its webhook calls for one create: building the AdmissionReview, the round trip, reading (and, for the mutating webhook, applying) the answer.\n\n")
 		w("| clients | set-up | creates | creates/s | median ms | p99 ms | errors | in webhook calls, ms per create |\n|--:|---|--:|--:|--:|--:|--:|--:|\n")
 		for _, c := range r.apiClients {
-			for _, setup := range []string{setupNone, setupNoop, setupPlimsoll} {
+			for _, setup := range apiSetups {
 				if s := r.apiFind(setup, c); s != nil {
 					inCalls := "—"
 					if d, ok := s.webhookPerCreate(); ok {
@@ -140,6 +140,18 @@ func (r *report) markdown() string {
 			}
 			w("| %d | **%.2f×** | %.2f× | %s ms | %s ms |\n", c, p.perSecond()/n.perSecond(), p.perSecond()/a.perSecond(),
 				msSigned(p.quantile(0.5)-a.quantile(0.5)), msSigned(p.quantile(0.5)-n.quantile(0.5)))
+		}
+		if r.apiFind(setupPolicies, r.apiClients[0]) != nil {
+			w("\nThe policies of `plimsoll export` (the built-in policy's in-process rules, run by the API server itself, bound to the bench namespace's mode), alone and beside the webhooks:\n\n")
+			w("| clients | policies / none (creates/s) | plimsoll / none | plimsoll+policies / none | median added by the policies vs none |\n|--:|--:|--:|--:|--:|\n")
+			for _, c := range r.apiClients {
+				a, pol, p, both := r.apiFind(setupNone, c), r.apiFind(setupPolicies, c), r.apiFind(setupPlimsoll, c), r.apiFind(setupBoth, c)
+				if a == nil || pol == nil || p == nil || both == nil {
+					continue
+				}
+				w("| %d | **%.2f×** | %.2f× | %.2f× | %s ms |\n", c, pol.perSecond()/a.perSecond(), p.perSecond()/a.perSecond(), both.perSecond()/a.perSecond(),
+					msSigned(pol.quantile(0.5)-a.quantile(0.5)))
+			}
 		}
 		w("\n")
 	}
