@@ -117,6 +117,12 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			continue
 		}
 		name := o.Name + "-" + g
+		var conditions []admissionregistrationv1.MatchCondition
+		if g == groupPreexisting {
+			// What the old object already broke: there is none on CREATE,
+			// which then costs nothing here.
+			conditions = []admissionregistrationv1.MatchCondition{{Name: "update", Expression: "request.operation == 'UPDATE'"}}
+		}
 		res.Policies = append(res.Policies, &admissionregistrationv1.ValidatingAdmissionPolicy{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels(o)},
@@ -125,9 +131,10 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 				// An expression that cannot be evaluated (an object over
 				// the cost budget) admits: the webhook, where installed,
 				// still judges it.
-				FailurePolicy: ptr(admissionregistrationv1.Ignore),
-				Variables:     variables(),
-				Validations:   groups[g],
+				FailurePolicy:   ptr(admissionregistrationv1.Ignore),
+				MatchConditions: conditions,
+				Variables:       variables(),
+				Validations:     groups[g],
 			},
 		})
 		for _, m := range o.Modes {
@@ -197,20 +204,18 @@ func podTemplates() *admissionregistrationv1.MatchResources {
 // validation is f as the validation of rule id: broken (with ratchet: in
 // a way the old object was not) unless exempt.
 func (f form) validation(id, exempt string, ratchet bool) admissionregistrationv1.Validation {
-	broken := make([]string, 0, len(f.checks))
 	message := "''"
 	for i := len(f.checks) - 1; i >= 0; i-- {
 		c := f.checks[i]
-		broken = append(broken, c.broken(ratchet))
 		which := "x"
 		if c.list != "" {
 			which = c.found("x", ratchet)
 		}
 		message = fmt.Sprintf("%s ? %s : %s", c.broken(ratchet), c.message(id, which), message)
 	}
-	slices.Reverse(broken)
+	broken := f.any(func(c check) string { return c.found("x", ratchet) })
 	return admissionregistrationv1.Validation{
-		Expression:        guard(exempt) + "!(" + strings.Join(broken, " || ") + ")",
+		Expression:        guard(exempt) + "!(" + broken + ")",
 		MessageExpression: message,
 		Reason:            ptr(metav1.StatusReasonForbidden),
 	}
@@ -219,22 +224,51 @@ func (f form) validation(id, exempt string, ratchet bool) admissionregistrationv
 // preexisting is the validation of the violations of error rule id that
 // the old object already had: warned about, never denied.
 func (f form) preexisting(id, exempt string) admissionregistrationv1.Validation {
-	only := make([]string, 0, len(f.checks))
 	message := "''"
+	// was is CEL: c finds x (or the pod spec) at fault as the old object was.
+	was := func(c check) string {
+		if c.list == "" {
+			return fmt.Sprintf("(%s) && %s", c.bad(""), c.preexisting(""))
+		}
+		return fmt.Sprintf("(%s) && %s", c.bad("x"), c.preexisting("x"))
+	}
 	for i := len(f.checks) - 1; i >= 0; i-- {
 		c := f.checks[i]
-		only = append(only, c.only())
-		which := "x"
+		found := was(c)
 		if c.list != "" {
-			which = fmt.Sprintf("(%s) && %s", c.bad("x"), c.preexisting("x"))
+			found = fmt.Sprintf("%s.exists(x, %s)", c.list, was(c))
 		}
-		message = fmt.Sprintf("%s ? %s + ' (already there before this update, so not denied; please fix)' : %s", c.only(), c.message(id, which), message)
+		message = fmt.Sprintf("%s ? %s + ' (already there before this update, so not denied; please fix)' : %s", found, c.message(id, was(c)), message)
 	}
-	slices.Reverse(only)
+	only := f.any(was)
 	return admissionregistrationv1.Validation{
-		Expression:        guard(exempt) + "!(" + strings.Join(only, " || ") + ")",
+		Expression:        guard(exempt) + "!(" + only + ")",
 		MessageExpression: message,
 	}
+}
+
+// any is CEL: one of f's checks finds something, by find (CEL over x, an
+// item of the check's list; over the pod spec for a check without one).
+// The checks of one list share one pass over it: a rule of ten checks on
+// containers costs one loop per container list, not ten.
+func (f form) any(find func(c check) string) string {
+	var terms []string
+	byList := map[string][]string{}
+	var lists []string
+	for _, c := range f.checks {
+		if c.list == "" {
+			terms = append(terms, "("+find(c)+")")
+			continue
+		}
+		if _, seen := byList[c.list]; !seen {
+			lists = append(lists, c.list)
+		}
+		byList[c.list] = append(byList[c.list], "("+find(c)+")")
+	}
+	for _, l := range lists {
+		terms = append(terms, fmt.Sprintf("%s.exists(x, %s)", l, strings.Join(byList[l], " || ")))
+	}
+	return strings.Join(terms, " || ")
 }
 
 // guard is exempt as the start of an expression that passes when it holds.

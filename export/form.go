@@ -108,15 +108,6 @@ func (c check) broken(ratchet bool) string {
 	return fmt.Sprintf("%s.exists(x, %s)", c.list, c.found("x", ratchet))
 }
 
-// only is CEL: every violation the check finds was already in the old
-// object (at least one).
-func (c check) only() string {
-	if c.list == "" {
-		return fmt.Sprintf("(%s) && %s", c.bad(""), c.preexisting(""))
-	}
-	return fmt.Sprintf("%s.exists(x, (%s) && %s)", c.list, c.bad("x"), c.preexisting("x"))
-}
-
 // message is a CEL string: the first violation the check finds (with
 // ratchet: that is new; preexisting: that is not), as the webhook writes
 // it — [rule] container "name" problem (field): fix.
