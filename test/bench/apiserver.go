@@ -378,8 +378,11 @@ func (sw *switcher) policyDenies(ctx context.Context) (bool, error) {
 			SecurityContext: &corev1.SecurityContext{Privileged: &privileged}}}},
 	}
 	_, err := sw.client.CoreV1().Pods(benchNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-	if err == nil || !apierrors.IsForbidden(err) {
+	switch {
+	case err == nil:
 		return false, nil
+	case !apierrors.IsForbidden(err):
+		return false, err
 	}
 	return strings.Contains(err.Error(), "ValidatingAdmissionPolicy"), nil
 }
