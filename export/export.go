@@ -88,7 +88,11 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 		}
 	}
 	res := &Result{}
-	groups := map[string][]admissionregistrationv1.Validation{}
+	type key struct {
+		group   string
+		subject subject
+	}
+	groups := map[key][]admissionregistrationv1.Validation{}
 	for _, r := range validate.Registry() {
 		sev := p.Severity(r.ID, r.Severity)
 		if sev == policy.Off {
@@ -106,17 +110,25 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 		}
 		res.Exported = append(res.Exported, r.ID)
 		if sev == policy.Error {
-			groups[groupError] = append(groups[groupError], f.validation(r.ID, exempt, true))
-			groups[groupPreexisting] = append(groups[groupPreexisting], f.preexisting(r.ID, exempt))
+			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}], f.validation(r.ID, exempt, true))
+			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}], f.preexisting(r.ID, exempt))
 		} else {
-			groups[groupWarning] = append(groups[groupWarning], f.validation(r.ID, exempt, false))
+			groups[key{groupWarning, f.subject}] = append(groups[key{groupWarning, f.subject}], f.validation(r.ID, exempt, false))
 		}
 	}
-	for _, g := range []string{groupError, groupPreexisting, groupWarning} {
-		if len(groups[g]) == 0 {
+	for _, k := range []key{
+		{groupError, podTemplates}, {groupPreexisting, podTemplates}, {groupWarning, podTemplates},
+		{groupError, budgets}, {groupPreexisting, budgets}, {groupWarning, budgets},
+		{groupError, autoscalers}, {groupPreexisting, autoscalers}, {groupWarning, autoscalers},
+	} {
+		g := k.group
+		if len(groups[k]) == 0 {
 			continue
 		}
 		name := o.Name + "-" + g
+		if k.subject != podTemplates {
+			name += "-" + string(k.subject)
+		}
 		var conditions []admissionregistrationv1.MatchCondition
 		if g == groupPreexisting {
 			// What the old object already broke: there is none on CREATE,
@@ -127,14 +139,14 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicy"},
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels(o)},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-				MatchConstraints: podTemplates(),
+				MatchConstraints: matchOf(k.subject),
 				// An expression that cannot be evaluated (an object over
 				// the cost budget) admits: the webhook, where installed,
 				// still judges it.
 				FailurePolicy:   ptr(admissionregistrationv1.Ignore),
 				MatchConditions: conditions,
-				Variables:       variables(),
-				Validations:     groups[g],
+				Variables:       variablesOf(k.subject),
+				Validations:     groups[k],
 			},
 		})
 		for _, m := range o.Modes {
@@ -181,24 +193,37 @@ func binding(o Options, name string, m admission.Mode, a admissionregistrationv1
 	}
 }
 
-// podTemplates matches what the chart's validating entries send of Pods
-// and workloads: CREATE and UPDATE of Pods, their ephemeral containers
-// and every kind with a pod template.
-func podTemplates() *admissionregistrationv1.MatchResources {
-	rule := func(group string, resources ...string) admissionregistrationv1.NamedRuleWithOperations {
+// variablesOf are the variables of the policies of subject s.
+func variablesOf(s subject) []admissionregistrationv1.Variable {
+	if s == podTemplates {
+		return variables()
+	}
+	return nil
+}
+
+// matchOf matches what the chart's validating entries send of subject s:
+// CREATE and UPDATE of Pods, their ephemeral containers and every kind
+// with a pod template; of PodDisruptionBudgets; of HorizontalPodAutoscalers
+// (v2, the version plimsoll decodes, others converted to it).
+func matchOf(s subject) *admissionregistrationv1.MatchResources {
+	rule := func(group, version string, resources ...string) admissionregistrationv1.NamedRuleWithOperations {
 		return admissionregistrationv1.NamedRuleWithOperations{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
 			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-			Rule:       admissionregistrationv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources, Scope: ptr(admissionregistrationv1.NamespacedScope)},
+			Rule:       admissionregistrationv1.Rule{APIGroups: []string{group}, APIVersions: []string{version}, Resources: resources, Scope: ptr(admissionregistrationv1.NamespacedScope)},
 		}}
 	}
-	return &admissionregistrationv1.MatchResources{
-		ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{
-			rule("", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
-			rule("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
-			rule("batch", "jobs", "cronjobs"),
-		},
-		MatchPolicy: ptr(admissionregistrationv1.Equivalent),
+	rules := []admissionregistrationv1.NamedRuleWithOperations{
+		rule("", "v1", "pods", "pods/ephemeralcontainers", "replicationcontrollers"),
+		rule("apps", "v1", "deployments", "statefulsets", "daemonsets", "replicasets"),
+		rule("batch", "v1", "jobs", "cronjobs"),
 	}
+	switch s {
+	case budgets:
+		rules = []admissionregistrationv1.NamedRuleWithOperations{rule("policy", "v1", "poddisruptionbudgets")}
+	case autoscalers:
+		rules = []admissionregistrationv1.NamedRuleWithOperations{rule("autoscaling", "v2", "horizontalpodautoscalers")}
+	}
+	return &admissionregistrationv1.MatchResources{ResourceRules: rules, MatchPolicy: ptr(admissionregistrationv1.Equivalent)}
 }
 
 // validation is f as the validation of rule id: broken (with ratchet: in
@@ -346,6 +371,8 @@ func whyNot(r *validate.Rule) string {
 	switch {
 	case r.Context():
 		return "reads other objects (a context rule): an admission policy sees only the object, its old version and its namespace"
+	case r.InContext != nil:
+		return "judged with the objects around it where the webhook knows them (an autoscaler, a budget), which an admission policy cannot see"
 	case r.Defaulted != "" && r.Defaulted != "no":
 		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): stays with the webhook until the defaulting is exported too"
 	default:

@@ -85,6 +85,10 @@ func TestBindingsMapSeveritiesToActions(t *testing.T) {
 		"x-error-enforce": "Deny", "x-error-warn": "Warn", "x-error-audit": "Audit",
 		"x-preexisting-enforce": "Warn", "x-preexisting-warn": "Warn", "x-preexisting-audit": "Audit",
 		"x-warning-enforce": "Warn", "x-warning-warn": "Warn", "x-warning-audit": "Audit",
+		// the budgets' and the autoscalers' rules, all warnings, in
+		// policies of their own
+		"x-warning-budgets-enforce": "Warn", "x-warning-budgets-warn": "Warn", "x-warning-budgets-audit": "Audit",
+		"x-warning-autoscalers-enforce": "Warn", "x-warning-autoscalers-warn": "Warn", "x-warning-autoscalers-audit": "Audit",
 	}
 	for name, a := range want {
 		if got[name] != a {

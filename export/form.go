@@ -11,7 +11,19 @@ type form struct {
 	// checks are the places the rule looks: each container of a kind, or
 	// the pod spec. The rule is broken when any check finds something.
 	checks []check
+	// subject is what the rule judges: Pods and workloads (""), or
+	// budgets or autoscalers, whose rules go in policies of their own.
+	subject subject
 }
+
+// A subject is a family of kinds that exported policies match.
+type subject string
+
+const (
+	podTemplates subject = ""
+	budgets      subject = "budgets"
+	autoscalers  subject = "autoscalers"
+)
 
 // A check finds one kind of violation of a rule.
 type check struct {
@@ -114,7 +126,14 @@ func (c check) broken(ratchet bool) string {
 func (c check) message(rule string, which string) string {
 	head := "'[" + rule + "] "
 	if c.list == "" {
-		return fmt.Sprintf("%spod spec ' + %s + ' (' + variables.prefix + '.%s): %s'", head, c.problem(""), c.field, celText(c.fix))
+		scope, path := c.scope, "variables.prefix + '."+c.field+"'"
+		if scope == "" {
+			scope = "pod spec"
+		}
+		if c.path != nil {
+			path = c.path("")
+		}
+		return fmt.Sprintf("%s%s ' + %s + ' (' + %s + '): %s'", head, scope, c.problem(""), path, celText(c.fix))
 	}
 	// The items at fault, each named f in the message, of which the
 	// first is said.

@@ -110,16 +110,19 @@ func waitDenied(t *testing.T, ns string) {
 	})
 }
 
-// podKinds are the resources of the kinds the fixtures hold.
+// podKinds are the resources of the kinds the fixtures hold: Pods,
+// workloads, budgets and autoscalers.
 var podKinds = map[string]schema.GroupVersionResource{
-	"Pod":                   {Version: "v1", Resource: "pods"},
-	"ReplicationController": {Version: "v1", Resource: "replicationcontrollers"},
-	"Deployment":            {Group: "apps", Version: "v1", Resource: "deployments"},
-	"StatefulSet":           {Group: "apps", Version: "v1", Resource: "statefulsets"},
-	"DaemonSet":             {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	"ReplicaSet":            {Group: "apps", Version: "v1", Resource: "replicasets"},
-	"Job":                   {Group: "batch", Version: "v1", Resource: "jobs"},
-	"CronJob":               {Group: "batch", Version: "v1", Resource: "cronjobs"},
+	"Pod":                     {Version: "v1", Resource: "pods"},
+	"ReplicationController":   {Version: "v1", Resource: "replicationcontrollers"},
+	"Deployment":              {Group: "apps", Version: "v1", Resource: "deployments"},
+	"StatefulSet":             {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"DaemonSet":               {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"ReplicaSet":              {Group: "apps", Version: "v1", Resource: "replicasets"},
+	"Job":                     {Group: "batch", Version: "v1", Resource: "jobs"},
+	"CronJob":                 {Group: "batch", Version: "v1", Resource: "cronjobs"},
+	"PodDisruptionBudget":     {Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
+	"HorizontalPodAutoscaler": {Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"},
 }
 
 // verdict is what a dry-run create came to, by rule ID among the rules
