@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -387,5 +388,56 @@ func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), `"sidecar"`) {
 			t.Errorf("%s: adding a second privileged container: %v, want a denial naming container sidecar", ns, err)
 		}
+	}
+}
+
+// A tenant cannot hide a privileged container among thousands: the
+// exported policies find the last of 3,000 containers and name it, in
+// enforce (denied) and in warn (admitted). A policy whose CEL runs over
+// its cost budget admits (failurePolicy Ignore); a Pod of 20,000
+// containers, about the largest the API server accepts, did not reach it
+// when this was written (a minute per create, too slow to run here).
+func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
+	ctx := context.Background()
+	const label = "plimsoll-e2e/outrun"
+	exported(t, "--name", "outrun", "--mode-label", label)
+	for _, m := range []admission.Mode{admission.Enforce, admission.Warn} {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "outrun-" + string(m), Labels: map[string]string{label: string(m)}}}
+		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitDenied(t, "outrun-enforce")
+	huge := func(ns string) *corev1.Pod {
+		p := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
+		base := p.Spec.Containers[0]
+		p.Spec.Containers = nil
+		for i := range 3000 {
+			c := *base.DeepCopy()
+			c.Name = fmt.Sprintf("c%04d", i)
+			if i != 2999 {
+				c.SecurityContext = nil
+			}
+			p.Spec.Containers = append(p.Spec.Containers, c)
+		}
+		return p
+	}
+	_, err := env.Client.CoreV1().Pods("outrun-enforce").Create(ctx, huge("outrun-enforce"), dryRun())
+	if err == nil {
+		t.Fatal("a Pod of 3,000 containers, the last privileged, is admitted in enforce by the exported policies")
+	}
+	if !strings.Contains(err.Error(), `[privileged] container "c2999"`) || !strings.Contains(err.Error(), "spec.containers[2999]") {
+		t.Errorf("in enforce: %.300s; want the denial to name container c2999 and its field", err.Error())
+	}
+	client, warnings, err := env.ClientWithWarnings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings.Take()
+	if _, err := client.CoreV1().Pods("outrun-warn").Create(ctx, huge("outrun-warn"), dryRun()); err != nil {
+		t.Errorf("in warn, the same Pod is refused: %.300s", err.Error())
+	}
+	if ws := strings.Join(warnings.Take(), "\n"); !strings.Contains(ws, `[privileged] container "c2999"`) {
+		t.Errorf("in warn, no warning names container c2999: %.300s", ws)
 	}
 }
