@@ -94,11 +94,15 @@ func markdownCatalogue(rules []*Rule) string {
 	b.WriteString("synced (apply order varies: Helm creates a PodDisruptionBudget before its Deployment and an\n")
 	b.WriteString("HPA after it); its `error` severity takes effect in `check` and `audit`. `contextRules: false`\n")
 	b.WriteString("in the policy turns them all off.\n\n")
-	b.WriteString("| ID | Category | Default severity | Defaulted | Description |\n")
-	b.WriteString("|---|---|---|---|---|\n")
+	b.WriteString("**In-process** says whether `plimsoll export` carries the rule into the ValidatingAdmissionPolicies\n")
+	b.WriteString("that the API server runs itself, so that it holds while the webhook is down\n")
+	b.WriteString("([admission-policies.md](admission-policies.md), which says why for each rule it does not).\n\n")
+	inProcess := exported()
+	b.WriteString("| ID | Category | Default severity | Defaulted | In-process | Description |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, r := range rules {
-		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s |\n",
-			r.ID, r.ID, cell(r.Category), r.Severity, cell(r.Defaulted), cell(contextMark(r)+r.Description))
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s | %s |\n",
+			r.ID, r.ID, cell(r.Category), r.Severity, cell(r.Defaulted), yesNo(inProcess[r.ID]), cell(contextMark(r)+r.Description))
 	}
 	for _, r := range rules {
 		fmt.Fprintf(&b, "\n## %s\n\n", r.ID)
@@ -106,6 +110,7 @@ func markdownCatalogue(rules []*Rule) string {
 		fmt.Fprintf(&b, "- **Default severity:** %s\n", r.Severity)
 		fmt.Fprintf(&b, "- **Defaulted:** %s\n", r.Defaulted)
 		fmt.Fprintf(&b, "- **Judges:** %s\n", judges(r))
+		fmt.Fprintf(&b, "- **In-process (`plimsoll export`):** %s\n", yesNo(inProcess[r.ID]))
 		if r.Context() {
 			b.WriteString("- **Context rule:** only warns at admission; skipped until the webhook's caches have synced\n")
 		} else if r.InContext != nil {
@@ -116,6 +121,31 @@ func markdownCatalogue(rules []*Rule) string {
 		fmt.Fprintf(&b, "**Remediation:** %s\n", r.Remediation)
 	}
 	return b.String()
+}
+
+// exported are the rules docs/admission-policies.md lists as carried by
+// `plimsoll export`. Package export writes that file (it imports this
+// package, so this one cannot ask it): regenerate it first, then this one.
+func exported() map[string]bool {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "admission-policies.md"))
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if id, ok := strings.CutPrefix(line, "| `"); ok {
+			id, rest, _ := strings.Cut(id, "` | ")
+			out[id] = strings.HasPrefix(rest, "yes ")
+		}
+	}
+	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // contextMark marks a context rule in the table.
