@@ -169,6 +169,16 @@ func GenerateConfig() (map[string][]byte, error) {
 		add("config/audit", command(auditFlags...), d)
 	}
 
+	// the exported admission policies, alone
+	rulesFlags := []string{"--set", "admissionPolicies.rules=true"}
+	docs, err = renderConfigDocs(configRender{flags: rulesFlags, keep: func(tmpl string) bool { return tmpl == "admission-policies/rules.yaml" }})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		add("config/admission-policies", command(rulesFlags...), d)
+	}
+
 	out := map[string][]byte{}
 	for dir, byTemplate := range files {
 		for tmpl, texts := range byTemplate {
@@ -186,7 +196,8 @@ func GenerateConfig() (map[string][]byte, error) {
 	return out, nil
 }
 
-// StaleConfig compares config/ under root with GenerateConfig and returns
+// StaleConfig compares config/ under root with GenerateConfig, and the
+// chart's template of the exported policies with GenerateAdmissionRules, and returns
 // a line per file that differs, is missing, or was generated once and is
 // no longer (nothing when config/ is current).
 func StaleConfig(root string) ([]string, error) {
@@ -195,6 +206,13 @@ func StaleConfig(root string) ([]string, error) {
 		return nil, err
 	}
 	var stale []string
+	rules, err := GenerateAdmissionRules()
+	if err != nil {
+		return nil, err
+	}
+	if got, err := os.ReadFile(filepath.Join(root, AdmissionRulesTemplate)); err != nil || !bytes.Equal(got, rules) {
+		stale = append(stale, AdmissionRulesTemplate+": differs from what `plimsoll export` makes of the built-in policy")
+	}
 	for _, path := range slices.Sorted(mapKeys(want)) {
 		got, err := os.ReadFile(filepath.Join(root, path))
 		switch {
@@ -228,11 +246,23 @@ func StaleConfig(root string) ([]string, error) {
 // WriteConfig writes GenerateConfig's files under root and removes the
 // generated files it no longer produces.
 func WriteConfig(root string) ([]string, error) {
-	want, err := GenerateConfig()
+	// The chart's template of the exported policies first: config/ is
+	// rendered from the chart.
+	rules, err := GenerateAdmissionRules()
 	if err != nil {
 		return nil, err
 	}
 	var changed []string
+	if got, err := os.ReadFile(filepath.Join(root, AdmissionRulesTemplate)); err != nil || !bytes.Equal(got, rules) {
+		if err := os.WriteFile(filepath.Join(root, AdmissionRulesTemplate), rules, 0o644); err != nil {
+			return nil, err
+		}
+		changed = append(changed, "wrote "+AdmissionRulesTemplate)
+	}
+	want, err := GenerateConfig()
+	if err != nil {
+		return changed, err
+	}
 	for _, path := range slices.Sorted(mapKeys(want)) {
 		full := filepath.Join(root, path)
 		if got, err := os.ReadFile(full); err == nil && bytes.Equal(got, want[path]) {

@@ -441,3 +441,69 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 		t.Errorf("in warn, no warning names container c2999: %.300s", ws)
 	}
 }
+
+// config/admission-policies, the kustomize install of the rules the API
+// server runs itself (rendered from the chart's admissionPolicies.rules),
+// is accepted by the API server and refuses a privileged Pod in an
+// enforce namespace before the webhook is asked.
+func TestKustomizeAdmissionPoliciesOnTheAPIServer(t *testing.T) {
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join("..", "..", "config", "admission-policies", "admission-policies-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := env.Client.AdmissionregistrationV1()
+	policies := 0
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var raw unstructured.Unstructured
+		if err := dec.Decode(&raw.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+		if len(raw.Object) == 0 {
+			continue
+		}
+		j, err := raw.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(j, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch o := obj.(type) {
+		case *admissionregistrationv1.ValidatingAdmissionPolicy:
+			policies++
+			if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("ValidatingAdmissionPolicy %s: %v", o.Name, err)
+			}
+			t.Cleanup(func() {
+				_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+			})
+		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
+			if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, o, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("ValidatingAdmissionPolicyBinding %s: %v", o.Name, err)
+			}
+			t.Cleanup(func() {
+				_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+			})
+		default:
+			t.Fatalf("config/admission-policies holds a %T", obj)
+		}
+	}
+	if policies == 0 {
+		t.Fatal("config/admission-policies holds no policy")
+	}
+	ns := "kustomized-policies"
+	if err := env.CreateNamespace(ctx, ns, admission.Enforce); err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	waitFor(t, time.Minute, "the kustomized policies to refuse a privileged Pod", func() bool {
+		_, last = env.Client.CoreV1().Pods(ns).Create(ctx, in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns), dryRun())
+		return last != nil && strings.Contains(last.Error(), "ValidatingAdmissionPolicy 'plimsoll-error'") && strings.Contains(last.Error(), "[privileged]")
+	})
+}
