@@ -376,8 +376,21 @@ func whyNot(r *validate.Rule) string {
 	case r.Defaulted != "" && r.Defaulted != "no":
 		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): stays with the webhook until the defaulting is exported too"
 	default:
+		if why, ok := notYet[r.ID]; ok {
+			return why
+		}
 		return "no in-process form yet: judged by the webhook"
 	}
+}
+
+// notYet says why some rules of a single object have no in-process form.
+var notYet = map[string]string{
+	"secret-env":        "finds secrets by decoding values (a JSON Web Token's header is base64 JSON) and reads at most 64 KiB of each, which CEL cannot do alike",
+	"configmap-secrets": "finds secrets by decoding values (a JSON Web Token's header is base64 JSON) and reads at most 64 KiB of each, which CEL cannot do alike",
+	"image-registry":    "matches images as runtimes resolve them (Docker Hub's other names, a one-part name under library/) against the policy's lists: no in-process form yet",
+	"required-labels":   "reads the policy's list of labels: no in-process form yet",
+	"probe-port":        "no in-process form yet: judged by the webhook",
+	"probes-identical":  "no in-process form yet: judged by the webhook",
 }
 
 func ptr[T any](v T) *T { return &v }

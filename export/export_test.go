@@ -103,7 +103,7 @@ func TestBindingsMapSeveritiesToActions(t *testing.T) {
 		for _, v := range pol.Spec.Validations {
 			ids = append(ids, ruleRef(v.MessageExpression))
 		}
-		if pol.Name == "x-warning" && !slices.Equal(ids, []string{"host-port"}) {
+		if pol.Name == "x-warning" && !slices.Contains(ids, "host-port") {
 			t.Errorf("policy x-warning carries %v, want host-port (a warning by the policy)", ids)
 		}
 		if pol.Name == "x-error" && slices.Contains(ids, "host-port") {
