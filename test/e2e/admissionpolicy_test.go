@@ -58,7 +58,7 @@ func installPolicies(ctx context.Context, t *testing.T, policies []*admissionreg
 	adm := env.Client.AdmissionregistrationV1()
 	for _, p := range policies {
 		if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses the chart's ValidatingAdmissionPolicy %s: %v", p.Name, err)
+			t.Fatalf("the API server refuses ValidatingAdmissionPolicy %s: %v", p.Name, err)
 		}
 		t.Cleanup(func() {
 			_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), p.Name, metav1.DeleteOptions{})
@@ -66,7 +66,7 @@ func installPolicies(ctx context.Context, t *testing.T, policies []*admissionreg
 	}
 	for _, b := range bindings {
 		if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses the chart's ValidatingAdmissionPolicyBinding %s: %v", b.Name, err)
+			t.Fatalf("the API server refuses ValidatingAdmissionPolicyBinding %s: %v", b.Name, err)
 		}
 		t.Cleanup(func() {
 			_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,20 +68,8 @@ func TestAuditReadsBudgetsFromTheCluster(t *testing.T) {
 	}
 	audit := func() []check.Result {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, filepath.Join(env.BinDir, "plimsoll"), "audit", "--kubeconfig", kubeconfig, "--context", "e2e", "--namespace", ns, "-o", "json")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if code := cmd.ProcessState.ExitCode(); code != 0 && code != 1 {
-			t.Fatalf("plimsoll audit exited %d (%v): %s", code, err, stderr.String())
-		}
-		var got struct {
-			Results []check.Result `json:"results"`
-		}
-		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-			t.Fatalf("plimsoll audit -o json: %v\n%s", err, stdout.String())
-		}
-		return got.Results
+		results, _ := runAuditJSON(t, kubeconfig, ns)
+		return results
 	}
 	ruleOn := func(rs []check.Result, rule, kind, name string) *check.Result {
 		i := slices.IndexFunc(rs, func(r check.Result) bool { return r.Rule == rule && r.Kind == kind && r.Name == name })

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 
@@ -29,12 +30,21 @@ import (
 // impersonate, and returns it with a namespace it judges in enforce.
 func contextServer(t *testing.T, name, impersonate string) (*harness.Extra, string) {
 	t.Helper()
-	ctx := context.Background()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := env.WriteKubeconfig(kubeconfig, impersonate); err != nil {
 		t.Fatal(err)
 	}
-	x, err := env.StartExtra(ctx, name, nil, "--kubeconfig", kubeconfig)
+	return extraServer(t, name, chart.WebhookValues{}, "--kubeconfig", kubeconfig)
+}
+
+// extraServer starts a plimsoll serve named name with args, registered
+// with the webhook configurations the chart renders with values v, and
+// returns it with a namespace it judges in enforce (name-enforce). Its
+// log is shown if the test fails; it is removed when the test ends.
+func extraServer(t *testing.T, name string, v chart.WebhookValues, args ...string) (*harness.Extra, string) {
+	t.Helper()
+	ctx := context.Background()
+	x, err := env.StartExtraValues(ctx, name, v, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,10 +28,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
 
@@ -57,47 +57,33 @@ func exported(t *testing.T, args ...string) []string {
 	if len(rules) == 0 {
 		t.Fatalf("plimsoll export names no in-process rule:\n%s", stdout.String())
 	}
-	adm := env.Client.AdmissionregistrationV1()
-	dec := utilyaml.NewYAMLOrJSONDecoder(&stdout, 4096)
-	for {
-		var raw unstructured.Unstructured
-		if err := dec.Decode(&raw.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			t.Fatal(err)
-		}
-		if len(raw.Object) == 0 {
-			continue
-		}
-		data, err := raw.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch o := obj.(type) {
+	installStream(t, stdout.Bytes(), "plimsoll export")
+	return rules
+}
+
+// installStream installs the ValidatingAdmissionPolicies and bindings of
+// a YAML stream (from where, for messages) with installPolicies, and
+// returns how many policies it held. Anything else in it fails the test.
+func installStream(t *testing.T, stream []byte, from string) int {
+	t.Helper()
+	objs, err := chart.Decode(stream)
+	if err != nil {
+		t.Fatalf("%s: %v", from, err)
+	}
+	var policies []*admissionregistrationv1.ValidatingAdmissionPolicy
+	var bindings []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	for _, o := range objs {
+		switch v := o.Typed.(type) {
 		case *admissionregistrationv1.ValidatingAdmissionPolicy:
-			if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, o, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("ValidatingAdmissionPolicy %s: %v", o.Name, err)
-			}
-			t.Cleanup(func() {
-				_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
-			})
+			policies = append(policies, v)
 		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
-			if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, o, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("ValidatingAdmissionPolicyBinding %s: %v", o.Name, err)
-			}
-			t.Cleanup(func() {
-				_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
-			})
+			bindings = append(bindings, v)
 		default:
-			t.Fatalf("plimsoll export printed a %T", obj)
+			t.Fatalf("%s holds a %T", from, o.Typed)
 		}
 	}
-	return rules
+	installPolicies(context.Background(), t, policies, bindings)
+	return len(policies)
 }
 
 // waitDenied waits until a dry-run create of the privileged Pod in ns is
@@ -452,48 +438,7 @@ func TestKustomizeAdmissionPoliciesOnTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adm := env.Client.AdmissionregistrationV1()
-	policies := 0
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		var raw unstructured.Unstructured
-		if err := dec.Decode(&raw.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			t.Fatal(err)
-		}
-		if len(raw.Object) == 0 {
-			continue
-		}
-		j, err := raw.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(j, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch o := obj.(type) {
-		case *admissionregistrationv1.ValidatingAdmissionPolicy:
-			policies++
-			if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, o, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("ValidatingAdmissionPolicy %s: %v", o.Name, err)
-			}
-			t.Cleanup(func() {
-				_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
-			})
-		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
-			if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, o, metav1.CreateOptions{}); err != nil {
-				t.Fatalf("ValidatingAdmissionPolicyBinding %s: %v", o.Name, err)
-			}
-			t.Cleanup(func() {
-				_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
-			})
-		default:
-			t.Fatalf("config/admission-policies holds a %T", obj)
-		}
-	}
+	policies := installStream(t, data, "config/admission-policies")
 	if policies == 0 {
 		t.Fatal("config/admission-policies holds no policy")
 	}

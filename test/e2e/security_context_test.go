@@ -7,11 +7,7 @@ package e2e
 // the API server as the admin.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -193,25 +189,11 @@ func TestImageVulnerabilitiesAtAdmission(t *testing.T) {
 	}
 
 	// plimsoll audit reads the same report from the cluster.
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	auditWriteKubeconfig(t, env.Config, kubeconfig)
-	cmd := exec.CommandContext(ctx, filepath.Join(env.BinDir, "plimsoll"), "audit", "--kubeconfig", kubeconfig, "--context", "e2e", "--namespace", ns, "-o", "json")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if code := cmd.ProcessState.ExitCode(); code != 0 && code != 1 {
-		t.Fatalf("plimsoll audit exited %d (%v): %s", code, err, stderr.String())
-	}
-	var got struct {
-		Results []check.Result `json:"results"`
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-		t.Fatalf("plimsoll audit -o json: %v\n%s", err, stdout.String())
-	}
-	i := slices.IndexFunc(got.Results, func(r check.Result) bool {
+	results, _ := auditJSON(t, ns)
+	i := slices.IndexFunc(results, func(r check.Result) bool {
 		return r.Rule == "image-vulnerabilities" && r.Kind == "Deployment" && r.Name == "api"
 	})
-	if i < 0 || !strings.Contains(got.Results[i].Message, "CVE-2022-3602") {
-		t.Errorf("plimsoll audit does not report the vulnerable image of Deployment api; results:\n%+v", got.Results)
+	if i < 0 || !strings.Contains(results[i].Message, "CVE-2022-3602") {
+		t.Errorf("plimsoll audit does not report the vulnerable image of Deployment api; results:\n%+v", results)
 	}
 }

@@ -44,25 +44,9 @@ const digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef01234567
 // namespace it judges in enforce.
 func securityServer(t *testing.T, name string) (*harness.Extra, string) {
 	t.Helper()
-	ctx := context.Background()
 	cfg := filepath.Join(t.TempDir(), "policy.yaml")
 	writeFile(t, cfg, securityPolicy)
-	x, err := env.StartExtraValues(ctx, name, chart.WebhookValues{ConfigMapValidation: true}, "--config", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s's log:\n%s", name, x.Process.Log())
-		}
-		x.Remove(context.Background())
-	})
-	ns := name + "-enforce"
-	if err := x.Namespace(ctx, ns, admission.Enforce); err != nil {
-		t.Fatal(err)
-	}
-	waitJudged(t, ns)
-	return x, ns
+	return extraServer(t, name, chart.WebhookValues{ConfigMapValidation: true}, "--config", cfg)
 }
 
 // compliantPod is the compliant Deployment's Pod, named name, in ns.
@@ -79,6 +63,14 @@ func auditJSON(t *testing.T, ns string) (results []check.Result, raw string) {
 	t.Helper()
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	auditWriteKubeconfig(t, env.Config, kubeconfig)
+	return runAuditJSON(t, kubeconfig, ns)
+}
+
+// runAuditJSON runs plimsoll audit -o json on namespace ns through
+// kubeconfig (context e2e), failing the test unless it exits 0 or 1, and
+// returns its results and all it printed.
+func runAuditJSON(t *testing.T, kubeconfig, ns string) (results []check.Result, raw string) {
+	t.Helper()
 	cmd := exec.CommandContext(context.Background(), filepath.Join(env.BinDir, "plimsoll"), "audit", "--kubeconfig", kubeconfig, "--context", "e2e", "--namespace", ns, "-o", "json")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -299,21 +291,7 @@ func TestServiceAccountTokenAtAdmission(t *testing.T) {
 	}
 	cfg := filepath.Join(t.TempDir(), "policy.yaml")
 	writeFile(t, cfg, "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\ndefaults:\n  serviceAccountToken: false\n")
-	x, err := env.StartExtra(ctx, "tokens-defaulted", nil, "--kubeconfig", kubeconfig, "--config", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("tokens-defaulted's log:\n%s", x.Process.Log())
-		}
-		x.Remove(context.Background())
-	})
-	defaultedNS := "tokens-defaulted-enforce"
-	if err := x.Namespace(ctx, defaultedNS, admission.Enforce); err != nil {
-		t.Fatal(err)
-	}
-	waitJudged(t, defaultedNS)
+	x, defaultedNS := extraServer(t, "tokens-defaulted", chart.WebhookValues{}, "--kubeconfig", kubeconfig, "--config", cfg)
 
 	no := false
 	for _, ns := range []string{plainNS, defaultedNS} {
