@@ -54,6 +54,16 @@ type Result struct {
 	// WebhookOnly are the rules the policy turns on that stay with the
 	// webhook, each with why.
 	WebhookOnly []Fallback
+	// Mutating and MutatingBindings write the exported defaults (none
+	// when the policy turns no family of defaults on).
+	Mutating         []*admissionregistrationv1.MutatingAdmissionPolicy
+	MutatingBindings []*admissionregistrationv1.MutatingAdmissionPolicyBinding
+	// Defaults are the families of defaults the mutating policy writes,
+	// in the order /mutate applies them.
+	Defaults []string
+	// DefaultsWebhookOnly are the families the policy turns on that only
+	// the webhook writes, each with why.
+	DefaultsWebhookOnly []Fallback
 }
 
 // A Fallback is a rule left to the webhook.
@@ -153,6 +163,16 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			res.Bindings = append(res.Bindings, binding(o, name, m, action(g, m)))
 		}
 	}
+	ds, left := defaulters(p.Defaults)
+	res.DefaultsWebhookOnly = left
+	if len(ds) > 0 {
+		for _, d := range ds {
+			res.Defaults = append(res.Defaults, string(d.family))
+		}
+		pol, bindings := mutatingPolicy(p, o, ds)
+		res.Mutating = append(res.Mutating, pol)
+		res.MutatingBindings = bindings
+	}
 	return res, nil
 }
 
@@ -174,23 +194,27 @@ func labels(o Options) map[string]string {
 
 // binding binds policy name in the namespaces of mode m.
 func binding(o Options, name string, m admission.Mode, a admissionregistrationv1.ValidationAction) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
-	excluded := slices.Concat(AlwaysExcluded, o.ExcludedNamespaces)
-	slices.Sort(excluded)
-	excluded = slices.Compact(excluded)
 	return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingAdmissionPolicyBinding"},
 		ObjectMeta: metav1.ObjectMeta{Name: name + "-" + string(m), Labels: labels(o)},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: name,
-			MatchResources: &admissionregistrationv1.MatchResources{
-				NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-					{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: excluded},
-					{Key: o.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}},
-				}},
-			},
+			PolicyName:        name,
+			MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: namespaceSelector(o, m)},
 			ValidationActions: []admissionregistrationv1.ValidationAction{a},
 		},
 	}
+}
+
+// namespaceSelector selects the namespaces of mode m, but those never
+// judged.
+func namespaceSelector(o Options, m admission.Mode) *metav1.LabelSelector {
+	excluded := slices.Concat(AlwaysExcluded, o.ExcludedNamespaces)
+	slices.Sort(excluded)
+	excluded = slices.Compact(excluded)
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: excluded},
+		{Key: o.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}},
+	}}
 }
 
 // variablesOf are the variables of the policies of subject s.
@@ -374,7 +398,7 @@ func whyNot(r *validate.Rule) string {
 	case r.InContext != nil:
 		return "judged with the objects around it where the webhook knows them (an autoscaler, a budget), which an admission policy cannot see"
 	case r.Defaulted != "" && r.Defaulted != "no":
-		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): stays with the webhook until the defaulting is exported too"
+		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): a workload's template, and a Pod in audit, are judged as the defaults would leave them, which this rule's in-process form would have to work out again: none yet. The Pods themselves are defaulted in-process, so in enforce and warn what the defaults fix arrives fixed"
 	default:
 		if why, ok := notYet[r.ID]; ok {
 			return why

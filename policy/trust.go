@@ -66,6 +66,20 @@ func (p *Policy) TrustsController(username string, ref metav1.OwnerReference) bo
 	return false
 }
 
+// TrustedFor returns the usernames whose word about ref (an owner
+// reference, of which only the kind and API group count) p believes, in
+// the order TrustsController tries them: what an admission policy, which
+// sees only the request, must compare userInfo.username with.
+func (p *Policy) TrustedFor(ref metav1.OwnerReference) []string {
+	var out []string
+	for _, c := range slices.Concat(builtinControllers, p.TrustedControllers) {
+		if !slices.Contains(out, c.Username) && p.TrustsController(c.Username, ref) {
+			out = append(out, c.Username)
+		}
+	}
+	return out
+}
+
 func (c TrustedController) validate() []string {
 	var errs []string
 	if strings.TrimSpace(c.Username) == "" {

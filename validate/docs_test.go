@@ -98,6 +98,12 @@ func markdownCatalogue(rules []*Rule) string {
 	b.WriteString("that the API server runs itself, so that it holds while the webhook is down\n")
 	b.WriteString("([admission-policies.md](admission-policies.md), which says why for each rule it does not).\n\n")
 	inProcess := exported()
+	var defaults []string
+	for _, f := range []string{"resources", "probes", "securityContext", "serviceAccountToken"} {
+		defaults = append(defaults, fmt.Sprintf("`%s` %s", f, yesNo(inProcess[f])))
+	}
+	b.WriteString("The defaults that the **Defaulted** column names are written in-process too, by the\n")
+	b.WriteString("MutatingAdmissionPolicy that `plimsoll export` prints, family by family: " + strings.Join(defaults, ", ") + ".\n\n")
 	b.WriteString("| ID | Category | Default severity | Defaulted | In-process | Description |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, r := range rules {

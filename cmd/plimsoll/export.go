@@ -18,9 +18,9 @@ import (
 )
 
 // runExport is `plimsoll export`: the policy in force as
-// ValidatingAdmissionPolicies and their bindings, as multi-document YAML,
-// headed by which rules they carry and why the others stay with the
-// webhook.
+// ValidatingAdmissionPolicies, a MutatingAdmissionPolicy for the defaults
+// and their bindings, as multi-document YAML, headed by which rules and
+// defaults they carry and why the others stay with the webhook.
 func runExport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plimsoll export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,10 +33,12 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: plimsoll export [--config FILE] [--mode enforce|warn|audit|all] [--exclude-namespace NS]...
 
-Prints the policy in force as ValidatingAdmissionPolicies and their
-bindings (multi-document YAML): every rule whose verdict CEL gives as the
-webhook does, run by the API server itself, so that those rules hold while
-the webhook is down. The header lists the rules left to the webhook, and why.
+Prints the policy in force as ValidatingAdmissionPolicies, a
+MutatingAdmissionPolicy and their bindings (multi-document YAML): every
+rule whose verdict CEL gives as the webhook does, and the defaults (resources,
+probes, securityContext) written as /mutate writes them, run by the API
+server itself, so that they hold while the webhook is down. The header lists
+what is left to the webhook, and why.
 
 `)
 		fs.PrintDefaults()
@@ -95,11 +97,23 @@ func render(res *export.Result) ([]byte, error) {
 	for _, f := range res.WebhookOnly {
 		fmt.Fprintf(&b, "#   %s: %s\n", f.Rule, f.Reason)
 	}
+	if len(res.Defaults) > 0 {
+		fmt.Fprintf(&b, "# Defaults written in-process (%d, in enforce and warn): %s\n", len(res.Defaults), strings.Join(res.Defaults, ", "))
+	}
+	for _, f := range res.DefaultsWebhookOnly {
+		fmt.Fprintf(&b, "# Default left to the webhook: %s: %s\n", f.Rule, f.Reason)
+	}
 	var objs []any
 	for _, p := range res.Policies {
 		objs = append(objs, p)
 	}
 	for _, bd := range res.Bindings {
+		objs = append(objs, bd)
+	}
+	for _, p := range res.Mutating {
+		objs = append(objs, p)
+	}
+	for _, bd := range res.MutatingBindings {
 		objs = append(objs, bd)
 	}
 	for _, o := range objs {

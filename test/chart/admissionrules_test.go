@@ -76,6 +76,45 @@ func TestAdmissionRulesAreTheExport(t *testing.T) {
 		t.Errorf("%d bindings of the rules rendered, the export makes %d", n, len(want.Bindings))
 	}
 
+	// The defaults: the same MutatingAdmissionPolicy, bound in enforce
+	// and warn as the mutating webhook entries of those modes select.
+	mwc := Find(objs, "MutatingWebhookConfiguration", "shop-plimsoll").Typed.(*admissionregistrationv1.MutatingWebhookConfiguration)
+	mutatingSelectors := map[string]any{}
+	for _, w := range mwc.Webhooks {
+		mutatingSelectors[strings.SplitN(w.Name, ".", 2)[0]] = w.NamespaceSelector
+	}
+	if len(want.Mutating) != 1 {
+		t.Fatalf("the export of the built-in policy makes %d mutating policies, want 1", len(want.Mutating))
+	}
+	for _, p := range want.Mutating {
+		got := Find(objs, "MutatingAdmissionPolicy", p.Name)
+		if got == nil {
+			t.Errorf("MutatingAdmissionPolicy %s is not rendered", p.Name)
+			continue
+		}
+		if d := cmp.Diff(p.Spec, got.Typed.(*admissionregistrationv1.MutatingAdmissionPolicy).Spec); d != "" {
+			t.Errorf("MutatingAdmissionPolicy %s differs from the export (-export +chart):\n%s", p.Name, d)
+		}
+	}
+	if got, n := len(ofKind(objs, "MutatingAdmissionPolicyBinding")), len(want.MutatingBindings); got != n {
+		t.Errorf("%d MutatingAdmissionPolicyBindings rendered, the export makes %d", got, n)
+	}
+	for _, b := range want.MutatingBindings {
+		o := Find(objs, "MutatingAdmissionPolicyBinding", b.Name)
+		if o == nil {
+			t.Errorf("MutatingAdmissionPolicyBinding %s is not rendered", b.Name)
+			continue
+		}
+		got := o.Typed.(*admissionregistrationv1.MutatingAdmissionPolicyBinding)
+		mode := b.Name[strings.LastIndex(b.Name, "-")+1:]
+		if got.Spec.PolicyName != b.Spec.PolicyName {
+			t.Errorf("binding %s binds %s, the export %s", b.Name, got.Spec.PolicyName, b.Spec.PolicyName)
+		}
+		if d := cmp.Diff(mutatingSelectors[mode], got.Spec.MatchResources.NamespaceSelector); d != "" {
+			t.Errorf("binding %s selects other namespaces than the %s mutating entry (-entry +binding):\n%s", b.Name, mode, d)
+		}
+	}
+
 	for _, b := range ofKind(render(t, "plimsoll", "plimsoll-system", "--set", "admissionPolicies.rules=true", "--set", "dryRun=true"), "ValidatingAdmissionPolicyBinding") {
 		got := b.Typed.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
 		if !ours(got.Spec.PolicyName) {
@@ -101,4 +140,41 @@ func ofKind(objs []Object, kind string) []Object {
 		}
 	}
 	return out
+}
+
+// admissionPolicies.only renders the admission policies and nothing else:
+// no webhook configuration, no workload, no Service, no certificate, no
+// RBAC; the rules and defaults are the same as beside the webhook, and
+// the mode-label guard stays.
+func TestAdmissionPoliciesOnly(t *testing.T) {
+	beside := render(t, "plimsoll", "plimsoll-system", "--set", "admissionPolicies.rules=true")
+	only := render(t, "plimsoll", "plimsoll-system", "--set", "admissionPolicies.only=true")
+	allowed := []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"}
+	for _, o := range only {
+		if !slices.Contains(allowed, o.GVK.Kind) {
+			t.Errorf("admissionPolicies.only renders %s", o.Key())
+		}
+	}
+	for _, kind := range allowed {
+		for _, o := range ofKind(beside, kind) {
+			if strings.Contains(o.Name, "cabundle") || strings.Contains(o.Name, "webhook") {
+				continue // the guards of the webhooks' own configurations: none to guard
+			}
+			got := Find(only, kind, o.Name)
+			if got == nil {
+				t.Errorf("admissionPolicies.only leaves out %s", o.Key())
+				continue
+			}
+			if d := cmp.Diff(string(o.Raw), string(got.Raw)); d != "" {
+				t.Errorf("%s differs with admissionPolicies.only (-beside the webhook +only):\n%s", o.Key(), d)
+			}
+		}
+	}
+	if len(ofKind(only, "MutatingAdmissionPolicy")) != 1 || len(ofKind(only, "ValidatingAdmissionPolicy")) < 4 {
+		t.Errorf("admissionPolicies.only renders %d mutating and %d validating policies", len(ofKind(only, "MutatingAdmissionPolicy")), len(ofKind(only, "ValidatingAdmissionPolicy")))
+	}
+	_, err := Template("plimsoll", "plimsoll-system", "--set", "admissionPolicies.only=true", "--set", "policy.rules.privileged=warning")
+	if err == nil || !strings.Contains(err.Error(), "plimsoll export --config") {
+		t.Errorf("admissionPolicies.only with a policy of the values' own renders (%v); want a refusal naming plimsoll export --config", err)
+	}
 }

@@ -215,6 +215,12 @@ var types = map[schema.GroupVersionKind]func() any{
 	admissionregistrationv1.SchemeGroupVersion.WithKind("ValidatingAdmissionPolicyBinding"): func() any {
 		return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
 	},
+	admissionregistrationv1.SchemeGroupVersion.WithKind("MutatingAdmissionPolicy"): func() any {
+		return &admissionregistrationv1.MutatingAdmissionPolicy{}
+	},
+	admissionregistrationv1.SchemeGroupVersion.WithKind("MutatingAdmissionPolicyBinding"): func() any {
+		return &admissionregistrationv1.MutatingAdmissionPolicyBinding{}
+	},
 	cmv1.SchemeGroupVersion.WithKind("Certificate"):                         func() any { return &cmv1.Certificate{} },
 	cmv1.SchemeGroupVersion.WithKind("Issuer"):                              func() any { return &cmv1.Issuer{} },
 	{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"}: func() any { return &ServiceMonitor{} },

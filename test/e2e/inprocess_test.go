@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
 )
@@ -72,18 +73,48 @@ func installStream(t *testing.T, stream []byte, from string) int {
 	}
 	var policies []*admissionregistrationv1.ValidatingAdmissionPolicy
 	var bindings []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	var mutating []*admissionregistrationv1.MutatingAdmissionPolicy
+	var mutatingBindings []*admissionregistrationv1.MutatingAdmissionPolicyBinding
 	for _, o := range objs {
 		switch v := o.Typed.(type) {
 		case *admissionregistrationv1.ValidatingAdmissionPolicy:
 			policies = append(policies, v)
 		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
 			bindings = append(bindings, v)
+		case *admissionregistrationv1.MutatingAdmissionPolicy:
+			mutating = append(mutating, v)
+		case *admissionregistrationv1.MutatingAdmissionPolicyBinding:
+			mutatingBindings = append(mutatingBindings, v)
 		default:
 			t.Fatalf("%s holds a %T", from, o.Typed)
 		}
 	}
 	installPolicies(context.Background(), t, policies, bindings)
-	return len(policies)
+	installMutating(context.Background(), t, mutating, mutatingBindings)
+	return len(policies) + len(mutating)
+}
+
+// installMutating creates MutatingAdmissionPolicies and their bindings,
+// removed when the test ends.
+func installMutating(ctx context.Context, t *testing.T, policies []*admissionregistrationv1.MutatingAdmissionPolicy, bindings []*admissionregistrationv1.MutatingAdmissionPolicyBinding) {
+	t.Helper()
+	adm := env.Client.AdmissionregistrationV1()
+	for _, p := range policies {
+		if _, err := adm.MutatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("the API server refuses MutatingAdmissionPolicy %s: %v", p.Name, err)
+		}
+		t.Cleanup(func() {
+			_ = adm.MutatingAdmissionPolicies().Delete(context.Background(), p.Name, metav1.DeleteOptions{})
+		})
+	}
+	for _, b := range bindings {
+		if _, err := adm.MutatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("the API server refuses MutatingAdmissionPolicyBinding %s: %v", b.Name, err)
+		}
+		t.Cleanup(func() {
+			_ = adm.MutatingAdmissionPolicyBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
+		})
+	}
 }
 
 // waitDenied waits until a dry-run create of the privileged Pod in ns is
@@ -279,8 +310,8 @@ func fixtureObjects(t *testing.T, file string) []*unstructured.Unstructured {
 
 // With the exported policies installed beside a webhook whose entries
 // fail open (failurePolicy Ignore), stopping plimsoll serve leaves an
-// enforce namespace refusing a privileged Pod: the API server judges it
-// itself.
+// enforce namespace refusing a privileged Pod and defaulting a bare one:
+// the API server judges and defaults them itself.
 func TestRulesHoldWhileTheWebhookIsDown(t *testing.T) {
 	ctx := context.Background()
 	x, err := env.StartExtra(ctx, "outage", map[admission.Mode]admissionregistrationv1.FailurePolicyType{admission.Enforce: admissionregistrationv1.Ignore})
@@ -299,12 +330,20 @@ func TestRulesHoldWhileTheWebhookIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := env.Client.CoreV1().Pods(ns)
-	// The webhook is gone: a Pod that breaks only rules left to it is
-	// admitted (its entries fail open)...
+	// The webhook is gone: a bare Pod is admitted (the webhook's entries
+	// fail open) and still defaulted, by the API server...
 	bare := in(load[*corev1.Pod](t, "bare-nginx-pod.yaml"), ns)
-	if _, err := pods.Create(ctx, bare, dryRun()); err != nil {
+	got, err := pods.Create(ctx, bare, dryRun())
+	if err != nil {
 		t.Fatalf("with the webhook down and failing open, a bare Pod is refused: %v", err)
 	}
+	limits := got.Spec.Containers[0].Resources.Limits
+	if limits.Cpu().IsZero() || limits.Memory().IsZero() || got.Spec.Containers[0].ReadinessProbe == nil || got.Spec.SecurityContext.SeccompProfile == nil {
+		t.Fatalf("with the webhook down, a bare Pod in enforce is not defaulted: limits %v, readinessProbe %v, annotation %q",
+			limits, got.Spec.Containers[0].ReadinessProbe, got.Annotations[mutate.AnnotationKey])
+	}
+	t.Logf("with the webhook down, the bare Pod got limits cpu %s, memory %s; %s: %q",
+		limits.Cpu(), limits.Memory(), mutate.AnnotationKey, got.Annotations[mutate.AnnotationKey])
 	// ...and the privileged Pod is still refused, by the API server.
 	_, err = pods.Create(ctx, in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns), dryRun())
 	if err == nil || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy") {
