@@ -17,7 +17,7 @@ import (
 const tcpPort = "p.?protocol.orValue('TCP') == 'TCP' && p.containerPort > 0"
 
 func probesDefaulter(d policy.ProbeDefaults) defaulter {
-	port := fmt.Sprintf("c.ports.filter(p, %s)[0].containerPort", tcpPort)
+	port := "ps[0]"
 	handler := fmt.Sprintf("'tcpSocket': dyn({'port': %s})", port)
 	if d.Type == policy.ProbeHTTP {
 		handler = fmt.Sprintf("'httpGet': dyn({'path': dyn(%s), 'port': dyn(%s), 'scheme': dyn('HTTP')})", celString(d.Path), port)
@@ -32,16 +32,20 @@ func probesDefaulter(d policy.ProbeDefaults) defaulter {
 	return defaulter{
 		family: mutate.Probes,
 		walks: func(l mutationList) (string, bool) {
-			cond := fmt.Sprintf("!variables.batch && c.?ports.orValue([]).exists(p, %s)", tcpPort)
+			cond := "!variables.batch && ps.size() > 0"
 			if l.sidecars {
 				cond = "c.?restartPolicy.orValue('') == 'Always' && " + cond
 			}
 			return cond, true
 		},
+		// ps: the container's TCP ports, in order.
+		binds: []bind{{"ps", fmt.Sprintf("c.?ports.orValue([]).filter(p, %s).map(p, p.containerPort)", tcpPort)}},
+		// One stage each; the startupProbe first, while the livenessProbe
+		// it goes beside is still missing.
 		leaves: []leaf{
-			{when: "!c.?readinessProbe.hasValue()", path: "readinessProbe", value: probe(d.Readiness.InitialDelaySeconds, d.Readiness.PeriodSeconds, 3)},
-			{when: "!c.?livenessProbe.hasValue()", path: "livenessProbe", value: probe(d.Liveness.InitialDelaySeconds, d.Liveness.PeriodSeconds, 3)},
-			{when: "!c.?livenessProbe.hasValue() && !c.?startupProbe.hasValue()", path: "startupProbe", value: probe(0, d.Startup.PeriodSeconds, d.Startup.FailureThreshold)},
+			{stage: 2, when: "!c.?readinessProbe.hasValue()", path: "readinessProbe", value: probe(d.Readiness.InitialDelaySeconds, d.Readiness.PeriodSeconds, 3)},
+			{stage: 1, when: "!c.?livenessProbe.hasValue()", path: "livenessProbe", value: probe(d.Liveness.InitialDelaySeconds, d.Liveness.PeriodSeconds, 3)},
+			{stage: 0, when: "!c.?livenessProbe.hasValue() && !c.?startupProbe.hasValue()", path: "startupProbe", value: probe(0, d.Startup.PeriodSeconds, d.Startup.FailureThreshold)},
 		},
 	}
 }

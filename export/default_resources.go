@@ -21,7 +21,7 @@ func resourcesDefaulter(d policy.ResourceDefaults) defaulter {
 	var leaves []leaf
 	for _, r := range resourceNames {
 		name := celString(string(r))
-		requests, limits := "c.?resources.?requests.orValue({})", "c.?resources.?limits.orValue({})"
+		requests, limits := "q", "l"
 		unbudgeted := "!variables." + podBudgetVariable(r)
 		def, hasDef := d.Requests[r]
 		if hasDef {
@@ -41,10 +41,13 @@ func resourcesDefaulter(d policy.ResourceDefaults) defaulter {
 		if hasDef && def.Cmp(lim) > 0 {
 			unrequested = def
 		}
-		request := fmt.Sprintf("string(c.resources.requests[%s])", name)
+		request := fmt.Sprintf("string(q[%s])", name)
+		// Written after the requests: the request it reads is then the
+		// one the container will have.
 		leaves = append(leaves, leaf{
-			when: fmt.Sprintf("%s && !(%s in %s)", unbudgeted, name, limits),
-			path: "resources/limits/" + string(r),
+			stage: 1,
+			when:  fmt.Sprintf("%s && !(%s in %s)", unbudgeted, name, limits),
+			path:  "resources/limits/" + string(r),
 			value: fmt.Sprintf("(%s in %s) ? (quantity(%s).compareTo(quantity(%s)) > 0 ? %s : %s) : %s",
 				name, requests, request, celString(lim.String()), request, celString(lim.String()), celString(unrequested.String())),
 		})
@@ -52,6 +55,7 @@ func resourcesDefaulter(d policy.ResourceDefaults) defaulter {
 	return defaulter{
 		family: mutate.Resources,
 		walks:  func(mutationList) (string, bool) { return "true", true },
+		binds:  []bind{{"q", "c.?resources.?requests.orValue({})"}, {"l", "c.?resources.?limits.orValue({})"}},
 		leaves: leaves,
 	}
 }

@@ -29,9 +29,24 @@ type defaulter struct {
 	// and the CEL condition over the container c that one must meet
 	// ("true": every container of the list).
 	walks func(l mutationList) (cond string, ok bool)
+	// binds are CEL values of the container c computed once per
+	// container, by name, for walks' condition and the leaves to use.
+	binds []bind
 	// leaves are the fields it writes on a container c; pod the fields
 	// it writes on the pod spec itself.
 	leaves, pod []leaf
+}
+
+// A bind names the value of a CEL expression (CEL has no let: bound as
+// [expr].map(name, body)[0]).
+type bind struct{ name, expr string }
+
+// let is CEL: body with each of binds bound, in order.
+func let(binds []bind, body string) string {
+	for i := len(binds) - 1; i >= 0; i-- {
+		body = fmt.Sprintf("[%s].map(%s, %s)[0]", binds[i].expr, binds[i].name, body)
+	}
+	return body
 }
 
 // A leaf is one field a default writes.
@@ -44,6 +59,12 @@ type leaf struct {
 	path string
 	// value is CEL: what is written.
 	value string
+	// stage orders the mutations a family's leaves are written in: one
+	// mutation per stage, each with a CEL budget of its own, in
+	// ascending order, each finding the Pod as the stages before left it
+	// (a stage's condition must give the same on that Pod as on the Pod
+	// as sent).
+	stage int
 }
 
 // A mutationList is a container list that defaults are written on: init
@@ -83,8 +104,8 @@ func defaulters(d policy.Defaults) ([]defaulter, []Fallback) {
 }
 
 // mutationVariables are the variables of the defaults' policy: the
-// common ones, then per family and container list the patches each
-// container gets, then what the annotation records.
+// common ones, then per family the names of what it writes on, then what
+// the annotation records.
 func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistrationv1.Variable {
 	vars := []admissionregistrationv1.Variable{
 		{Name: "spec", Expression: "object.spec"},
@@ -100,7 +121,6 @@ func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistration
 		vars = append(vars, admissionregistrationv1.Variable{Name: podBudgetVariable(r), Expression: podBudget(r)})
 	}
 	var fresh []string
-	var all []string
 	for _, d := range ds {
 		var names []string
 		for _, l := range mutationLists {
@@ -108,92 +128,200 @@ func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistration
 			if !ok || len(d.leaves) == 0 {
 				continue
 			}
-			v := string(d.family) + "On" + l.upper
-			base := fmt.Sprintf("'/spec/%s/' + string(i) + '/'", l.name)
-			vars = append(vars, admissionregistrationv1.Variable{
-				Name:       v,
-				Expression: fmt.Sprintf("variables.%s.transformList(i, c, (%s) ? %s : [])", l.name, cond, patches(d.leaves, "c", base)),
-			})
-			all = append(all, "variables."+v+".flatten()")
-			names = append(names, fmt.Sprintf("variables.%s.transformList(i, c, variables.%s[i].size() > 0, c.name)", l.name, v))
+			root := tree(d.leaves)
+			names = append(names, fmt.Sprintf("variables.%s.transformList(i, c, %s, c.name)", l.name, let(d.binds, fmt.Sprintf("(%s) && (%s)", cond, root.due()))))
 		}
+		containers := string(d.family) + "Containers"
+		vars = append(vars, admissionregistrationv1.Variable{Name: containers, Expression: strings.Join(names, " + ")})
+		// The names are the containers' (unique in a Pod), and "pod" for
+		// the pod spec, once: a container may be called pod.
+		namesExpr := "variables." + containers
 		if len(d.pod) > 0 {
-			v := string(d.family) + "OnPod"
-			vars = append(vars, admissionregistrationv1.Variable{Name: v, Expression: patches(d.pod, "variables.spec", "'/spec/'")})
-			all = append(all, "variables."+v)
-			names = append(names, fmt.Sprintf("(variables.%s.size() > 0 ? ['pod'] : [])", v))
+			namesExpr = fmt.Sprintf("variables.%s + ((%s) && !('pod' in variables.%s) ? ['pod'] : [])", containers, tree(d.pod).due(), containers)
 		}
-		vars = append(vars, admissionregistrationv1.Variable{Name: string(d.family) + "Names", Expression: strings.Join(names, " + ")})
+		vars = append(vars, admissionregistrationv1.Variable{Name: string(d.family) + "Names", Expression: namesExpr})
 		fresh = append(fresh, fmt.Sprintf("'%s': variables.%sNames", d.family, d.family))
 	}
 	vars = append(vars,
-		admissionregistrationv1.Variable{Name: "patches", Expression: strings.Join(all, " + ")},
 		// What this call writes, by family: the names of the containers
 		// (and "pod") it wrote on.
 		admissionregistrationv1.Variable{Name: "fresh", Expression: "{" + strings.Join(fresh, ", ") + "}"},
 		// What the annotation already records (an earlier call, or
 		// whatever the Pod was sent with), as /mutate reads it: parts
-		// separated by ';', each family=name,name.
+		// separated by ';', each family=name,name. Merging it costs CEL
+		// time in its size squared: one longer than mergeLimit is replaced
+		// by what this call writes, so that no annotation a tenant writes
+		// can run the policy out of its budget and the Pod out of its
+		// defaults.
 		admissionregistrationv1.Variable{Name: "recorded", Expression: fmt.Sprintf(
-			"object.metadata.?annotations[?%s].orValue('').split(';').map(p, p.trim()).filter(p, p.indexOf('=') > 0)", celString(mutate.AnnotationKey))},
+			"object.metadata.?annotations[?%[1]s].orValue('').size() > %[2]d ? [] : "+
+				"object.metadata.?annotations[?%[1]s].orValue('').split(';').map(p, p.trim()).filter(p, p.indexOf('=') > 0)", celString(mutate.AnnotationKey), mergeLimit)},
 		admissionregistrationv1.Variable{Name: "families", Expression: "(variables.recorded.map(p, p.substring(0, p.indexOf('='))) + " +
-			"variables.fresh.filter(f, variables.fresh[f].size() > 0)).distinct().sort().filter(f, " + namesOf("f") + ".size() > 0)"},
-		admissionregistrationv1.Variable{Name: "annotation", Expression: "variables.families.map(f, f + '=' + " + namesOf("f") + ".join(',')).join('; ')"},
+			"variables.fresh.filter(f, variables.fresh[f].size() > 0)).distinct().sort().filter(f, " + recordedOf("f") + ".size() > 0 || variables.fresh[?f].orValue([]).size() > 0)"},
+		// Per family, the names recorded (each once), then those written
+		// now that are not among them.
+		admissionregistrationv1.Variable{Name: "annotation", Expression: "variables.families.map(f, [" + recordedOf("f") + ".distinct()].map(r, " +
+			"f + '=' + (r + variables.fresh[?f].orValue([]).filter(n, !(n in r))).join(','))[0]).join('; ')"},
 	)
 	return vars
 }
 
-// namesOf is CEL: the names family f (a CEL string) records, those
-// recorded first, then those written now, each once.
-func namesOf(f string) string {
-	return fmt.Sprintf("(variables.recorded.filter(p, p.substring(0, p.indexOf('=')) == %[1]s).map(p, p.substring(p.indexOf('=') + 1).split(',')).flatten()"+
-		".map(n, n.trim()).filter(n, n != '') + variables.fresh[?%[1]s].orValue([])).distinct()", f)
+// The largest Pod the defaults' policy writes on: containers (init
+// containers among them), their ports and the capabilities they add, in
+// all. Each mutation costs the API server's CEL a few hundred units a
+// container, and a few a port or capability, against a budget of a
+// million an expression: these keep it under half (measured: 3,000
+// containers of one port each fit, 5,000 do not).
+const (
+	maxContainers   = 2000
+	maxPorts        = 4000
+	maxCapabilities = 4000
+)
+
+// withinBudget is CEL: the Pod is no larger than the defaults' policy
+// writes on.
+var withinBudget = fmt.Sprintf("[object.spec.?initContainers.orValue([]) + object.spec.?containers.orValue([])].all(cs, cs.size() <= %d && "+
+	"cs.map(c, c.?ports.orValue([]).size()).sum() <= %d && cs.map(c, c.?securityContext.?capabilities.?add.orValue([]).size()).sum() <= %d)",
+	maxContainers, maxPorts, maxCapabilities)
+
+// mergeLimit is the longest plimsoll.dev/mutations annotation merged with
+// what the defaults' policy writes (about a hundred names).
+const mergeLimit = 1024
+
+// recordedOf is CEL: the names family f (a CEL string) records, in order,
+// repeats included.
+func recordedOf(f string) string {
+	return fmt.Sprintf("variables.recorded.filter(p, p.substring(0, p.indexOf('=')) == %s).map(p, p.substring(p.indexOf('=') + 1).split(',')).flatten()"+
+		".map(n, n.trim()).filter(n, n != '')", f)
 }
 
-// mutationExpression is the JSON patch of the defaults' policy: every
-// default written, then the annotation when anything was.
-func mutationExpression() string {
+// mutations are the JSON patches of the defaults' policy: first the
+// annotation, computed from the Pod as sent, then each family's fields,
+// one mutation each. Each mutation has a CEL budget of its own (the
+// families write fields disjoint from each other's and from the
+// annotation, so each finds the Pod as the previous left it, and writes
+// what it would have on the Pod as sent): a Pod of thousands of
+// containers stays within it.
+func mutations(ds []defaulter) []admissionregistrationv1.Mutation {
 	key := strings.NewReplacer("~", "~0", "/", "~1").Replace(mutate.AnnotationKey)
-	return "variables.patches.map(p, JSONPatch{op: 'add', path: string(p.path), value: p.value}) + " +
-		"(variables.patches.size() == 0 ? [] : (object.metadata.?annotations.hasValue() ? " +
+	annotation := "variables.fresh.exists(f, variables.fresh[f].size() > 0) ? (object.metadata.?annotations.hasValue() ? " +
 		fmt.Sprintf("[JSONPatch{op: 'add', path: '/metadata/annotations/%s', value: variables.annotation}] : ", key) +
-		fmt.Sprintf("[JSONPatch{op: 'add', path: '/metadata/annotations', value: {%s: variables.annotation} }]))", celString(mutate.AnnotationKey))
-}
-
-// patches is CEL: the JSON patch that writes leaves on item (CEL: a
-// container, or the pod spec) at base (CEL: its JSON pointer, ending in
-// '/'). An object a leaf is written into that the item lacks is added
-// first, empty.
-func patches(leaves []leaf, item, base string) string {
-	var parents []string
-	under := map[string][]string{}
-	for _, l := range leaves {
-		segs := strings.Split(l.path, "/")
-		for n := 1; n < len(segs); n++ {
-			parent := strings.Join(segs[:n], "/")
-			if _, seen := under[parent]; !seen {
-				parents = append(parents, parent)
+		fmt.Sprintf("[JSONPatch{op: 'add', path: '/metadata/annotations', value: {%s: variables.annotation} }]) : []", celString(mutate.AnnotationKey))
+	out := []admissionregistrationv1.Mutation{jsonPatch(annotation)}
+	for _, d := range ds {
+		var stages []int
+		for _, l := range slices.Concat(d.leaves, d.pod) {
+			stages = append(stages, l.stage)
+		}
+		slices.Sort(stages)
+		for _, stage := range slices.Compact(stages) {
+			in := func(ls []leaf) []leaf {
+				return slices.DeleteFunc(slices.Clone(ls), func(l leaf) bool { return l.stage != stage })
 			}
-			under[parent] = append(under[parent], "("+l.when+")")
+			var parts []string
+			for _, l := range mutationLists {
+				cond, ok := d.walks(l)
+				if !ok || len(in(d.leaves)) == 0 {
+					continue
+				}
+				base := fmt.Sprintf("'/spec/%s/' + string(i) + '/'", l.name)
+				parts = append(parts, fmt.Sprintf("variables.%s.transformList(i, c, %s).flatten()", l.name, let(d.binds, fmt.Sprintf("(%s) ? %s : []", cond, tree(in(d.leaves)).patches("c", base)))))
+			}
+			if len(in(d.pod)) > 0 {
+				parts = append(parts, tree(in(d.pod)).patches("variables.spec", "'/spec/'"))
+			}
+			out = append(out, jsonPatch(strings.Join(parts, " + ")))
 		}
 	}
-	var ops []string
-	for _, parent := range parents {
-		present := item + ".?" + strings.ReplaceAll(parent, "/", ".?") + ".hasValue()"
-		ops = append(ops, fmt.Sprintf("((%s) && !%s ? [%s] : [])", strings.Join(slices.Compact(under[parent]), " || "), present, add(base+" + '"+parent+"'", "{}")))
-	}
+	return out
+}
+
+func jsonPatch(expr string) admissionregistrationv1.Mutation {
+	return admissionregistrationv1.Mutation{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{Expression: expr}}
+}
+
+// tree is leaves as the objects they are written into. Its patches
+// (CEL: on item, a container or the pod spec, at base, its JSON pointer
+// ending in '/') write an object the item lacks whole, with just the
+// fields due (one operation where a bare container needs several: the
+// API server's CEL budget counts each); into an object the item has,
+// each field due is added on its own.
+func tree(leaves []leaf) *node {
+	root := &node{}
 	for _, l := range leaves {
+		root.add(strings.Split(l.path, "/"), l)
+	}
+	return root
+}
+
+// A node is an object leaves are written into: the item itself (the
+// root), or a field of it.
+type node struct {
+	path   string // under the item, "" for the root
+	key    string // its field name
+	leaves []leaf // the leaves written right in it, by their last segment
+	kids   []*node
+}
+
+func (n *node) add(segs []string, l leaf) {
+	if len(segs) == 1 {
+		n.leaves = append(n.leaves, l)
+		return
+	}
+	for _, k := range n.kids {
+		if k.key == segs[0] {
+			k.add(segs[1:], l)
+			return
+		}
+	}
+	k := &node{path: strings.TrimPrefix(n.path+"/"+segs[0], "/"), key: segs[0]}
+	n.kids = append(n.kids, k)
+	k.add(segs[1:], l)
+}
+
+// due is CEL: a leaf under n is to be written.
+func (n *node) due() string {
+	var terms []string
+	for _, l := range n.leaves {
+		terms = append(terms, "("+l.when+")")
+	}
+	for _, k := range n.kids {
+		terms = append(terms, k.due())
+	}
+	return strings.Join(terms, " || ")
+}
+
+// whole is CEL: n as a map of the leaves due under it.
+func (n *node) whole() string {
+	var entries []string
+	for _, l := range n.leaves {
+		key := l.path[strings.LastIndex(l.path, "/")+1:]
+		entries = append(entries, fmt.Sprintf("?%s: (%s) ? optional.of(dyn(%s)) : optional.none()", celString(key), l.when, l.value))
+	}
+	for _, k := range n.kids {
+		entries = append(entries, fmt.Sprintf("?%s: (%s) ? optional.of(dyn(%s)) : optional.none()", celString(k.key), k.due(), k.whole()))
+	}
+	return "{" + strings.Join(entries, ", ") + "}"
+}
+
+// patches is CEL: the operations that write the leaves under n, which
+// the item has.
+func (n *node) patches(item, base string) string {
+	var ops []string
+	for _, l := range n.leaves {
 		ops = append(ops, fmt.Sprintf("((%s) ? [%s] : [])", l.when, add(base+" + '"+l.path+"'", l.value)))
+	}
+	for _, k := range n.kids {
+		present := item + ".?" + strings.ReplaceAll(k.path, "/", ".?") + ".hasValue()"
+		ops = append(ops, fmt.Sprintf("(%s ? %s : ((%s) ? [%s] : []))", present, k.patches(item, base), k.due(), add(base+" + '"+k.path+"'", k.whole())))
 	}
 	return "(" + strings.Join(ops, " + ") + ")"
 }
 
 // add is CEL: the JSON patch operation that adds value at path (both
-// CEL), as a map: the type JSONPatch exists only in the mutation's own
-// expression, which makes each into one. (A literal's values must have
-// one type: dyn.)
+// CEL).
 func add(path, value string) string {
-	return fmt.Sprintf("{'path': dyn(%s), 'value': dyn(%s)}", path, value)
+	return fmt.Sprintf("JSONPatch{op: 'add', path: %s, value: %s }", path, value)
 }
 
 // batchOf is CEL: the Pod runs to completion as /mutate tells it — its
@@ -229,15 +357,17 @@ func mutatingPolicy(p *policy.Policy, o Options, ds []defaulter) (*admissionregi
 				}}},
 				MatchPolicy: ptr(admissionregistrationv1.Equivalent),
 			},
-			// A Pod the CEL cannot be evaluated on (over the cost budget)
-			// is admitted as sent: the webhook, where installed, still
-			// defaults it.
+			// A Pod the CEL cannot be evaluated on is admitted as sent:
+			// the webhook, where installed, still defaults it.
 			FailurePolicy: ptr(admissionregistrationv1.Ignore),
-			Variables:     mutationVariables(p, ds),
-			Mutations: []admissionregistrationv1.Mutation{{
-				PatchType: admissionregistrationv1.PatchTypeJSONPatch,
-				JSONPatch: &admissionregistrationv1.JSONPatch{Expression: mutationExpression()},
-			}},
+			// All or nothing: the API server keeps the mutations of a
+			// policy that ran before one that failed, so a Pod whose
+			// defaults could run any of them out of its CEL budget is
+			// left as sent, not half defaulted under an annotation that
+			// says otherwise.
+			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "within-budget", Expression: withinBudget}},
+			Variables:       mutationVariables(p, ds),
+			Mutations:       mutations(ds),
 			// Writing only what is unset, it is idempotent: safe to call
 			// again after another plugin or webhook changed the Pod.
 			ReinvocationPolicy: admissionregistrationv1.IfNeededReinvocationPolicy,

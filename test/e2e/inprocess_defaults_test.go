@@ -253,6 +253,60 @@ func TestExportedDefaultsBelieveOnlyTheJobController(t *testing.T) {
 	}
 }
 
+// The defaults' policy writes on every container of a Pod of 2,000 — the
+// last as the first — and leaves a larger one as sent, whole: never half
+// defaulted under an annotation that says otherwise (the API server keeps
+// the mutations that ran before one that fails). A plimsoll.dev/mutations
+// annotation a tenant inflates is replaced, not merged, and cannot keep
+// the defaults from being written.
+func TestExportedDefaultsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	const label = "plimsoll-e2e/defaults-size"
+	exported(t, "--name", "defaults-size", "--mode", "warn", "--mode-label", label)
+	labelled(t, "defaults-size", label, admission.Warn)
+	waitDefaulted(t, "defaults-size")
+	pods := env.Client.CoreV1().Pods("defaults-size")
+	many := func(n int) *corev1.Pod {
+		p := in(load[*corev1.Pod](t, "bare-nginx-pod.yaml"), "defaults-size")
+		base := p.Spec.Containers[0]
+		p.Spec.Containers = nil
+		for i := range n {
+			c := *base.DeepCopy()
+			c.Name = fmt.Sprintf("c%04d", i)
+			c.Ports = []corev1.ContainerPort{{ContainerPort: int32(1000 + i)}}
+			p.Spec.Containers = append(p.Spec.Containers, c)
+		}
+		return p
+	}
+	got, err := pods.Create(ctx, many(2000), dryRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := got.Spec.Containers[1999]
+	if last.Resources.Limits.Memory().IsZero() || last.ReadinessProbe == nil || last.StartupProbe == nil || last.SecurityContext == nil ||
+		!strings.Contains(got.Annotations[mutate.AnnotationKey], "c1999; ") {
+		t.Errorf("a Pod of 2,000 containers: the last is not defaulted (limits %v, annotation %.80q...)", last.Resources.Limits, got.Annotations[mutate.AnnotationKey])
+	}
+	got, err = pods.Create(ctx, many(2001), dryRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := got.Spec.Containers[0]; got.Annotations[mutate.AnnotationKey] != "" || first.Resources.Limits != nil || first.ReadinessProbe != nil || got.Spec.SecurityContext.SeccompProfile != nil {
+		t.Errorf("a Pod of 2,001 containers is defaulted in part: annotation %.80q, first container's limits %v", got.Annotations[mutate.AnnotationKey], first.Resources.Limits)
+	}
+	inflated := many(3)
+	inflated.Annotations = map[string]string{mutate.AnnotationKey: "resources=" + strings.Repeat("x,", 4000)}
+	got, err = pods.Create(ctx, inflated, dryRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "probes=c0000,c0001,c0002; resources=c0000,c0001,c0002; securityContext=c0000,c0001,c0002,pod"; got.Annotations[mutate.AnnotationKey] != want ||
+		got.Spec.Containers[2].Resources.Limits.Cpu().IsZero() {
+		t.Errorf("a Pod sent with an 8 KiB plimsoll.dev/mutations: annotation %.100q, limits %v; want the defaults written and the annotation %q",
+			got.Annotations[mutate.AnnotationKey], got.Spec.Containers[2].Resources.Limits, want)
+	}
+}
+
 // corpusFile is the Pod of one file of corpusPods (path under the
 // repository's root).
 func corpusFile(t *testing.T, path string) *corev1.Pod {
