@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -107,19 +108,7 @@ func defaulters(d policy.Defaults) ([]defaulter, []Fallback) {
 // common ones, then per family the names of what it writes on, then what
 // the annotation records.
 func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistrationv1.Variable {
-	vars := []admissionregistrationv1.Variable{
-		{Name: "spec", Expression: "object.spec"},
-		{Name: "initContainers", Expression: listOf("object.spec", "initContainers")},
-		{Name: "containers", Expression: listOf("object.spec", "containers")},
-		// Linux-only fields are never written on a Windows Pod.
-		{Name: "windows", Expression: "object.spec.?os.?name.orValue('') == 'windows'"},
-		// A Pod that runs to completion gets no probes: a Job's Pod, when
-		// the request comes from the controller that makes Job Pods.
-		{Name: "batch", Expression: batchOf(p)},
-	}
-	for _, r := range resourceNames {
-		vars = append(vars, admissionregistrationv1.Variable{Name: podBudgetVariable(r), Expression: podBudget(r)})
-	}
+	vars := commonVariables(p)
 	var fresh []string
 	for _, d := range ds {
 		var names []string
@@ -163,6 +152,63 @@ func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistration
 		admissionregistrationv1.Variable{Name: "annotation", Expression: "variables.families.map(f, [" + recordedOf("f") + ".distinct()].map(r, " +
 			"f + '=' + (r + variables.fresh[?f].orValue([]).filter(n, !(n in r))).join(','))[0]).join('; ')"},
 	)
+	return vars
+}
+
+// anyDue is CEL: some family of ds has something to write on the Pod,
+// with the common variables written out (a matchCondition has no
+// variables). A Pod with nothing to default — most Pods, in a cluster
+// that follows the policy — then costs the API server this expression
+// alone, not the encoding and decoding of the Pod for every mutation.
+func anyDue(p *policy.Policy, ds []defaulter) string {
+	var terms []string
+	for _, d := range ds {
+		for _, l := range mutationLists {
+			cond, ok := d.walks(l)
+			if !ok || len(d.leaves) == 0 {
+				continue
+			}
+			terms = append(terms, fmt.Sprintf("variables.%s.exists(c, %s)", l.name, let(d.binds, fmt.Sprintf("(%s) && (%s)", cond, tree(d.leaves).due()))))
+		}
+		if len(d.pod) > 0 {
+			terms = append(terms, "("+tree(d.pod).due()+")")
+		}
+	}
+	expr := strings.Join(terms, " || ")
+	common := map[string]string{}
+	for _, v := range commonVariables(p) {
+		common[v.Name] = v.Expression
+	}
+	// A common variable may refer to an earlier one: written out until
+	// none is left.
+	for variableRef.MatchString(expr) {
+		expr = variableRef.ReplaceAllStringFunc(expr, func(ref string) string {
+			if e, ok := common[strings.TrimPrefix(ref, "variables.")]; ok {
+				return "(" + e + ")"
+			}
+			panic("export: anyDue refers to " + ref + ", which is no common variable")
+		})
+	}
+	return expr
+}
+
+var variableRef = regexp.MustCompile(`\bvariables\.[A-Za-z_][A-Za-z0-9_]*`)
+
+// commonVariables are the variables every family's expressions may use.
+func commonVariables(p *policy.Policy) []admissionregistrationv1.Variable {
+	vars := []admissionregistrationv1.Variable{
+		{Name: "spec", Expression: "object.spec"},
+		{Name: "initContainers", Expression: listOf("object.spec", "initContainers")},
+		{Name: "containers", Expression: listOf("object.spec", "containers")},
+		// Linux-only fields are never written on a Windows Pod.
+		{Name: "windows", Expression: "object.spec.?os.?name.orValue('') == 'windows'"},
+		// A Pod that runs to completion gets no probes: a Job's Pod, when
+		// the request comes from the controller that makes Job Pods.
+		{Name: "batch", Expression: batchOf(p)},
+	}
+	for _, r := range resourceNames {
+		vars = append(vars, admissionregistrationv1.Variable{Name: podBudgetVariable(r), Expression: podBudget(r)})
+	}
 	return vars
 }
 
@@ -365,9 +411,12 @@ func mutatingPolicy(p *policy.Policy, o Options, ds []defaulter) (*admissionregi
 			// defaults could run any of them out of its CEL budget is
 			// left as sent, not half defaulted under an annotation that
 			// says otherwise.
-			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "within-budget", Expression: withinBudget}},
-			Variables:       mutationVariables(p, ds),
-			Mutations:       mutations(ds),
+			MatchConditions: []admissionregistrationv1.MatchCondition{
+				{Name: "within-budget", Expression: withinBudget},
+				{Name: "something-to-default", Expression: anyDue(p, ds)},
+			},
+			Variables: mutationVariables(p, ds),
+			Mutations: mutations(ds),
 			// Writing only what is unset, it is idempotent: safe to call
 			// again after another plugin or webhook changed the Pod.
 			ReinvocationPolicy: admissionregistrationv1.IfNeededReinvocationPolicy,

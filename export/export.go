@@ -14,14 +14,37 @@ import (
 	"github.com/plimsoll/plimsoll/validate"
 )
 
-// forms are the in-process forms, by rule ID (rule_*.go register them).
-var forms = map[string]form{}
+// forms are the in-process forms, by rule ID (rule_*.go register them);
+// formsOf those of the rules that read the policy (its lists of labels,
+// of registries), made for the policy exported.
+var (
+	forms   = map[string]form{}
+	formsOf = map[string]func(*policy.Policy) form{}
+)
 
 func register(id string, f form) {
 	if _, dup := forms[id]; dup {
 		panic("export: two forms of rule " + id)
 	}
 	forms[id] = f
+}
+
+func registerOf(id string, f func(*policy.Policy) form) {
+	if _, dup := formsOf[id]; dup {
+		panic("export: two forms of rule " + id)
+	}
+	formsOf[id] = f
+}
+
+// formFor is the in-process form of rule id under p, if it has one.
+func formFor(id string, p *policy.Policy) (form, bool) {
+	if f, ok := forms[id]; ok {
+		return f, true
+	}
+	if f, ok := formsOf[id]; ok {
+		return f(p), true
+	}
+	return form{}, false
 }
 
 // Options say where the exported policies apply, as the chart's values say
@@ -108,7 +131,7 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 		if sev == policy.Off {
 			continue
 		}
-		f, ok := forms[r.ID]
+		f, ok := formFor(r.ID, p)
 		if !ok {
 			res.WebhookOnly = append(res.WebhookOnly, Fallback{r.ID, whyNot(r)})
 			continue
@@ -119,6 +142,9 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			continue
 		}
 		res.Exported = append(res.Exported, r.ID)
+		if len(f.checks) == 0 {
+			continue // nothing to check under this policy (no labels required)
+		}
 		if sev == policy.Error {
 			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}], f.validation(r.ID, exempt, true))
 			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}], f.preexisting(r.ID, exempt))
@@ -411,10 +437,6 @@ func whyNot(r *validate.Rule) string {
 var notYet = map[string]string{
 	"secret-env":        "finds secrets by decoding values (a JSON Web Token's header is base64 JSON) and reads at most 64 KiB of each, which CEL cannot do alike",
 	"configmap-secrets": "finds secrets by decoding values (a JSON Web Token's header is base64 JSON) and reads at most 64 KiB of each, which CEL cannot do alike",
-	"image-registry":    "matches images as runtimes resolve them (Docker Hub's other names, a one-part name under library/) against the policy's lists: no in-process form yet",
-	"required-labels":   "reads the policy's list of labels: no in-process form yet",
-	"probe-port":        "no in-process form yet: judged by the webhook",
-	"probes-identical":  "no in-process form yet: judged by the webhook",
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -52,8 +52,10 @@ type check struct {
 	// expression of it): what is wrong, as the webhook says it ("runs
 	// privileged").
 	problem func(x string) string
-	// fix says what to write instead (plain text).
-	fix string
+	// fix says what to write instead (plain text); fixOf, when set, is
+	// CEL instead: a string expression of the item x.
+	fix   string
+	fixOf func(x string) string
 	// scope names the whole at fault when subject is "" ("pod spec" if
 	// empty).
 	scope string
@@ -102,7 +104,7 @@ func (c check) found(x string, ratchet bool) string {
 // list reordered in the update).
 func (c check) preexisting(x string) string {
 	if c.list == "" {
-		return fmt.Sprintf("(variables.oldSpec != null && %s)", strings.ReplaceAll(c.bad(x), "variables.spec", "variables.oldSpec"))
+		return fmt.Sprintf("(variables.oldSpec != null && %s)", asOld.Replace(c.bad(x)))
 	}
 	same := c.bad("o")
 	if c.same != nil {
@@ -110,6 +112,10 @@ func (c check) preexisting(x string) string {
 	}
 	return fmt.Sprintf("%s.exists(o, o.name == %s.name && %s)", c.old, x, same)
 }
+
+// asOld rewrites CEL over the object's pod spec and pod labels to read
+// the old object's.
+var asOld = strings.NewReplacer("variables.spec", "variables.oldSpec", "variables.podLabels", "variables.oldPodLabels")
 
 // broken is CEL: the check finds a violation (with ratchet: one the old
 // object did not have).
@@ -133,7 +139,7 @@ func (c check) message(rule string, which string) string {
 		if c.path != nil {
 			path = c.path("")
 		}
-		return fmt.Sprintf("%s%s ' + %s + ' (' + %s + '): %s'", head, scope, c.problem(""), path, celText(c.fix))
+		return fmt.Sprintf("%s%s ' + %s + ' (' + %s + '): ' + %s", head, scope, c.problem(""), path, c.fixExpr(""))
 	}
 	// The items at fault, each named f in the message, of which the
 	// first is said.
@@ -150,8 +156,16 @@ func (c check) message(rule string, which string) string {
 	if c.path != nil {
 		path = c.path(first)
 	}
-	return fmt.Sprintf("%s.filter(x, %s).map(f, %s%s + %s + ' (' + %s + '): %s')[0]",
-		c.list, which, head, subject, c.problem(first), path, celText(c.fix))
+	return fmt.Sprintf("%s.filter(x, %s).map(f, %s%s + %s + ' (' + %s + '): ' + %s)[0]",
+		c.list, which, head, subject, c.problem(first), path, c.fixExpr(first))
+}
+
+// fixExpr is CEL: what the message says to write instead, for item x.
+func (c check) fixExpr(x string) string {
+	if c.fixOf != nil {
+		return c.fixOf(x)
+	}
+	return celString(c.fix)
 }
 
 // under is ".field", or "" for the item itself.

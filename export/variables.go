@@ -25,9 +25,13 @@ func oldListOf(field string) string {
 
 // annotationsOf is CEL: the annotations of obj's Pod, or of its pod
 // template, {} when there are none.
-func annotationsOf(obj string) string {
-	return fmt.Sprintf("%[1]s.kind == 'Pod' ? %[1]s.metadata.?annotations.orValue({}) : "+
-		"(%[1]s.kind == 'CronJob' ? %[1]s.spec.jobTemplate.spec.template.?metadata.?annotations.orValue({}) : %[1]s.spec.template.?metadata.?annotations.orValue({}))", obj)
+func annotationsOf(obj string) string { return podMetaOf(obj, "annotations") }
+
+// podMetaOf is CEL: the map field (labels, annotations) of the metadata
+// of obj's Pod, or of its pod template, {} when there is none.
+func podMetaOf(obj, field string) string {
+	return fmt.Sprintf("%[1]s.kind == 'Pod' ? %[1]s.metadata.?%[2]s.orValue({}) : "+
+		"(%[1]s.kind == 'CronJob' ? %[1]s.spec.jobTemplate.spec.template.?metadata.?%[2]s.orValue({}) : %[1]s.spec.template.?metadata.?%[2]s.orValue({}))", obj, field)
 }
 
 // variables are those of every exported policy, in the order they may
@@ -50,6 +54,9 @@ func variables() []admissionregistrationv1.Variable {
 		// where plimsoll.dev/exempt is read.
 		{Name: "podAnnotations", Expression: annotationsOf("object")},
 		{Name: "oldPodAnnotations", Expression: "request.operation == 'UPDATE' && oldObject != null ? (" + annotationsOf("oldObject") + ") : {}"},
+		// The labels of the Pod, or of the workload's pod template.
+		{Name: "podLabels", Expression: podMetaOf("object", "labels")},
+		{Name: "oldPodLabels", Expression: "request.operation == 'UPDATE' && oldObject != null ? (" + podMetaOf("oldObject", "labels") + ") : {}"},
 		// Where the Pod's metadata is: metadata, or the pod template's.
 		{Name: "podMetaPrefix", Expression: "object.kind == 'Pod' ? 'metadata' : (object.kind == 'CronJob' ? 'spec.jobTemplate.spec.template.metadata' : 'spec.template.metadata')"},
 	}

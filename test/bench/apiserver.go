@@ -354,6 +354,26 @@ func (sw *switcher) setPolicies(ctx context.Context, on bool) error {
 			return err
 		}
 	}
+	for _, p := range res.Mutating {
+		if on {
+			_, err = adm.MutatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{})
+		} else {
+			err = adm.MutatingAdmissionPolicies().Delete(ctx, p.Name, metav1.DeleteOptions{})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, b := range res.MutatingBindings {
+		if on {
+			_, err = adm.MutatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{})
+		} else {
+			err = adm.MutatingAdmissionPolicyBindings().Delete(ctx, b.Name, metav1.DeleteOptions{})
+		}
+		if err != nil {
+			return err
+		}
+	}
 	what := "the exported policies judge the bench namespace"
 	if !on {
 		what = "the exported policies no longer judge the bench namespace"
@@ -363,6 +383,16 @@ func (sw *switcher) setPolicies(ctx context.Context, on bool) error {
 		return by == on, err
 	}); err != nil {
 		return err
+	}
+	if sw.webhook != setupPlimsoll && len(res.Mutating) > 0 {
+		// The defaults' policy, seen alone: a bare Pod comes back
+		// defaulted, or no longer does.
+		if err := sw.waitUntil(ctx, "the exported defaults apply, or no longer do", func() (bool, error) {
+			defaulted, _, err := sw.plimsollCalled(ctx)
+			return defaulted == on, err
+		}); err != nil {
+			return err
+		}
 	}
 	sw.policies = on
 	return nil

@@ -221,13 +221,7 @@ func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
 	const label = "plimsoll-e2e/inprocess"
 	rules := exported(t, "--name", "inprocess", "--mode-label", label)
 	t.Logf("in-process rules: %s", strings.Join(rules, ", "))
-	cfg := rest.CopyConfig(env.Config)
-	warnings := &harness.Warnings{}
-	cfg.WarningHandler = warnings
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, warnings := dynamicWithWarnings(t)
 	for _, m := range admission.ServedModes {
 		if err := env.CreateNamespace(ctx, "webhook-"+string(m), m); err != nil {
 			t.Fatal(err)
@@ -239,25 +233,107 @@ func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
 	}
 	waitJudged(t, "webhook-enforce")
 	waitDenied(t, "inprocess-enforce")
+	compareVerdicts(t, rules, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
+		return "webhook-" + string(m), "inprocess-" + string(m)
+	})
+}
 
+// The same for the rules that read the policy's lists (requiredLabels,
+// allowedRegistries and blockedRegistries): a plimsoll serve runs a policy
+// that sets them, and plimsoll export --config exports it.
+func TestExportedPoliciesOfAConfiguredPolicyJudgeAsTheWebhook(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	policy := "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrequiredLabels: [app.kubernetes.io/name, team]\n" +
+		"allowedRegistries: [ghcr.io/acme, registry.local:5000]\nblockedRegistries: [ghcr.io/acme/forbidden]\n"
+	if err := os.WriteFile(file, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := extraServer(t, "configured", chart.WebhookValues{}, "--config", file)
+	const label = "plimsoll-e2e/configured-policies"
+	rules := exported(t, "--config", file, "--name", "configured", "--mode-label", label)
+	for _, m := range admission.ServedModes {
+		if m != admission.Enforce {
+			if err := x.Namespace(ctx, "configured-"+string(m), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		labelled(t, "configured-policies-"+string(m), label, m)
+	}
+	waitDenied(t, "configured-policies-enforce")
+	dyn, warnings := dynamicWithWarnings(t)
+	compareVerdicts(t, []string{"required-labels", "image-registry"}, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
+		return "configured-" + string(m), "configured-policies-" + string(m)
+	})
+	// A tenant's other spellings of a blocked or an unlisted image are
+	// resolved alike: the host in capitals, Docker Hub's other names, a
+	// digest, a port, a one-part name.
+	refused := 0
+	for i, img := range []string{
+		"GHCR.IO/acme/forbidden/tool:1", "ghcr.io/acme/forbidden/tool@sha256:0f", "ghcr.io/acme/forbidden:1", "ghcr.io/acme/forbiddenx/tool:1",
+		"ghcr.io/acme/app:1", "ghcr.io/acme2/app:1", "registry.local:5000/app:2", "REGISTRY.local:5000/app:2", "registry.local:5001/app:2",
+		"nginx:1.27", "docker.io/library/nginx:1.27", "index.docker.io/nginx:1.27", "Docker.io/ghcr.io/acme/app:1", "localhost/ghcr.io/acme/app:1",
+		"ghcr.io/acme", "ghcr.io:443/acme/app:1",
+	} {
+		pod := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": fmt.Sprintf("image-%d", i), "labels": map[string]any{"app.kubernetes.io/name": "x", "team": "y"}},
+			"spec":     map[string]any{"containers": []any{map[string]any{"name": "c", "image": img}}},
+		}}
+		w := judge(t, dyn, warnings, pod, "configured-enforce", []string{"image-registry"})
+		p := judge(t, dyn, warnings, pod, "configured-policies-enforce", []string{"image-registry"})
+		if !same(w, p) {
+			t.Errorf("image %q: the webhook and the exported policies disagree\nwebhook:%s\npolicies:%s", img, w.detail, p.detail)
+		}
+		if !p.admitted {
+			refused++
+		}
+	}
+	if refused < 8 {
+		t.Errorf("only %d of the images refused: the spellings were not judged", refused)
+	}
+}
+
+// dynamicWithWarnings is a dynamic client whose admission warnings are
+// collected into the returned recorder.
+func dynamicWithWarnings(t *testing.T) (dynamic.Interface, *harness.Warnings) {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	warnings := &harness.Warnings{}
+	cfg.WarningHandler = warnings
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn, warnings
+}
+
+// compareVerdicts creates every pass and fail fixture of the rules of
+// fixtures, in each mode, in the namespace the webhook judges and in the
+// one the exported policies judge (namespaces gives both), and fails the
+// test on any difference in verdict or in the rules warned about, among
+// the rules compared.
+func compareVerdicts(t *testing.T, fixtures, compared []string, dyn dynamic.Interface, warnings *harness.Warnings, modes []admission.Mode, namespaces func(admission.Mode) (webhook, policies string)) {
+	t.Helper()
 	root := filepath.Join("..", "..", "validate", "testdata")
-	compared := map[admission.Mode]int{}
+	count := map[admission.Mode]int{}
 	differences, invalid, refused, warned := 0, 0, 0, 0
-	for _, rule := range rules {
+	for _, rule := range fixtures {
 		files, err := filepath.Glob(filepath.Join(root, rule, "*", "*.yaml"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("rule %s: no fixtures under %s (%v)", rule, filepath.Join(root, rule), err)
 		}
 		for _, file := range files {
 			for _, obj := range fixtureObjects(t, file) {
-				for _, m := range admission.ServedModes {
-					w := judge(t, dyn, warnings, obj, "webhook-"+string(m), rules)
-					p := judge(t, dyn, warnings, obj, "inprocess-"+string(m), rules)
+				for _, m := range modes {
+					wns, pns := namespaces(m)
+					w := judge(t, dyn, warnings, obj, wns, compared)
+					p := judge(t, dyn, warnings, obj, pns, compared)
 					if w.invalid && p.invalid && w.detail == p.detail {
 						invalid++
 						continue
 					}
-					compared[m]++
+					count[m]++
 					if m == admission.Enforce && !p.admitted {
 						refused++
 					}
@@ -274,13 +350,13 @@ func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
 		}
 	}
 	t.Logf("fixtures compared: enforce %d, warn %d, audit %d; %d differences; %d refused alike by the API server's own validation, before admission",
-		compared[admission.Enforce], compared[admission.Warn], compared[admission.Audit], differences, invalid)
+		count[admission.Enforce], count[admission.Warn], count[admission.Audit], differences, invalid)
 	t.Logf("refused in enforce: %d; warned about in warn: %d", refused, warned)
 	if refused == 0 || warned == 0 {
 		t.Error("no fixture was refused in enforce, or none warned about in warn: nothing was compared")
 	}
-	if compared[admission.Enforce] < len(rules) {
-		t.Errorf("only %d fixtures compared in enforce, for %d rules", compared[admission.Enforce], len(rules))
+	if count[admission.Enforce] < len(fixtures) {
+		t.Errorf("only %d fixtures compared in enforce, for %d rules", count[admission.Enforce], len(fixtures))
 	}
 }
 
