@@ -424,7 +424,7 @@ func whyNot(r *validate.Rule) string {
 	case r.InContext != nil:
 		return "judged with the objects around it where the webhook knows them (an autoscaler, a budget), which an admission policy cannot see"
 	case r.Defaulted != "" && r.Defaulted != "no":
-		return "judged as defaulting will leave the Pod (" + r.Defaulted + "): a workload's template, and a Pod in audit, are judged as the defaults would leave them, which this rule's in-process form would have to work out again: none yet. The Pods themselves are defaulted in-process, so in enforce and warn what the defaults fix arrives fixed"
+		return "judged as defaulting will leave the Pod (" + r.Defaulted + "), with findings whose field and severity depend on what the Pod and each container set: no in-process form yet. The Pods themselves are defaulted in-process, so in enforce and warn what the defaults fix arrives fixed"
 	default:
 		if why, ok := notYet[r.ID]; ok {
 			return why

@@ -23,6 +23,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -513,11 +514,17 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 		p := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
 		base := p.Spec.Containers[0]
 		p.Spec.Containers = nil
+		// Each states its resources and forbids privilege escalation:
+		// a Pod this large is past what the defaults' policy writes on
+		// (it is left as sent), and the privileged container is the one
+		// thing wrong with it.
+		no := false
 		for i := range 3000 {
 			c := *base.DeepCopy()
 			c.Name = fmt.Sprintf("c%04d", i)
+			c.Resources = corev1.ResourceRequirements{Requests: cpuMemory("10m", "16Mi"), Limits: cpuMemory("100m", "64Mi")}
 			if i != 2999 {
-				c.SecurityContext = nil
+				c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: &no}
 			}
 			p.Spec.Containers = append(p.Spec.Containers, c)
 		}
@@ -541,6 +548,11 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 	if ws := strings.Join(warnings.Take(), "\n"); !strings.Contains(ws, `[privileged] container "c2999"`) {
 		t.Errorf("in warn, no warning names container c2999: %.300s", ws)
 	}
+}
+
+// cpuMemory is a ResourceList of cpu and memory.
+func cpuMemory(cpu, memory string) corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(memory)}
 }
 
 // config/admission-policies, the kustomize install of the rules the API
