@@ -31,12 +31,12 @@ func probesDefaulter(d policy.ProbeDefaults) defaulter {
 	}
 	return defaulter{
 		family: mutate.Probes,
-		walks: func(l mutationList) (string, bool) {
+		walks: func(l mutationList) string {
 			cond := "!variables.batch && ps.size() > 0"
 			if l.sidecars {
 				cond = "c.?restartPolicy.orValue('') == 'Always' && " + cond
 			}
-			return cond, true
+			return cond
 		},
 		// ps: the container's TCP ports, in order.
 		binds: []bind{{"ps", fmt.Sprintf("c.?ports.orValue([]).filter(p, %s).map(p, p.containerPort)", tcpPort)}},

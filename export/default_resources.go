@@ -54,7 +54,6 @@ func resourcesDefaulter(d policy.ResourceDefaults) defaulter {
 	}
 	return defaulter{
 		family: mutate.Resources,
-		walks:  func(mutationList) (string, bool) { return "true", true },
 		binds:  []bind{{"q", "c.?resources.?requests.orValue({})"}, {"l", "c.?resources.?limits.orValue({})"}},
 		leaves: leaves,
 	}

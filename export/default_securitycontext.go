@@ -46,7 +46,6 @@ func securityContextDefaulter(d policy.SecurityDefaults) defaulter {
 	}
 	return defaulter{
 		family: mutate.SecurityContext,
-		walks:  func(mutationList) (string, bool) { return "true", true },
 		leaves: leaves,
 		pod: []leaf{{
 			when:  "!variables.windows && !variables.spec.?securityContext.?seccompProfile.hasValue()",

@@ -26,10 +26,10 @@ import (
 // (default_<family>.go).
 type defaulter struct {
 	family mutate.Family
-	// walks says whether the family writes on the containers of list l,
-	// and the CEL condition over the container c that one must meet
-	// ("true": every container of the list).
-	walks func(l mutationList) (cond string, ok bool)
+	// walks, when set, is the CEL condition over the container c that a
+	// container of list l must meet for the family to write on it (nil:
+	// every container).
+	walks func(l mutationList) string
 	// binds are CEL values of the container c computed once per
 	// container, by name, for walks' condition and the leaves to use.
 	binds []bind
@@ -74,13 +74,25 @@ type leaf struct {
 // containers are never defaulted.
 type mutationList struct {
 	name     string // the variable and the list's field name
-	upper    string // name, capitalised, for variable names built on it
 	sidecars bool   // its members may be restartable sidecars
 }
 
 var mutationLists = []mutationList{
-	{name: "initContainers", upper: "InitContainers", sidecars: true},
-	{name: "containers", upper: "Containers"},
+	{name: "initContainers", sidecars: true},
+	{name: "containers"},
+}
+
+// cond is CEL: d writes on the container c of list l.
+func (d defaulter) cond(l mutationList) string {
+	if d.walks == nil {
+		return "true"
+	}
+	return d.walks(l)
+}
+
+// dueOn is CEL: d has something to write on the container c of list l.
+func (d defaulter) dueOn(l mutationList) string {
+	return let(d.binds, fmt.Sprintf("(%s) && (%s)", d.cond(l), tree(d.leaves).due()))
 }
 
 // defaulters are the families of defaults with an in-process form, in the
@@ -113,12 +125,9 @@ func mutationVariables(p *policy.Policy, ds []defaulter) []admissionregistration
 	for _, d := range ds {
 		var names []string
 		for _, l := range mutationLists {
-			cond, ok := d.walks(l)
-			if !ok || len(d.leaves) == 0 {
-				continue
+			if len(d.leaves) > 0 {
+				names = append(names, fmt.Sprintf("variables.%s.transformList(i, c, %s, c.name)", l.name, d.dueOn(l)))
 			}
-			root := tree(d.leaves)
-			names = append(names, fmt.Sprintf("variables.%s.transformList(i, c, %s, c.name)", l.name, let(d.binds, fmt.Sprintf("(%s) && (%s)", cond, root.due()))))
 		}
 		containers := string(d.family) + "Containers"
 		vars = append(vars, admissionregistrationv1.Variable{Name: containers, Expression: strings.Join(names, " + ")})
@@ -164,11 +173,9 @@ func anyDue(p *policy.Policy, ds []defaulter) string {
 	var terms []string
 	for _, d := range ds {
 		for _, l := range mutationLists {
-			cond, ok := d.walks(l)
-			if !ok || len(d.leaves) == 0 {
-				continue
+			if len(d.leaves) > 0 {
+				terms = append(terms, fmt.Sprintf("variables.%s.exists(c, %s)", l.name, d.dueOn(l)))
 			}
-			terms = append(terms, fmt.Sprintf("variables.%s.exists(c, %s)", l.name, let(d.binds, fmt.Sprintf("(%s) && (%s)", cond, tree(d.leaves).due()))))
 		}
 		if len(d.pod) > 0 {
 			terms = append(terms, "("+tree(d.pod).due()+")")
@@ -266,12 +273,11 @@ func mutations(ds []defaulter) []admissionregistrationv1.Mutation {
 			}
 			var parts []string
 			for _, l := range mutationLists {
-				cond, ok := d.walks(l)
-				if !ok || len(in(d.leaves)) == 0 {
+				if len(in(d.leaves)) == 0 {
 					continue
 				}
 				base := fmt.Sprintf("'/spec/%s/' + string(i) + '/'", l.name)
-				parts = append(parts, fmt.Sprintf("variables.%s.transformList(i, c, %s).flatten()", l.name, let(d.binds, fmt.Sprintf("(%s) ? %s : []", cond, tree(in(d.leaves)).patches("c", base)))))
+				parts = append(parts, fmt.Sprintf("variables.%s.transformList(i, c, %s).flatten()", l.name, let(d.binds, fmt.Sprintf("(%s) ? %s : []", d.cond(l), tree(in(d.leaves)).patches("c", base)))))
 			}
 			if len(in(d.pod)) > 0 {
 				parts = append(parts, tree(in(d.pod)).patches("variables.spec", "'/spec/'"))

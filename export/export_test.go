@@ -1,7 +1,6 @@
 package export
 
 import (
-	"maps"
 	"os"
 	"path"
 	"regexp"
@@ -23,7 +22,7 @@ import (
 // catalogue is either exported or left to the webhook with a reason.
 func TestEveryRuleIsExportedOrExplained(t *testing.T) {
 	ids := validate.IDs()
-	for id := range maps.Keys(forms) {
+	for id := range forms {
 		if !slices.Contains(ids, id) {
 			t.Errorf("form of unknown rule %q", id)
 		}

@@ -334,43 +334,17 @@ func (sw *switcher) setPolicies(ctx context.Context, on bool) error {
 		return err
 	}
 	adm := sw.env.Client.AdmissionregistrationV1()
-	for _, p := range res.Policies {
-		if on {
-			_, err = adm.ValidatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{})
-		} else {
-			err = adm.ValidatingAdmissionPolicies().Delete(ctx, p.Name, metav1.DeleteOptions{})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, b := range res.Bindings {
-		if on {
-			_, err = adm.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{})
-		} else {
-			err = adm.ValidatingAdmissionPolicyBindings().Delete(ctx, b.Name, metav1.DeleteOptions{})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, p := range res.Mutating {
-		if on {
-			_, err = adm.MutatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{})
-		} else {
-			err = adm.MutatingAdmissionPolicies().Delete(ctx, p.Name, metav1.DeleteOptions{})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, b := range res.MutatingBindings {
-		if on {
-			_, err = adm.MutatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{})
-		} else {
-			err = adm.MutatingAdmissionPolicyBindings().Delete(ctx, b.Name, metav1.DeleteOptions{})
-		}
-		if err != nil {
+	for _, apply := range []func() error{
+		func() error { return harness.CreateOrDelete(ctx, on, adm.ValidatingAdmissionPolicies(), res.Policies) },
+		func() error {
+			return harness.CreateOrDelete(ctx, on, adm.ValidatingAdmissionPolicyBindings(), res.Bindings)
+		},
+		func() error { return harness.CreateOrDelete(ctx, on, adm.MutatingAdmissionPolicies(), res.Mutating) },
+		func() error {
+			return harness.CreateOrDelete(ctx, on, adm.MutatingAdmissionPolicyBindings(), res.MutatingBindings)
+		},
+	} {
+		if err := apply(); err != nil {
 			return err
 		}
 	}

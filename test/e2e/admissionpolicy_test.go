@@ -24,6 +24,7 @@ import (
 	"github.com/plimsoll/plimsoll/internal/certs/selfmanaged"
 	"github.com/plimsoll/plimsoll/internal/kube"
 	"github.com/plimsoll/plimsoll/test/chart"
+	"github.com/plimsoll/plimsoll/test/harness"
 )
 
 // admissionPolicies returns the ValidatingAdmissionPolicies and their
@@ -56,21 +57,18 @@ func admissionPolicies(t *testing.T, objs []chart.Object) ([]*admissionregistrat
 func installPolicies(ctx context.Context, t *testing.T, policies []*admissionregistrationv1.ValidatingAdmissionPolicy, bindings []*admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	t.Helper()
 	adm := env.Client.AdmissionregistrationV1()
-	for _, p := range policies {
-		if _, err := adm.ValidatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses ValidatingAdmissionPolicy %s: %v", p.Name, err)
+	install(ctx, t, "ValidatingAdmissionPolicy", adm.ValidatingAdmissionPolicies(), policies)
+	install(ctx, t, "ValidatingAdmissionPolicyBinding", adm.ValidatingAdmissionPolicyBindings(), bindings)
+}
+
+// install creates objs of kind through c, each deleted when the test ends.
+func install[T metav1.Object](ctx context.Context, t *testing.T, kind string, c harness.Creator[T], objs []T) {
+	t.Helper()
+	for _, o := range objs {
+		if err := harness.CreateOrDelete(ctx, true, c, []T{o}); err != nil {
+			t.Fatalf("the API server refuses %s %s: %v", kind, o.GetName(), err)
 		}
-		t.Cleanup(func() {
-			_ = adm.ValidatingAdmissionPolicies().Delete(context.Background(), p.Name, metav1.DeleteOptions{})
-		})
-	}
-	for _, b := range bindings {
-		if _, err := adm.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses ValidatingAdmissionPolicyBinding %s: %v", b.Name, err)
-		}
-		t.Cleanup(func() {
-			_ = adm.ValidatingAdmissionPolicyBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
-		})
+		t.Cleanup(func() { _ = harness.CreateOrDelete(context.Background(), false, c, []T{o}) })
 	}
 }
 

@@ -100,22 +100,8 @@ func installStream(t *testing.T, stream []byte, from string) int {
 func installMutating(ctx context.Context, t *testing.T, policies []*admissionregistrationv1.MutatingAdmissionPolicy, bindings []*admissionregistrationv1.MutatingAdmissionPolicyBinding) {
 	t.Helper()
 	adm := env.Client.AdmissionregistrationV1()
-	for _, p := range policies {
-		if _, err := adm.MutatingAdmissionPolicies().Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses MutatingAdmissionPolicy %s: %v", p.Name, err)
-		}
-		t.Cleanup(func() {
-			_ = adm.MutatingAdmissionPolicies().Delete(context.Background(), p.Name, metav1.DeleteOptions{})
-		})
-	}
-	for _, b := range bindings {
-		if _, err := adm.MutatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("the API server refuses MutatingAdmissionPolicyBinding %s: %v", b.Name, err)
-		}
-		t.Cleanup(func() {
-			_ = adm.MutatingAdmissionPolicyBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
-		})
-	}
+	install(ctx, t, "MutatingAdmissionPolicy", adm.MutatingAdmissionPolicies(), policies)
+	install(ctx, t, "MutatingAdmissionPolicyBinding", adm.MutatingAdmissionPolicyBindings(), bindings)
 }
 
 // waitDenied waits until a dry-run create of the privileged Pod in ns is
