@@ -145,11 +145,14 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 		if len(f.checks) == 0 {
 			continue // nothing to check under this policy (no labels required)
 		}
-		if sev == policy.Error {
-			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}], f.validation(r.ID, exempt, true))
-			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}], f.preexisting(r.ID, exempt))
-		} else {
-			groups[key{groupWarning, f.subject}] = append(groups[key{groupWarning, f.subject}], f.validation(r.ID, exempt, false))
+		_, overridden := p.Rules[r.ID]
+		errors, warnings := f.bySeverity(sev, overridden)
+		if len(errors.checks) > 0 {
+			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}], errors.validation(r.ID, exempt, true))
+			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}], errors.preexisting(r.ID, exempt))
+		}
+		if len(warnings.checks) > 0 {
+			groups[key{groupWarning, f.subject}] = append(groups[key{groupWarning, f.subject}], warnings.validation(r.ID, exempt, false))
 		}
 	}
 	for _, k := range []key{
@@ -274,6 +277,25 @@ func matchOf(s subject) *admissionregistrationv1.MatchResources {
 		rules = []admissionregistrationv1.NamedRuleWithOperations{rule("autoscaling", "v2", "horizontalpodautoscalers")}
 	}
 	return &admissionregistrationv1.MatchResources{ResourceRules: rules, MatchPolicy: ptr(admissionregistrationv1.Equivalent)}
+}
+
+// bySeverity splits f into what it finds as errors and what as warnings:
+// at the rule's severity sev, or at a check's own unless the policy sets
+// the rule's (overridden), as the webhook weighs a finding.
+func (f form) bySeverity(sev policy.Severity, overridden bool) (errors, warnings form) {
+	errors.subject, warnings.subject = f.subject, f.subject
+	for _, c := range f.checks {
+		s := sev
+		if c.severity != "" && !overridden {
+			s = c.severity
+		}
+		if s == policy.Error {
+			errors.checks = append(errors.checks, c)
+		} else {
+			warnings.checks = append(warnings.checks, c)
+		}
+	}
+	return errors, warnings
 }
 
 // validation is f as the validation of rule id: broken (with ratchet: in
@@ -423,8 +445,6 @@ func whyNot(r *validate.Rule) string {
 		return "reads other objects (a context rule): an admission policy sees only the object, its old version and its namespace"
 	case r.InContext != nil:
 		return "judged with the objects around it where the webhook knows them (an autoscaler, a budget), which an admission policy cannot see"
-	case r.Defaulted != "" && r.Defaulted != "no":
-		return "judged as defaulting will leave the Pod (" + r.Defaulted + "), with findings whose field and severity depend on what the Pod and each container set: no in-process form yet. The Pods themselves are defaulted in-process, so in enforce and warn what the defaults fix arrives fixed"
 	default:
 		if why, ok := notYet[r.ID]; ok {
 			return why

@@ -3,6 +3,8 @@ package export
 import (
 	"fmt"
 	"strings"
+
+	"github.com/plimsoll/plimsoll/policy"
 )
 
 // A form is a rule's in-process form: CEL over the variables of every
@@ -63,6 +65,11 @@ type check struct {
 	// the first item at fault (an expression); by default the item's path
 	// under the pod spec, then field.
 	path func(first string) string
+	// severity, when set, is that of what the check finds in place of the
+	// rule's (seccomp-profile: Unconfined is an error where unset is a
+	// warning), as the webhook's Finding.Severity; a severity the policy
+	// sets for the rule wins.
+	severity policy.Severity
 }
 
 // The container lists of a pod spec, with the names the webhook gives
@@ -156,7 +163,10 @@ func (c check) message(rule string, which string) string {
 	if c.path != nil {
 		path = c.path(first)
 	}
-	return fmt.Sprintf("%s.filter(x, %s).map(f, %s%s + %s + ' (' + %s + '): ' + %s)[0]",
+	// Only the first is said, so only the first is put into words: a
+	// message of every item at fault, each looking its index up, would
+	// cost the square of the list's length.
+	return fmt.Sprintf("[%s.filter(x, %s)[0]].map(f, %s%s + %s + ' (' + %s + '): ' + %s)[0]",
 		c.list, which, head, subject, c.problem(first), path, c.fixExpr(first))
 }
 

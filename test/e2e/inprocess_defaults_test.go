@@ -107,39 +107,58 @@ func TestExportedDefaultsWriteWhatTheWebhookWrites(t *testing.T) {
 	}
 }
 
-// The same with the other settings of the defaults: the baseline profile;
-// HTTP probes of a path of the policy's, readOnlyRootFilesystem and other
-// quantities. A plimsoll serve runs each policy file, and plimsoll export
+// The same with the other settings of the defaults — the baseline
+// profile; HTTP probes of a path of the policy's, readOnlyRootFilesystem
+// and other quantities; no securityContext defaults at all — and with the
+// severities of the securityContext rules changed: the Pods are defaulted
+// alike, and the fixtures of the rules whose verdict hangs on what the
+// defaults write (capabilities, run-as-non-root, seccomp-profile,
+// privilege-escalation, read-only-root-filesystem) are judged alike in
+// every mode. A plimsoll serve runs each policy file, and plimsoll export
 // --config exports it.
-func TestExportedDefaultsOfOtherPoliciesWriteWhatTheWebhookWrites(t *testing.T) {
+func TestExportedDefaultsAndRulesOfOtherPoliciesAgreeWithTheWebhook(t *testing.T) {
 	ctx := context.Background()
 	policies := map[string]string{
-		"baseline": "defaults:\n  securityContext: {enabled: true, profile: baseline}\n",
+		// seccomp-profile set to error by the policy: unset is an error
+		// too, as Unconfined always is.
+		"baseline": "defaults:\n  securityContext: {enabled: true, profile: baseline}\nrules: {seccomp-profile: error}\n",
 		"http": "defaults:\n  probes: {enabled: true, type: http, path: /ready}\n" +
 			"  securityContext: {enabled: true, readOnlyRootFilesystem: true}\n" +
 			"  resources: {enabled: true, requests: {cpu: 250m, memory: 256Mi}, limits: {cpu: \"1\", memory: 768Mi}}\n",
+		// seccomp-profile set to warning by the policy: Unconfined is
+		// only warned about too.
+		"unhardened": "defaults:\n  securityContext: {enabled: false}\nrules: {seccomp-profile: warning, capabilities: warning}\n",
 	}
-	for name, defaults := range policies {
+	fixtures := []string{"capabilities", "run-as-non-root", "seccomp-profile", "privilege-escalation", "read-only-root-filesystem"}
+	for name, settings := range policies {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "policy.yaml")
-			if err := os.WriteFile(file, []byte("apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\n"+defaults), 0o600); err != nil {
+			if err := os.WriteFile(file, []byte("apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\n"+settings), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			server := "profile-" + name
 			x, _ := extraServer(t, server, chart.WebhookValues{}, "--config", file)
-			if err := x.Namespace(ctx, server+"-warn", admission.Warn); err != nil {
-				t.Fatal(err)
-			}
 			label := "plimsoll-e2e/exported-" + name
-			exported(t, "--config", file, "--name", "exported-"+name, "--mode", "warn", "--mode-label", label)
-			labelled(t, "exported-"+name+"-warn", label, admission.Warn)
+			rules := exported(t, "--config", file, "--name", "exported-"+name, "--mode-label", label)
+			for _, m := range admission.ServedModes {
+				if m != admission.Enforce {
+					if err := x.Namespace(ctx, server+"-"+string(m), m); err != nil {
+						t.Fatal(err)
+					}
+				}
+				labelled(t, "exported-"+name+"-"+string(m), label, m)
+			}
 			waitDefaulted(t, "exported-"+name+"-warn")
-			c := compareDefaults(t, []admission.Mode{admission.Warn}, func(admission.Mode) (string, string) {
-				return server + "-warn", "exported-" + name + "-warn"
-			})
+			waitDenied(t, "exported-"+name+"-enforce")
+			namespaces := func(m admission.Mode) (string, string) {
+				return server + "-" + string(m), "exported-" + name + "-" + string(m)
+			}
+			c := compareDefaults(t, []admission.Mode{admission.Warn}, namespaces)
 			if c.defaulted[admission.Warn] < 20 {
 				t.Errorf("only %d Pods defaulted: the comparison compared nothing", c.defaulted[admission.Warn])
 			}
+			dyn, warnings := dynamicWithWarnings(t)
+			compareVerdicts(t, fixtures, rules, dyn, warnings, admission.ServedModes, namespaces)
 		})
 	}
 }

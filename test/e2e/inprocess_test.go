@@ -189,12 +189,19 @@ func judge(t *testing.T, dyn dynamic.Interface, warnings *harness.Warnings, obj 
 
 // same reports whether the webhook's verdict w and the policies' p agree
 // on the rules compared: the object is refused for one of them by both
-// or by neither, and the same of them are warned about.
+// or by neither, every rule the policies refuse it for is one the webhook
+// refuses it for (the API server names only the first validation that
+// fails, the webhook every rule), and the same of them are warned about.
 func same(w, p verdict) bool {
 	refusedW := !w.admitted && len(w.denied) > 0
 	refusedP := !p.admitted && len(p.denied) > 0
 	if !p.admitted && len(p.denied) == 0 {
 		return false // refused for something else than the rules compared
+	}
+	for _, r := range p.denied {
+		if !slices.Contains(w.denied, r) {
+			return false
+		}
 	}
 	return refusedW == refusedP && slices.Equal(w.warned, p.warned)
 }
@@ -500,17 +507,21 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 		p := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
 		base := p.Spec.Containers[0]
 		p.Spec.Containers = nil
-		// Each states its resources and forbids privilege escalation:
+		// Each states its resources and a restricted securityContext:
 		// a Pod this large is past what the defaults' policy writes on
 		// (it is left as sent), and the privileged container is the one
 		// thing wrong with it.
-		no := false
+		no, yes := false, true
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
 		for i := range 3000 {
 			c := *base.DeepCopy()
 			c.Name = fmt.Sprintf("c%04d", i)
 			c.Resources = corev1.ResourceRequirements{Requests: cpuMemory("10m", "16Mi"), Limits: cpuMemory("100m", "64Mi")}
 			if i != 2999 {
-				c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: &no}
+				c.SecurityContext = &corev1.SecurityContext{AllowPrivilegeEscalation: &no, RunAsNonRoot: &yes,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+			} else {
+				c.SecurityContext.RunAsNonRoot = &yes
 			}
 			p.Spec.Containers = append(p.Spec.Containers, c)
 		}
@@ -533,6 +544,16 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 	}
 	if ws := strings.Join(warnings.Take(), "\n"); !strings.Contains(ws, `[privileged] container "c2999"`) {
 		t.Errorf("in warn, no warning names container c2999: %.300s", ws)
+	}
+	// Where every one of the 3,000 is at fault, the denial still says
+	// which and where: only the first is put into words.
+	all := huge("outrun-enforce")
+	for i := range all.Spec.Containers {
+		all.Spec.Containers[i].SecurityContext.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW"}}
+	}
+	_, err = env.Client.CoreV1().Pods("outrun-enforce").Create(ctx, all, dryRun())
+	if err == nil || !strings.Contains(err.Error(), `[capabilities] container "c0000" keeps every capability but "NET_RAW" (capabilities.drop lacks ALL) (spec.containers[0].securityContext.capabilities.drop)`) {
+		t.Errorf("3,000 containers that keep capabilities: %.400v; want a denial naming the first, its field and what it keeps", err)
 	}
 }
 
