@@ -313,9 +313,20 @@ func (f form) validation(id, exempt string, ratchet bool) admissionregistrationv
 	broken := f.any(func(c check) string { return c.found("x", ratchet) })
 	return admissionregistrationv1.Validation{
 		Expression:        guard(exempt) + "!(" + broken + ")",
-		MessageExpression: message,
+		MessageExpression: onlyIf(broken, message),
 		Reason:            ptr(metav1.StatusReasonForbidden),
 	}
+}
+
+// onlyIf is CEL: message where broken holds, else ”. The API server
+// evaluates every messageExpression of a policy on every request, before
+// it looks at which validations failed, and within what the validations
+// left of the policy's CEL budget: a message that looked for its words
+// check by check, one pass over a list for each, would cost a compliant
+// object more than the validation, whose expression looks once for all
+// the checks.
+func onlyIf(broken, message string) string {
+	return "!(" + broken + ") ? '' : (" + message + ")"
 }
 
 // preexisting is the validation of the violations of error rule id that
@@ -340,7 +351,7 @@ func (f form) preexisting(id, exempt string) admissionregistrationv1.Validation 
 	only := f.any(was)
 	return admissionregistrationv1.Validation{
 		Expression:        guard(exempt) + "!(" + only + ")",
-		MessageExpression: message,
+		MessageExpression: onlyIf(only, message),
 	}
 }
 
