@@ -180,9 +180,13 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
 				MatchConstraints: matchOf(k.subject),
 				// An expression that cannot be evaluated (an object over
-				// the cost budget) admits: the webhook, where installed,
-				// still judges it.
-				FailurePolicy:   ptr(admissionregistrationv1.Ignore),
+				// the cost budget: thousands of containers, an image name
+				// of megabytes) fails as a violation would, and the
+				// binding's action decides: denied in enforce, warned
+				// about in warn, recorded in audit — the webhook's own
+				// failure semantics. Failing open would let a tenant walk
+				// around a rule with an object too costly to judge.
+				FailurePolicy:   ptr(admissionregistrationv1.Fail),
 				MatchConditions: conditions,
 				Variables:       variablesOf(k.subject),
 				Validations:     groups[k],

@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/plimsoll/plimsoll/admission"
+	"github.com/plimsoll/plimsoll/internal/fixtures"
 	"github.com/plimsoll/plimsoll/mutate"
 	"github.com/plimsoll/plimsoll/test/chart"
 	"github.com/plimsoll/plimsoll/test/harness"
@@ -488,10 +490,11 @@ func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
 
 // A tenant cannot hide a privileged container among thousands: the
 // exported policies find the last of 3,000 containers and name it, in
-// enforce (denied) and in warn (admitted). A policy whose CEL runs over
-// its cost budget admits (failurePolicy Ignore); a Pod of 20,000
-// containers, about the largest the API server accepts, did not reach it
-// when this was written (a minute per create, too slow to run here).
+// enforce (denied) and in warn (admitted). Nor get past them with an
+// object whose CEL runs over its cost budget: the rules' policies fail as
+// a violation would (failurePolicy Fail), shown here with an image name
+// of megabytes (a Pod of 20,000 containers takes a minute per create,
+// too slow to run here).
 func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 	ctx := context.Background()
 	const label = "plimsoll-e2e/outrun"
@@ -554,6 +557,35 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 	_, err = env.Client.CoreV1().Pods("outrun-enforce").Create(ctx, all, dryRun())
 	if err == nil || !strings.Contains(err.Error(), `[capabilities] container "c0000" keeps every capability but "NET_RAW" (capabilities.drop lacks ALL) (spec.containers[0].securityContext.capabilities.drop)`) {
 		t.Errorf("3,000 containers that keep capabilities: %.400v; want a denial naming the first, its field and what it keeps", err)
+	}
+	// Nor behind an object too costly to judge: an image name of 2.5 MB
+	// runs the image rules' CEL out of its budget, and the policies then
+	// fail as a violation would — refused in enforce, warned about in
+	// warn — where failing open would admit an image no rule looked at.
+	var compliant corev1.Pod
+	if err := json.Unmarshal(fixtures.Get(fixtures.CompliantPod).JSON, &compliant); err != nil {
+		t.Fatal(err)
+	}
+	costly := func(ns, image string) *corev1.Pod {
+		p := compliant.DeepCopy()
+		p.Namespace = ns
+		p.Spec.Containers[0].Image = image
+		return p
+	}
+	long := "registry.example.com/team/" + strings.Repeat("a", 2_500_000)
+	if _, err := env.Client.CoreV1().Pods("outrun-enforce").Create(ctx, costly("outrun-enforce", "registry.example.com/team/api:2.4.1"), dryRun()); err != nil {
+		t.Fatalf("the compliant Pod is refused: %v", err)
+	}
+	_, err = env.Client.CoreV1().Pods("outrun-enforce").Create(ctx, costly("outrun-enforce", long), dryRun())
+	if err == nil || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy 'outrun-error'") {
+		t.Errorf("in enforce, a Pod whose image name is too long to judge: %.300v; want it refused by the exported policies", err)
+	}
+	warnings.Take()
+	if _, err := client.CoreV1().Pods("outrun-warn").Create(ctx, costly("outrun-warn", long), dryRun()); err != nil {
+		t.Errorf("in warn, the Pod whose image name is too long to judge is refused: %.300s", err.Error())
+	}
+	if ws := strings.Join(warnings.Take(), "\n"); !strings.Contains(ws, "outrun-error") {
+		t.Errorf("in warn, no warning that the policies could not judge the Pod: %.300s", ws)
 	}
 }
 
