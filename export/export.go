@@ -322,13 +322,13 @@ func (f form) validation(id, exempt string, ratchet bool) admissionregistrationv
 	}
 }
 
-// onlyIf is CEL: message where broken holds, else ”. The API server
-// evaluates every messageExpression of a policy on every request, before
-// it looks at which validations failed, and within what the validations
-// left of the policy's CEL budget: a message that looked for its words
-// check by check, one pass over a list for each, would cost a compliant
-// object more than the validation, whose expression looks once for all
-// the checks.
+// onlyIf is CEL: message where broken holds, else the empty string. The
+// API server evaluates every messageExpression of a policy on every
+// request, before it looks at which validations failed, and within what
+// the validations left of the policy's CEL budget: a message that looked
+// for its words check by check, one pass over a list for each, would cost
+// a compliant object more than the validation, whose expression looks
+// once for all the checks.
 func onlyIf(broken, message string) string {
 	return "!(" + broken + ") ? '' : (" + message + ")"
 }

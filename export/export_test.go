@@ -120,6 +120,55 @@ func TestBindingsMapSeveritiesToActions(t *testing.T) {
 	}
 }
 
+// A rule whose findings carry severities of their own (seccomp-profile:
+// Unconfined an error, no profile a warning) is split between the error
+// and the warning policies, each with the fields of its findings; a
+// severity the policy sets for the rule puts every finding there. The
+// rules' policies fail closed, the binding's action deciding what that
+// does.
+func TestFindingsKeepTheirSeverity(t *testing.T) {
+	fields := func(p *policy.Policy) map[string][]string {
+		t.Helper()
+		res, err := Export(p, Options{Name: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, pol := range res.Policies {
+			if *pol.Spec.FailurePolicy != admissionregistrationv1.Fail {
+				t.Errorf("policy %s fails %s, want Fail", pol.Name, *pol.Spec.FailurePolicy)
+			}
+			if pol.Name == "x-preexisting" {
+				continue // x-error's, ratcheted
+			}
+			for _, v := range pol.Spec.Validations {
+				if ruleRef(v.MessageExpression) != "seccomp-profile" {
+					continue
+				}
+				for _, f := range []string{"turns off", "has no seccomp profile"} {
+					if strings.Contains(v.MessageExpression, f) {
+						out[pol.Name] = append(out[pol.Name], f)
+					}
+				}
+			}
+		}
+		return out
+	}
+	got := fields(policy.Default())
+	if !slices.Equal(got["x-error"], []string{"turns off"}) || !slices.Equal(got["x-warning"], []string{"has no seccomp profile"}) {
+		t.Errorf("built-in policy: seccomp-profile's findings by policy %v; want Unconfined in x-error, no profile in x-warning", got)
+	}
+	for _, sev := range []policy.Severity{policy.Error, policy.Warning} {
+		p := policy.Default()
+		p.Rules = map[string]policy.Severity{"seccomp-profile": sev}
+		got := fields(p)
+		want := "x-" + string(sev)
+		if len(got) != 1 || len(got[want]) != 2 {
+			t.Errorf("seccomp-profile set to %s by the policy: findings by policy %v; want both in %s", sev, got, want)
+		}
+	}
+}
+
 var ruleIDPattern = regexp.MustCompile(`\[([a-z-]+)\]`)
 
 func ruleRef(message string) string {
