@@ -149,7 +149,8 @@ func TestExportedDefaultsAndRulesOfOtherPoliciesAgreeWithTheWebhook(t *testing.T
 				labelled(t, "exported-"+name+"-"+string(m), label, m)
 			}
 			waitDefaulted(t, "exported-"+name+"-warn")
-			waitDenied(t, "exported-"+name+"-enforce")
+			waitBound(t, "exported-"+name, "exported-"+name+"-enforce", admission.Enforce)
+			waitBound(t, "exported-"+name, "exported-"+name+"-warn", admission.Warn)
 			namespaces := func(m admission.Mode) (string, string) {
 				return server + "-" + string(m), "exported-" + name + "-" + string(m)
 			}

@@ -117,6 +117,48 @@ func waitDenied(t *testing.T, ns string) {
 	})
 }
 
+// waitBound waits until both the error and the warning policies that
+// plimsoll export --name name printed judge namespace ns of mode m: a
+// privileged Pod is refused (enforce) or warned about (warn) by
+// name-error, and a Pod without probes is warned about by name-warning.
+// Each policy and each binding reaches the API server's admission through
+// an informer of its own: that one answers says nothing of the others.
+func waitBound(t *testing.T, name, ns string, m admission.Mode) {
+	t.Helper()
+	client, warnings, err := env.ClientWithWarnings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unprobed := benchPod(t)
+	unprobed.Namespace = ns
+	unprobed.Spec.Containers[0].LivenessProbe, unprobed.Spec.Containers[0].ReadinessProbe, unprobed.Spec.Containers[0].Ports = nil, nil, nil
+	by := func(policy string) string { return "ValidatingAdmissionPolicy '" + name + "-" + policy + "'" }
+	waitFor(t, time.Minute, "the exported policies "+name+"-error and "+name+"-warning to judge namespace "+ns, func() bool {
+		warnings.Take()
+		_, err := client.CoreV1().Pods(ns).Create(context.Background(), in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns), dryRun())
+		refused := err != nil && strings.Contains(err.Error(), by("error"))
+		warned := strings.Contains(strings.Join(warnings.Take(), "\n"), by("error"))
+		if (m == admission.Enforce && !refused) || (m == admission.Warn && !warned) {
+			return false
+		}
+		// (warned about even where another rule refuses it: the API
+		// server returns the warnings with the refusal)
+		_, _ = client.CoreV1().Pods(ns).Create(context.Background(), unprobed.DeepCopy(), dryRun())
+		return strings.Contains(strings.Join(warnings.Take(), "\n"), by("warning"))
+	})
+}
+
+// benchPod is the Pod that breaks no rule of the built-in policy
+// (internal/fixtures, the benchmarks' own).
+func benchPod(t *testing.T) *corev1.Pod {
+	t.Helper()
+	var p corev1.Pod
+	if err := json.Unmarshal(fixtures.Get(fixtures.CompliantPod).JSON, &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
 // podKinds are the resources of the kinds the fixtures hold: Pods,
 // workloads, budgets and autoscalers.
 var podKinds = map[string]schema.GroupVersionResource{
@@ -171,17 +213,25 @@ func judge(t *testing.T, dyn dynamic.Interface, warnings *harness.Warnings, obj 
 	o.SetNamespace(ns)
 	warnings.Take()
 	_, err := dyn.Resource(gvr).Namespace(ns).Create(context.Background(), o, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil && !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+		t.Fatalf("%s %s in %s: %v", obj.GetKind(), obj.GetName(), ns, err)
+	}
+	v := verdictOf(err, warnings.Take(), among)
+	return v
+}
+
+// verdictOf is the verdict on the rules among of a request that returned
+// err (nil, a refusal, or the API server's own validation failing) and
+// the warnings ws.
+func verdictOf(err error, ws []string, among []string) verdict {
 	v := verdict{admitted: err == nil}
-	for _, w := range warnings.Take() {
+	for _, w := range ws {
 		v.warned = append(v.warned, ruleIDs(w, among)...)
 		v.detail += "\n  warning: " + w
 	}
 	slices.Sort(v.warned)
 	v.warned = slices.Compact(v.warned)
 	if err != nil {
-		if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
-			t.Fatalf("%s %s in %s: %v", obj.GetKind(), obj.GetName(), ns, err)
-		}
 		v.invalid = apierrors.IsInvalid(err)
 		v.denied = ruleIDs(err.Error(), among)
 		v.detail += "\n  denied: " + err.Error()
@@ -228,7 +278,8 @@ func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
 		}
 	}
 	waitJudged(t, "webhook-enforce")
-	waitDenied(t, "inprocess-enforce")
+	waitBound(t, "inprocess", "inprocess-enforce", admission.Enforce)
+	waitBound(t, "inprocess", "inprocess-warn", admission.Warn)
 	compareVerdicts(t, rules, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
 		return "webhook-" + string(m), "inprocess-" + string(m)
 	})
@@ -256,7 +307,8 @@ func TestExportedPoliciesOfAConfiguredPolicyJudgeAsTheWebhook(t *testing.T) {
 		}
 		labelled(t, "configured-policies-"+string(m), label, m)
 	}
-	waitDenied(t, "configured-policies-enforce")
+	waitBound(t, "configured", "configured-policies-enforce", admission.Enforce)
+	waitBound(t, "configured", "configured-policies-warn", admission.Warn)
 	dyn, warnings := dynamicWithWarnings(t)
 	compareVerdicts(t, []string{"required-labels", "image-registry"}, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
 		return "configured-" + string(m), "configured-policies-" + string(m)
@@ -505,7 +557,8 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitDenied(t, "outrun-enforce")
+	waitBound(t, "outrun", "outrun-enforce", admission.Enforce)
+	waitBound(t, "outrun", "outrun-warn", admission.Warn)
 	huge := func(ns string) *corev1.Pod {
 		p := in(load[*corev1.Pod](t, "privileged-pod.yaml"), ns)
 		base := p.Spec.Containers[0]
@@ -562,10 +615,7 @@ func TestExportedPoliciesFindTheLastOfThousands(t *testing.T) {
 	// runs the image rules' CEL out of its budget, and the policies then
 	// fail as a violation would — refused in enforce, warned about in
 	// warn — where failing open would admit an image no rule looked at.
-	var compliant corev1.Pod
-	if err := json.Unmarshal(fixtures.Get(fixtures.CompliantPod).JSON, &compliant); err != nil {
-		t.Fatal(err)
-	}
+	compliant := benchPod(t)
 	costly := func(ns, image string) *corev1.Pod {
 		p := compliant.DeepCopy()
 		p.Namespace = ns
