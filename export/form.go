@@ -65,6 +65,14 @@ type check struct {
 	// the first item at fault (an expression); by default the item's path
 	// under the pod spec, then field.
 	path func(first string) string
+	// fieldOf, when set, is a CEL string: the offending field's path under
+	// the item x, in place of field, where it depends on the item (the
+	// port that binds a node's port, the volume's type).
+	fieldOf func(x string) string
+	// subjectOf, when set, is a CEL string naming the item x at fault as
+	// the webhook does, in place of subject and its name (an AppArmor
+	// annotation is said of the container it names, if there is one).
+	subjectOf func(x string) string
 	// severity, when set, is that of what the check finds in place of the
 	// rule's (seccomp-profile: Unconfined is an error where unset is a
 	// warning), as the webhook's Finding.Severity; a severity the policy
@@ -87,9 +95,18 @@ func eachContainer(c check) []check {
 	for _, l := range containerLists {
 		k := c
 		k.list, k.old, k.listPath, k.subject = l.list, l.old, l.path, l.subject
+		if l.path == "initContainers" {
+			k.subjectOf = func(x string) string { return containerKind(x) + " + ' \"' + " + x + ".name + '\"'" }
+		}
 		out = append(out, k)
 	}
 	return out
+}
+
+// containerKind is CEL: what the webhook calls init container x, a
+// "sidecar container" when it restarts for the Pod's lifetime.
+func containerKind(x string) string {
+	return "(" + x + ".?restartPolicy.orValue('') == 'Always' ? 'sidecar container' : 'init container')"
 }
 
 // podSpec is the check of a rule that judges a field of the pod spec.
@@ -156,10 +173,16 @@ func (c check) message(rule string, which string) string {
 		scope = "pod spec"
 	}
 	subject := scope + " '"
-	if c.subject != "" {
+	switch {
+	case c.subjectOf != nil:
+		subject = "' + " + c.subjectOf(first) + " + ' '"
+	case c.subject != "":
 		subject = fmt.Sprintf("%s \"' + %s.name + '\" '", c.subject, first)
 	}
 	path := fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + ']%s'", c.listPath, c.list, first, under(c.field))
+	if c.fieldOf != nil {
+		path = fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + '].' + %s", c.listPath, c.list, first, c.fieldOf(first))
+	}
 	if c.path != nil {
 		path = c.path(first)
 	}

@@ -1,5 +1,7 @@
 package export
 
+import "fmt"
+
 // apparmor: no Pod or container turns AppArmor off or chooses a profile
 // other than the runtime's default or one loaded on the node — in
 // appArmorProfile, or in the deprecated per-container annotations.
@@ -15,6 +17,14 @@ func profileType(owner string) string {
 // a list of {name, value}.
 func appArmorAnnotations(annotations string) string {
 	return annotations + ".filter(k, k.startsWith('" + appArmorAnnotationPrefix + "')).map(k, {'name': k, 'value': " + annotations + "[k]})"
+}
+
+// annotatedContainer is CEL: the name of the container that AppArmor
+// annotation x ({name, value}) is for. The webhook says the finding of
+// that container when the Pod has one by that name, of the pod template
+// when not.
+func annotatedContainer(x string) string {
+	return x + ".name.substring(" + fmt.Sprint(len(appArmorAnnotationPrefix)) + ")"
 }
 
 func init() {
@@ -43,8 +53,18 @@ func init() {
 			return "!(" + x + ".value == '' || " + x + ".value == 'runtime/default' || " + x + ".value.startsWith('localhost/'))"
 		},
 		same: func(o, x string) string { return o + ".value == " + x + ".value" },
+		subjectOf: func(x string) string {
+			n := annotatedContainer(x)
+			return "(variables.initContainers.exists(cc, cc.name == " + n + ") ? " + containerKind("variables.initContainers.filter(cc, cc.name == "+n+")[0]") + " + ' \"' + " + n + " + '\"'" +
+				" : variables.containers.exists(cc, cc.name == " + n + ") ? 'container \"' + " + n + " + '\"'" +
+				" : variables.ephemeralContainers.exists(cc, cc.name == " + n + ") ? 'ephemeral container \"' + " + n + " + '\"'" +
+				" : 'pod template')"
+		},
 		problem: func(x string) string {
-			return "'has the annotation ' + " + x + ".name + ': \"' + " + x + ".value + '\", which runs a container without AppArmor confinement'"
+			n := annotatedContainer(x)
+			return "((variables.initContainers + variables.containers + variables.ephemeralContainers).exists(cc, cc.name == " + n + ")" +
+				" ? 'runs without AppArmor confinement (annotation ' + " + x + ".name + ': \"' + " + x + ".value + '\")'" +
+				" : 'has the annotation ' + " + x + ".name + ': \"' + " + x + ".value + '\", which runs a container without AppArmor confinement')"
 		},
 		path: func(first string) string {
 			return "variables.podMetaPrefix + '.annotations[' + " + first + ".name + ']'"

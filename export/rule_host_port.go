@@ -15,9 +15,16 @@ func init() {
 			return hostPorts(x) + ".all(p, " + hostPorts(o) + ".exists(q, q.hostPort == p.hostPort))"
 		},
 		field: "ports",
+		// the first port that binds one of the node's, as the webhook
+		// says it first
+		fieldOf: func(x string) string {
+			return "'ports[' + string(" + x + ".ports.map(p, p.?hostPort.orValue(0) != 0).indexOf(true)) + '].hostPort'"
+		},
 		problem: func(x string) string {
 			return "'binds port ' + string(" + hostPorts(x) + "[0].hostPort) + ' of the node (hostPort: ' + string(" + hostPorts(x) + "[0].hostPort) + ')'"
 		},
-		fix: "remove hostPort and expose containerPort through a Service",
+		fixOf: func(x string) string {
+			return "'remove hostPort: ' + string(" + hostPorts(x) + "[0].hostPort) + ' and expose containerPort ' + string(" + hostPorts(x) + "[0].?containerPort.orValue(0)) + ' through a Service'"
+		},
 	})})
 }

@@ -11,6 +11,9 @@ func init() {
 		problem: func(string) string {
 			return "'cannot scale ' + " + target + " + ': maxReplicas ' + string(object.spec.maxReplicas) + ' is not above minReplicas ' + string(" + minReplicas + ")"
 		},
-		fix: "set spec.maxReplicas above spec.minReplicas",
+		// above the floor, for example twice it (the webhook's words)
+		fixOf: func(string) string {
+			return "'set spec.maxReplicas above ' + string(" + minReplicas + ") + ' (for example ' + string(2 * " + minReplicas + " > " + minReplicas + " + 1 ? 2 * " + minReplicas + " : " + minReplicas + " + 1) + ')'"
+		},
 	})}})
 }

@@ -15,6 +15,12 @@ const (
 	latestRE = `^[^@]*:latest(@.*)?$`  // the tag latest
 )
 
+// imageName is CEL: image img without its tag and digest, as
+// imageref.Parse reads its name.
+func imageName(img string) string {
+	return "[" + img + ".split('@')[0]].map(n, n.lastIndexOf(':') > n.lastIndexOf('/') ? n.substring(0, n.lastIndexOf(':')) : n)[0]"
+}
+
 func init() {
 	register("image-tag", form{checks: eachContainer(check{
 		bad: func(x string) string {
@@ -27,6 +33,9 @@ func init() {
 			img := image(x)
 			return "(" + img + " == '' ? 'names no image' : (" + img + ".matches(" + celString(latestRE) + ") ? 'uses image \"' + " + img + " + '\", whose latest tag moves' : 'uses image \"' + " + img + " + '\", which has no tag'))"
 		},
-		fix: "pin a version: image: <name>:<version> or <name>@sha256:<digest>",
+		fixOf: func(x string) string {
+			name := "(" + image(x) + " == '' ? 'IMAGE' : " + imageName(image(x)) + ")"
+			return "'pin a version: image: ' + " + name + " + ':<version> or ' + " + name + " + '@sha256:<digest>'"
+		},
 	})})
 }

@@ -27,6 +27,8 @@ func init() {
 		problem: func(x string) string {
 			return "'sets the sysctl \"' + " + x + ".name + '\", which is not in the safe set and may affect the whole node'"
 		},
-		fix: "remove it from securityContext.sysctls and tune it on the node if it is needed",
+		fixOf: func(x string) string {
+			return "'remove ' + " + x + ".name + ' from securityContext.sysctls and tune it on the node if it is needed'"
+		},
 	}}})
 }

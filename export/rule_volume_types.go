@@ -40,11 +40,15 @@ func init() {
 	}
 	register("volume-types", form{checks: []check{{
 		list: "variables.volumes", old: "variables.oldVolumes", listPath: "volumes",
-		bad:  func(x string) string { return "(" + typeOf(x) + ") != ''" },
-		same: func(o, x string) string { return "(" + typeOf(o) + ") == (" + typeOf(x) + ")" },
+		bad:     func(x string) string { return "(" + typeOf(x) + ") != ''" },
+		same:    func(o, x string) string { return "(" + typeOf(o) + ") == (" + typeOf(x) + ")" },
+		fieldOf: func(x string) string { return "(" + typeOf(x) + ")" },
 		problem: func(x string) string {
 			return "'mounts volume \"' + " + x + ".name + '\" of type ' + (" + typeOf(x) + ") + ', which Pod Security restricted forbids'"
 		},
-		fix: "use a persistentVolumeClaim bound to a PersistentVolume that provides that storage, or an emptyDir, configMap or secret volume",
+		fixOf: func(x string) string {
+			return "[" + typeOf(x) + "].map(t, t == 'gitRepo' ? 'clone the repository in an init container into an emptyDir volume instead'" +
+				" : 'use a persistentVolumeClaim bound to a PersistentVolume that provides the ' + t + ' storage, or an emptyDir, configMap or secret volume')[0]"
+		},
 	}}})
 }

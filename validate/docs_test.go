@@ -140,8 +140,8 @@ func exported() map[string]bool {
 	out := map[string]bool{}
 	for _, line := range strings.Split(string(data), "\n") {
 		if id, ok := strings.CutPrefix(line, "| `"); ok {
-			id, rest, _ := strings.Cut(id, "` | ")
-			out[id] = strings.HasPrefix(rest, "yes ")
+			id, rest, _ := strings.Cut(id, "`")
+			out[id] = strings.Contains(rest, " | yes | ")
 		}
 	}
 	return out

@@ -41,10 +41,18 @@ var topologySpread = &Rule{
 	},
 }
 
+// FlowMapLabels is how many labels flowMap writes at most: a selector of
+// more is no useful suggestion, and the exported policy's message, which
+// sorts them in CEL, costs the square of their number.
+const FlowMapLabels = 8
+
+// FlowMapPlaceholder is what flowMap writes for no labels or too many.
+const FlowMapPlaceholder = "{<the Pods' labels>}"
+
 // flowMap renders labels as a YAML flow mapping, sorted: {app: web}.
 func flowMap(labels map[string]string) string {
-	if len(labels) == 0 {
-		return "{<the Pods' labels>}"
+	if len(labels) == 0 || len(labels) > FlowMapLabels {
+		return FlowMapPlaceholder
 	}
 	keys := make([]string, 0, len(labels))
 	for k := range labels {

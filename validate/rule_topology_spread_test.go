@@ -32,5 +32,15 @@ func TestTopologySpreadMessages(t *testing.T) {
 			file: "fail/statefulset-empty-anti-affinity.yaml",
 			want: []string{`[topology-spread] StatefulSet "db": pod spec does not spread its 3 replicas (neither topologySpreadConstraints nor podAntiAffinity is set), so they may all land on one node (spec.template.spec.topologySpreadConstraints): add topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: db, tier: data}}}]`},
 		},
+		{
+			name: "labels written out of order are suggested sorted by key",
+			file: "fail/deployment-several-labels.yaml",
+			want: []string{`[topology-spread] Deployment "api": pod spec does not spread its 2 replicas (neither topologySpreadConstraints nor podAntiAffinity is set), so they may all land on one node (spec.template.spec.topologySpreadConstraints): add topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: api, app.kubernetes.io/part-of: shop, team: payments, tier: backend}}}]`},
+		},
+		{
+			name: "more labels than a selector needs are not listed",
+			file: "fail/statefulset-many-labels.yaml",
+			want: []string{`[topology-spread] StatefulSet "db": pod spec does not spread its 3 replicas (neither topologySpreadConstraints nor podAntiAffinity is set), so they may all land on one node (spec.template.spec.topologySpreadConstraints): add topologySpreadConstraints: [{maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {<the Pods' labels>}}}]`},
+		},
 	})
 }

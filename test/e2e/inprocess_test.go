@@ -23,6 +23,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -185,7 +186,15 @@ type verdict struct {
 	// say): nothing to compare.
 	invalid bool
 	detail  string
+	// said are the messages of the exported policies' denial and
+	// warnings, by the rules compared (what their messageExpressions
+	// wrote).
+	said []string
 }
+
+// policyMessage finds what a ValidatingAdmissionPolicy's messageExpression
+// wrote, in a denial or a warning of the API server.
+var policyMessage = regexp.MustCompile(`ValidatingAdmissionPolicy '[^']+' with binding '[^']+'(?: denied request)?: (\[[a-z][a-z0-9-]*\] .*)$`)
 
 var ruleRef = regexp.MustCompile(`\[([a-z][a-z0-9-]*)\]`)
 
@@ -225,9 +234,15 @@ func judge(t *testing.T, dyn dynamic.Interface, warnings *harness.Warnings, obj 
 // the warnings ws.
 func verdictOf(err error, ws []string, among []string) verdict {
 	v := verdict{admitted: err == nil}
+	said := func(text string) {
+		if m := policyMessage.FindStringSubmatch(text); m != nil && len(ruleIDs(m[1], among)) > 0 {
+			v.said = append(v.said, m[1])
+		}
+	}
 	for _, w := range ws {
 		v.warned = append(v.warned, ruleIDs(w, among)...)
 		v.detail += "\n  warning: " + w
+		said(w)
 	}
 	slices.Sort(v.warned)
 	v.warned = slices.Compact(v.warned)
@@ -235,6 +250,7 @@ func verdictOf(err error, ws []string, among []string) verdict {
 		v.invalid = apierrors.IsInvalid(err)
 		v.denied = ruleIDs(err.Error(), among)
 		v.detail += "\n  denied: " + err.Error()
+		said(err.Error())
 	}
 	return v
 }
@@ -256,6 +272,19 @@ func same(w, p verdict) bool {
 		}
 	}
 	return refusedW == refusedP && slices.Equal(w.warned, p.warned)
+}
+
+// unsaid are the messages of the policies' verdict p that the webhook's w
+// does not hold word for word: the messageExpressions write a finding as
+// the webhook writes it (container, problem, field and fix).
+func unsaid(w, p verdict) []string {
+	var out []string
+	for _, said := range p.said {
+		if !strings.Contains(w.detail, said) {
+			out = append(out, said)
+		}
+	}
+	return out
 }
 
 // Every pass and fail fixture of every rule plimsoll export carries, in
@@ -286,13 +315,17 @@ func TestExportedPoliciesJudgeAsTheWebhook(t *testing.T) {
 }
 
 // The same for the rules that read the policy's lists (requiredLabels,
-// allowedRegistries and blockedRegistries): a plimsoll serve runs a policy
-// that sets them, and plimsoll export --config exports it.
+// allowedRegistries and blockedRegistries) and those it leaves off unless
+// told (image-digest, priority-class: turned on at warning, whose
+// warnings are compared exactly, where a refusal names only the first
+// rule the API server finds broken): a plimsoll serve runs a policy that
+// sets them, and plimsoll export --config exports it.
 func TestExportedPoliciesOfAConfiguredPolicyJudgeAsTheWebhook(t *testing.T) {
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "policy.yaml")
 	policy := "apiVersion: plimsoll.dev/v1alpha1\nkind: Policy\nrequiredLabels: [app.kubernetes.io/name, team]\n" +
-		"allowedRegistries: [ghcr.io/acme, registry.local:5000]\nblockedRegistries: [ghcr.io/acme/forbidden]\n"
+		"allowedRegistries: [ghcr.io/acme, registry.local:5000]\nblockedRegistries: [ghcr.io/acme/forbidden]\n" +
+		"rules: {image-digest: warning, priority-class: warning}\n"
 	if err := os.WriteFile(file, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -310,35 +343,58 @@ func TestExportedPoliciesOfAConfiguredPolicyJudgeAsTheWebhook(t *testing.T) {
 	waitBound(t, "configured", "configured-policies-enforce", admission.Enforce)
 	waitBound(t, "configured", "configured-policies-warn", admission.Warn)
 	dyn, warnings := dynamicWithWarnings(t)
-	compareVerdicts(t, []string{"required-labels", "image-registry"}, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
+	// priority-class's fixtures name this class, which the API server's
+	// Priority admission plugin looks up before either judge sees a Pod.
+	pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "business-critical"}, Value: 1000}
+	if _, err := env.Client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = env.Client.SchedulingV1().PriorityClasses().Delete(context.Background(), pc.Name, metav1.DeleteOptions{})
+	})
+	for _, want := range []string{"image-digest", "priority-class"} {
+		if !slices.Contains(rules, want) {
+			t.Fatalf("plimsoll export carries no %s where the policy turns it on: %v", want, rules)
+		}
+	}
+	compareVerdicts(t, []string{"required-labels", "image-registry", "image-digest", "priority-class"}, rules, dyn, warnings, admission.ServedModes, func(m admission.Mode) (string, string) {
 		return "configured-" + string(m), "configured-policies-" + string(m)
 	})
 	// A tenant's other spellings of a blocked or an unlisted image are
 	// resolved alike: the host in capitals, Docker Hub's other names, a
-	// digest, a port, a one-part name.
-	refused := 0
+	// digest, a port, a one-part name; and digests that are not quite one
+	// are not taken for one.
+	const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	refused, pinned := 0, 0
 	for i, img := range []string{
 		"GHCR.IO/acme/forbidden/tool:1", "ghcr.io/acme/forbidden/tool@sha256:0f", "ghcr.io/acme/forbidden:1", "ghcr.io/acme/forbiddenx/tool:1",
 		"ghcr.io/acme/app:1", "ghcr.io/acme2/app:1", "registry.local:5000/app:2", "REGISTRY.local:5000/app:2", "registry.local:5001/app:2",
 		"nginx:1.27", "docker.io/library/nginx:1.27", "index.docker.io/nginx:1.27", "Docker.io/ghcr.io/acme/app:1", "localhost/ghcr.io/acme/app:1",
 		"ghcr.io/acme", "ghcr.io:443/acme/app:1",
+		// and of a digest: pinned with or without a tag, or not quite
+		"ghcr.io/acme/app@sha256:" + hex64, "ghcr.io/acme/app:1@sha256:" + hex64, "ghcr.io/acme/app:@sha256:" + hex64,
+		"ghcr.io/acme/app@sha256:" + strings.ToUpper(hex64), "ghcr.io/acme/app@sha256:" + hex64[1:], "ghcr.io/acme/app@sha512:" + hex64 + hex64,
+		"ghcr.io/acme/app@sha256:" + hex64 + "@sha256:" + hex64, "ghcr.io/acme/app:sha256:" + hex64,
 	} {
 		pod := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1", "kind": "Pod",
 			"metadata": map[string]any{"name": fmt.Sprintf("image-%d", i), "labels": map[string]any{"app.kubernetes.io/name": "x", "team": "y"}},
 			"spec":     map[string]any{"containers": []any{map[string]any{"name": "c", "image": img}}},
 		}}
-		w := judge(t, dyn, warnings, pod, "configured-enforce", []string{"image-registry"})
-		p := judge(t, dyn, warnings, pod, "configured-policies-enforce", []string{"image-registry"})
-		if !same(w, p) {
+		w := judge(t, dyn, warnings, pod, "configured-enforce", []string{"image-registry", "image-digest"})
+		p := judge(t, dyn, warnings, pod, "configured-policies-enforce", []string{"image-registry", "image-digest"})
+		if !same(w, p) || len(unsaid(w, p)) > 0 {
 			t.Errorf("image %q: the webhook and the exported policies disagree\nwebhook:%s\npolicies:%s", img, w.detail, p.detail)
 		}
 		if !p.admitted {
 			refused++
 		}
+		if p.admitted && !slices.Contains(p.warned, "image-digest") {
+			pinned++
+		}
 	}
-	if refused < 8 {
-		t.Errorf("only %d of the images refused: the spellings were not judged", refused)
+	if refused < 8 || pinned < 2 {
+		t.Errorf("only %d of the images refused, %d pinned by digest: the spellings were not judged", refused, pinned)
 	}
 }
 
@@ -360,12 +416,13 @@ func dynamicWithWarnings(t *testing.T) (dynamic.Interface, *harness.Warnings) {
 // fixtures, in each mode, in the namespace the webhook judges and in the
 // one the exported policies judge (namespaces gives both), and fails the
 // test on any difference in verdict or in the rules warned about, among
-// the rules compared.
+// the rules compared, and on any message of the policies that the
+// webhook does not write word for word.
 func compareVerdicts(t *testing.T, fixtures, compared []string, dyn dynamic.Interface, warnings *harness.Warnings, modes []admission.Mode, namespaces func(admission.Mode) (webhook, policies string)) {
 	t.Helper()
 	root := filepath.Join("..", "..", "validate", "testdata")
 	count := map[admission.Mode]int{}
-	differences, invalid, refused, warned := 0, 0, 0, 0
+	differences, invalid, refused, warned, messages := 0, 0, 0, 0, 0
 	for _, rule := range fixtures {
 		files, err := filepath.Glob(filepath.Join(root, rule, "*", "*.yaml"))
 		if err != nil || len(files) == 0 {
@@ -393,14 +450,20 @@ func compareVerdicts(t *testing.T, fixtures, compared []string, dyn dynamic.Inte
 						t.Errorf("%s %s (%s) in %s: the webhook and the exported policies disagree\nwebhook:%s\npolicies:%s",
 							obj.GetKind(), obj.GetName(), strings.TrimPrefix(file, root+"/"), m, w.detail, p.detail)
 					}
+					messages += len(p.said)
+					for _, said := range unsaid(w, p) {
+						differences++
+						t.Errorf("%s %s (%s) in %s: the exported policies say %q, which the webhook does not\nwebhook:%s",
+							obj.GetKind(), obj.GetName(), strings.TrimPrefix(file, root+"/"), m, said, w.detail)
+					}
 				}
 			}
 		}
 	}
 	t.Logf("fixtures compared: enforce %d, warn %d, audit %d; %d differences; %d refused alike by the API server's own validation, before admission",
 		count[admission.Enforce], count[admission.Warn], count[admission.Audit], differences, invalid)
-	t.Logf("refused in enforce: %d; warned about in warn: %d", refused, warned)
-	if refused == 0 || warned == 0 {
+	t.Logf("refused in enforce: %d; warned about in warn: %d; messages of the policies found word for word in the webhook's: %d", refused, warned, messages)
+	if refused == 0 || warned == 0 || messages == 0 {
 		t.Error("no fixture was refused in enforce, or none warned about in warn: nothing was compared")
 	}
 	if count[admission.Enforce] < len(fixtures) {
