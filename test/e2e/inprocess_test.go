@@ -577,6 +577,8 @@ func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
 			return err != nil && strings.Contains(err.Error(), "[privileged]")
 		})
 	}
+	// what each judge answered, by namespace, to compare the messages
+	relabelled, added := map[string]verdict{}, map[string]verdict{}
 	for ns := range spaces {
 		deps := client.AppsV1().Deployments(ns)
 		dep, err := deps.Get(ctx, "legacy", metav1.GetOptions{})
@@ -592,13 +594,22 @@ func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
 		if got := ruleIDs(strings.Join(ws, "\n"), rules); !slices.Equal(got, []string{"privileged"}) || !strings.Contains(strings.Join(ws, "\n"), "already there before this update") {
 			t.Errorf("%s: warnings %q, want one of privileged saying it was already there", ns, ws)
 		}
+		relabelled[ns] = verdictOf(nil, ws, rules)
 		second := dep.Spec.Template.Spec.Containers[0].DeepCopy()
 		second.Name = "sidecar"
 		second.Ports = nil
 		dep.Spec.Template.Spec.Containers = append(dep.Spec.Template.Spec.Containers, *second)
+		warnings.Take()
 		_, err = deps.Update(ctx, dep, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil || !strings.Contains(err.Error(), "[privileged]") || !strings.Contains(err.Error(), `"sidecar"`) {
 			t.Errorf("%s: adding a second privileged container: %v, want a denial naming container sidecar", ns, err)
+		}
+		added[ns] = verdictOf(err, warnings.Take(), rules)
+	}
+	for what, v := range map[string]map[string]verdict{"relabelling it": relabelled, "adding a privileged container": added} {
+		w, p := v["ratchet-webhook"], v["ratchet-inprocess"]
+		if len(p.said) == 0 || len(unsaid(w, p)) > 0 {
+			t.Errorf("%s: the exported policies say %q, the webhook%s", what, p.said, w.detail)
 		}
 	}
 }
