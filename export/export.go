@@ -136,7 +136,7 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 			res.WebhookOnly = append(res.WebhookOnly, Fallback{r.ID, whyNot(r)})
 			continue
 		}
-		exempt, why := exemptions(p, r.ID)
+		exempt, why := exemptions(p, r.ID, f.subject)
 		if why != "" {
 			res.WebhookOnly = append(res.WebhookOnly, Fallback{r.ID, why})
 			continue
@@ -391,10 +391,11 @@ func guard(exempt string) string {
 	return "(" + exempt + ") || "
 }
 
-// exemptions is CEL that holds when p exempts the object from rule id, and
+// exemptions is CEL that holds when p exempts the object (of the kinds
+// of subject of) from rule id, and
 // why the rule must stay with the webhook if an exemption that lifts it
 // selects what CEL cannot see as the webhook does.
-func exemptions(p *policy.Policy, id string) (cel, why string) {
+func exemptions(p *policy.Policy, id string, of subject) (cel, why string) {
 	var terms []string
 	for i, e := range p.Exemptions {
 		if len(e.Rules) > 0 && !slices.Contains(e.Rules, id) {
@@ -416,7 +417,9 @@ func exemptions(p *policy.Policy, id string) (cel, why string) {
 		}
 		terms = append(terms, fmt.Sprintf("request.namespace.matches(%s)", celString("^(?:"+strings.Join(re, "|")+")$")))
 	}
-	if p.AllowAnnotationExemptions {
+	// The annotation is read on Pods and pod templates only, as the
+	// webhook reads it: a budget or an autoscaler has no Pods to carry it.
+	if p.AllowAnnotationExemptions && of == podTemplates {
 		terms = append(terms, fmt.Sprintf("(%s in variables.podAnnotations && variables.podAnnotations[%s].split(',').exists(r, r.trim() == '*' || r.trim() == %s))",
 			celString(policy.ExemptAnnotation), celString(policy.ExemptAnnotation), celString(id)))
 	}
