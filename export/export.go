@@ -61,6 +61,14 @@ type Options struct {
 	// ExcludedNamespaces are never judged, besides kube-system,
 	// kube-public and kube-node-lease.
 	ExcludedNamespaces []string
+	// Scope says whether namespaces without the mode label are judged:
+	// not in opt-in scope (the default), in DefaultMode (warn unless set)
+	// in cluster scope — as the chart's values scope and defaultMode.
+	Scope       admission.Scope
+	DefaultMode admission.Mode
+	// DryRun binds audit alone, in every namespace the scope selects
+	// whatever its label, as the chart's dryRun.
+	DryRun bool
 }
 
 // AlwaysExcluded are the namespaces no binding selects, as the chart's
@@ -114,6 +122,24 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 	}
 	if o.ModeLabel == "" {
 		o.ModeLabel = admission.ModeLabel
+	}
+	if o.Scope == "" {
+		o.Scope = admission.ScopeOptIn
+	}
+	if _, err := admission.ParseScope(string(o.Scope)); err != nil {
+		return nil, err
+	}
+	if o.DefaultMode == "" {
+		o.DefaultMode = admission.Warn
+	}
+	if !slices.Contains(admission.ServedModes, o.DefaultMode) {
+		return nil, fmt.Errorf("default mode %q: want enforce, warn or audit", o.DefaultMode)
+	}
+	if o.DryRun {
+		if !slices.Contains(o.Modes, admission.Audit) {
+			return nil, fmt.Errorf("dry run binds audit alone: modes %v", o.Modes)
+		}
+		o.Modes = []admission.Mode{admission.Audit}
 	}
 	for _, m := range o.Modes {
 		if !slices.Contains(admission.ServedModes, m) {
@@ -239,14 +265,31 @@ func binding(o Options, name string, m admission.Mode, a admissionregistrationv1
 }
 
 // namespaceSelector selects the namespaces of mode m, but those never
-// judged.
+// judged, as the chart's webhook entry of that mode selects them: those
+// labelled m; in cluster scope, those without the label too when m is
+// the default mode; with dry run, every namespace the scope selects.
 func namespaceSelector(o Options, m admission.Mode) *metav1.LabelSelector {
 	excluded := slices.Concat(AlwaysExcluded, o.ExcludedNamespaces)
 	slices.Sort(excluded)
 	excluded = slices.Compact(excluded)
+	mode := metav1.LabelSelectorRequirement{Key: o.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}}
+	switch {
+	case o.DryRun && o.Scope == admission.ScopeCluster:
+		mode.Operator, mode.Values = metav1.LabelSelectorOpNotIn, []string{string(admission.Off)}
+	case o.DryRun:
+		mode.Values = []string{string(admission.Enforce), string(admission.Warn), string(admission.Audit)}
+	case o.Scope == admission.ScopeCluster && m == o.DefaultMode:
+		// NotIn matches a namespace without the label
+		mode.Operator, mode.Values = metav1.LabelSelectorOpNotIn, nil
+		for _, other := range []admission.Mode{admission.Enforce, admission.Warn, admission.Audit, admission.Off} {
+			if other != m {
+				mode.Values = append(mode.Values, string(other))
+			}
+		}
+	}
 	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: excluded},
-		{Key: o.ModeLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{string(m)}},
+		mode,
 	}}
 }
 

@@ -30,8 +30,12 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	modeLabel := fs.String("mode-label", admission.ModeLabel, "the namespace label that selects the mode")
 	var excluded stringList
 	fs.Var(&excluded, "exclude-namespace", "a namespace never judged, besides kube-system, kube-public and kube-node-lease (repeatable; the release namespace)")
+	scope := fs.String("scope", string(admission.ScopeOptIn), "opt-in (namespaces labelled with a mode) or cluster (namespaces without the label too, in --default-mode), as the chart's scope")
+	defaultMode := fs.String("default-mode", string(admission.Warn), "with --scope cluster, the mode of namespaces without the label, as the chart's defaultMode")
+	dryRun := fs.Bool("dry-run", false, "bind audit alone, in every namespace the scope selects whatever its label, as the chart's dryRun")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: plimsoll export [--config FILE] [--mode enforce|warn|audit|all] [--exclude-namespace NS]...
+                       [--scope opt-in|cluster] [--default-mode enforce|warn|audit] [--dry-run]
 
 Prints the policy in force as ValidatingAdmissionPolicies, a
 MutatingAdmissionPolicy and their bindings (multi-document YAML): every
@@ -73,7 +77,16 @@ what is left to the webhook, and why.
 			return 2
 		}
 	}
-	res, err := export.Export(p, export.Options{Name: *name, Modes: modes, ModeLabel: *modeLabel, ExcludedNamespaces: excluded})
+	sc, err := admission.ParseScope(*scope)
+	if err != nil {
+		fmt.Fprintf(stderr, "plimsoll export: --scope: %v\n", err)
+		return 2
+	}
+	if *dryRun && len(modes) == 0 {
+		modes = []admission.Mode{admission.Audit}
+	}
+	res, err := export.Export(p, export.Options{Name: *name, Modes: modes, ModeLabel: *modeLabel, ExcludedNamespaces: excluded,
+		Scope: sc, DefaultMode: admission.Mode(*defaultMode), DryRun: *dryRun})
 	if err != nil {
 		fmt.Fprintln(stderr, "plimsoll export:", err)
 		return 2

@@ -39,10 +39,31 @@ func TestExportCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "#   host-port: exemption 0 (the ingress controller) selects by name or kind") {
 		t.Errorf("host-port, lifted by a name exemption, is not listed as left to the webhook:\n%s", out.String()[:min(2000, out.Len())])
 	}
-	for _, args := range [][]string{{"export", "--mode", "strict"}, {"export", "extra"}, {"export", "--config", "/nonexistent"}} {
+	// in cluster scope, the default mode's bindings also select
+	// namespaces without the label; with --dry-run, audit alone, in every
+	// namespace not labelled off
+	out.Reset()
+	if code := run([]string{"export", "--scope", "cluster", "--default-mode", "enforce"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "name: plimsoll-error-enforce\n") || !strings.Contains(out.String(), "- warn\n        - audit\n        - \"off\"\n") {
+		t.Errorf("--scope cluster --default-mode enforce: the enforce bindings do not select unlabelled namespaces:\n%s", tail(out.String()))
+	}
+	out.Reset()
+	if code := run([]string{"export", "--scope", "cluster", "--dry-run"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(out.String(), "-enforce\n") || strings.Contains(out.String(), "-warn\n") || !strings.Contains(out.String(), "name: plimsoll-error-audit\n") {
+		t.Errorf("--dry-run binds other modes than audit:\n%s", tail(out.String()))
+	}
+	for _, args := range [][]string{{"export", "--mode", "strict"}, {"export", "extra"}, {"export", "--config", "/nonexistent"},
+		{"export", "--scope", "everywhere"}, {"export", "--default-mode", "off"}, {"export", "--dry-run", "--mode", "enforce"}} {
 		errb.Reset()
 		if code := run(args, &out, &errb); code != 2 || errb.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errb.String())
 		}
 	}
 }
+
+// tail is the end of a long output, for a failure message.
+func tail(s string) string { return s[max(0, len(s)-2000):] }

@@ -1,12 +1,14 @@
 package chart
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/plimsoll/plimsoll/admission"
 	"github.com/plimsoll/plimsoll/export"
@@ -128,6 +130,57 @@ func TestAdmissionRulesAreTheExport(t *testing.T) {
 	_, err = Template("plimsoll", "plimsoll-system", "--set", "admissionPolicies.rules=true", "--set", "policy.rules.privileged=warning")
 	if err == nil || !strings.Contains(err.Error(), "plimsoll export --config") {
 		t.Errorf("with a policy of the values' own, admissionPolicies.rules renders (%v); want a refusal naming plimsoll export --config", err)
+	}
+}
+
+// plimsoll export --scope, --default-mode and --dry-run bind the same
+// namespaces as the chart does with the values of those names: for every
+// scope, default mode and dry run, each binding the chart renders for the
+// rules and the defaults is one the export makes, with the same selector,
+// and none is missing.
+func TestExportBindsAsTheChartForEveryScope(t *testing.T) {
+	for _, scope := range []admission.Scope{admission.ScopeOptIn, admission.ScopeCluster} {
+		for _, def := range admission.ServedModes {
+			for _, dry := range []bool{false, true} {
+				name := fmt.Sprintf("scope=%s,defaultMode=%s,dryRun=%v", scope, def, dry)
+				want, err := export.Export(policy.Default(), export.Options{Name: "plimsoll", ExcludedNamespaces: []string{"plimsoll-system"}, Scope: scope, DefaultMode: def, DryRun: dry})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				exported := map[string]*metav1.LabelSelector{}
+				for _, b := range want.Bindings {
+					exported[b.Name] = b.Spec.MatchResources.NamespaceSelector
+				}
+				for _, b := range want.MutatingBindings {
+					exported[b.Name] = b.Spec.MatchResources.NamespaceSelector
+				}
+				rendered := map[string]*metav1.LabelSelector{}
+				for _, o := range render(t, "plimsoll", "plimsoll-system", "--set", "admissionPolicies.rules=true",
+					"--set", "scope="+string(scope), "--set", "defaultMode="+string(def), "--set", fmt.Sprintf("dryRun=%v", dry)) {
+					switch b := o.Typed.(type) {
+					case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
+						if _, ours := exported[b.Name]; ours || strings.HasPrefix(b.Spec.PolicyName, "plimsoll-error") || strings.HasPrefix(b.Spec.PolicyName, "plimsoll-warning") || strings.HasPrefix(b.Spec.PolicyName, "plimsoll-preexisting") {
+							rendered[b.Name] = b.Spec.MatchResources.NamespaceSelector
+						}
+					case *admissionregistrationv1.MutatingAdmissionPolicyBinding:
+						rendered[b.Name] = b.Spec.MatchResources.NamespaceSelector
+					}
+				}
+				if len(exported) == 0 {
+					t.Fatalf("%s: the export binds nothing", name)
+				}
+				for n, sel := range exported {
+					if d := cmp.Diff(sel, rendered[n]); d != "" {
+						t.Errorf("%s: binding %s (-export +chart):\n%s", name, n, d)
+					}
+				}
+				for n := range rendered {
+					if _, ok := exported[n]; !ok {
+						t.Errorf("%s: the chart renders binding %s, the export does not", name, n)
+					}
+				}
+			}
+		}
 	}
 }
 
