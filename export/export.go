@@ -174,11 +174,14 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 		_, overridden := p.Rules[r.ID]
 		errors, warnings := f.bySeverity(sev, overridden)
 		if len(errors.checks) > 0 {
-			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}], errors.validation(r.ID, exempt, true))
-			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}], errors.preexisting(r.ID, exempt))
+			groups[key{groupError, f.subject}] = append(groups[key{groupError, f.subject}],
+				errors.split(func(f form) admissionregistrationv1.Validation { return f.validation(r.ID, exempt, true) })...)
+			groups[key{groupPreexisting, f.subject}] = append(groups[key{groupPreexisting, f.subject}],
+				errors.split(func(f form) admissionregistrationv1.Validation { return f.preexisting(r.ID, exempt) })...)
 		}
 		if len(warnings.checks) > 0 {
-			groups[key{groupWarning, f.subject}] = append(groups[key{groupWarning, f.subject}], warnings.validation(r.ID, exempt, false))
+			groups[key{groupWarning, f.subject}] = append(groups[key{groupWarning, f.subject}],
+				warnings.split(func(f form) admissionregistrationv1.Validation { return f.validation(r.ID, exempt, false) })...)
 		}
 	}
 	for _, k := range []key{
@@ -343,6 +346,27 @@ func (f form) bySeverity(sev policy.Severity, overridden bool) (errors, warnings
 		}
 	}
 	return errors, warnings
+}
+
+// maxExpression is the size past which a rule's validation is split in
+// two, each half of its checks: the API server refuses an expression of
+// more than 100,000 code points, and a rule of many checks (probe-port's
+// eighteen) ratcheted at error severity writes a message larger than
+// that. Each half denies and warns on its own, with a message of its own
+// first finding: the verdict is the same, and every message is still one
+// the webhook writes.
+const maxExpression = 80_000
+
+// split is the validations that build makes of f: one, or, while one would be
+// too large, those of each half of its checks.
+func (f form) split(build func(form) admissionregistrationv1.Validation) []admissionregistrationv1.Validation {
+	v := build(f)
+	if len(f.checks) < 2 || (len(v.Expression) <= maxExpression && len(v.MessageExpression) <= maxExpression) {
+		return []admissionregistrationv1.Validation{v}
+	}
+	a, b := f, f
+	a.checks, b.checks = f.checks[:len(f.checks)/2], f.checks[len(f.checks)/2:]
+	return append(a.split(build), b.split(build)...)
 }
 
 // validation is f as the validation of rule id: broken (with ratchet: in

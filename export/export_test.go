@@ -197,7 +197,7 @@ func TestFindingsKeepTheirSeverity(t *testing.T) {
 	}
 }
 
-var ruleIDPattern = regexp.MustCompile(`\[([a-z-]+)\]`)
+var ruleIDPattern = regexp.MustCompile(`'\[([a-z][a-z0-9-]*)\] `)
 
 func ruleRef(message string) string {
 	m := ruleIDPattern.FindStringSubmatch(message)
@@ -380,6 +380,41 @@ func TestImageTagExpressions(t *testing.T) {
 		}
 		if latest.MatchString(img) != (tag == "latest" && dig == "") && dig == "" {
 			t.Errorf("image %q: latest=%v, tag %q", img, latest.MatchString(img), tag)
+		}
+	}
+}
+
+// A rule of many checks at error severity, ratcheted, would write a
+// message larger than the API server takes (100,000 code points): its
+// validation is split, each part within maxExpression, and no rule is
+// lost in the split.
+func TestLargeRulesAreSplit(t *testing.T) {
+	p := policy.Default()
+	p.Rules = map[string]policy.Severity{}
+	for _, r := range validate.Registry() {
+		p.Rules[r.ID] = policy.Error
+	}
+	res, err := Export(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := map[string]int{}
+	for _, pol := range res.Policies {
+		for _, v := range pol.Spec.Validations {
+			if len(v.Expression) > maxExpression || len(v.MessageExpression) > maxExpression {
+				t.Errorf("%s: a validation of %s of %d and %d bytes", pol.Name, ruleRef(v.MessageExpression), len(v.Expression), len(v.MessageExpression))
+			}
+			if pol.Name == "plimsoll-error" {
+				parts[ruleRef(v.MessageExpression)]++
+			}
+		}
+	}
+	if parts["probe-port"] < 2 {
+		t.Errorf("probe-port at error is in %d validations, want it split", parts["probe-port"])
+	}
+	for _, id := range res.Exported {
+		if _, ok := parts[id]; !ok && id != "required-labels" && id != "image-registry" && !strings.HasPrefix(id, "hpa-") && id != "pdb-allows-eviction" {
+			t.Errorf("rule %s has no validation in plimsoll-error", id)
 		}
 	}
 }

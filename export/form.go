@@ -128,18 +128,31 @@ func (c check) found(x string, ratchet bool) string {
 // list reordered in the update).
 func (c check) preexisting(x string) string {
 	if c.list == "" {
-		return fmt.Sprintf("(variables.oldSpec != null && %s)", asOld.Replace(c.bad(x)))
+		return fmt.Sprintf("(request.operation == 'UPDATE' && oldObject != null && %s)", asOld.Replace(c.bad(x)))
 	}
-	same := c.bad("o")
+	// the old item, judged in the old object (its pod spec, labels,
+	// replicas), as the webhook judges the old object whole
+	same := asOld.Replace(c.bad("o"))
 	if c.same != nil {
 		same += " && " + c.same("o", x)
 	}
 	return fmt.Sprintf("%s.exists(o, o.name == %s.name && %s)", c.old, x, same)
 }
 
-// asOld rewrites CEL over the object's pod spec and pod labels to read
-// the old object's.
-var asOld = strings.NewReplacer("variables.spec", "variables.oldSpec", "variables.podLabels", "variables.oldPodLabels")
+// asOld rewrites CEL over the object — its own fields, and the variables
+// of its pod spec, containers, volumes, labels and annotations — to read
+// the old object's. (Budgets' and autoscalers' policies have no
+// variables: their checks read object, and oldObject once rewritten.)
+var asOld = strings.NewReplacer(
+	"object.", "oldObject.",
+	"variables.spec", "variables.oldSpec",
+	"variables.containers", "variables.oldContainers",
+	"variables.initContainers", "variables.oldInitContainers",
+	"variables.ephemeralContainers", "variables.oldEphemeralContainers",
+	"variables.volumes", "variables.oldVolumes",
+	"variables.podLabels", "variables.oldPodLabels",
+	"variables.podAnnotations", "variables.oldPodAnnotations",
+)
 
 // broken is CEL: the check finds a violation (with ratchet: one the old
 // object did not have).
