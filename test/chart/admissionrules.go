@@ -43,7 +43,7 @@ the policies to apply.
 */}}
 {{- if or .Values.admissionPolicies.rules .Values.admissionPolicies.only }}
 {{- if omit .Values.policy "apiVersion" "kind" }}
-{{- fail "admissionPolicies.rules and admissionPolicies.only ship the admission policies of plimsoll's built-in policy, but values.policy changes that policy: leave both false and apply the output of ` + "`plimsoll export --config <your policy file>`" + ` instead" }}
+{{- fail "admissionPolicies.rules and admissionPolicies.only ship the admission policies of plimsoll's built-in policy, but values.policy changes that policy: leave both false and apply the output of ` + "`plimsoll export --config <your policy file> --exclude-namespace <this namespace>`" + ` instead (with --scope, --default-mode and --dry-run as these values set them)" }}
 {{- end }}
 {{- $fullname := include "plimsoll.fullname" . }}
 `)
