@@ -137,7 +137,7 @@ func Export(p *policy.Policy, o Options) (*Result, error) {
 	}
 	if o.DryRun {
 		if !slices.Contains(o.Modes, admission.Audit) {
-			return nil, fmt.Errorf("dry run binds audit alone: modes %v", o.Modes)
+			return nil, fmt.Errorf("dry run binds audit alone: leave the mode unset or audit, not %v", o.Modes)
 		}
 		o.Modes = []admission.Mode{admission.Audit}
 	}

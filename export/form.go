@@ -192,10 +192,12 @@ func (c check) message(rule string, which string) string {
 	case c.subject != "":
 		subject = fmt.Sprintf("%s \"' + %s.name + '\" '", c.subject, first)
 	}
-	path := fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + ']%s'", c.listPath, c.list, first, under(c.field))
+	// the item's path, then its field: written out, or an expression
+	field := under(c.field) + "'"
 	if c.fieldOf != nil {
-		path = fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + '].' + %s", c.listPath, c.list, first, c.fieldOf(first))
+		field = ".' + " + c.fieldOf(first)
 	}
+	path := fmt.Sprintf("variables.prefix + '.%s[' + string(%s.map(x, x.name).indexOf(%s.name)) + ']%s", c.listPath, c.list, first, field)
 	if c.path != nil {
 		path = c.path(first)
 	}

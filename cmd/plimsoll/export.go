@@ -77,16 +77,10 @@ what is left to the webhook, and why.
 			return 2
 		}
 	}
-	sc, err := admission.ParseScope(*scope)
-	if err != nil {
-		fmt.Fprintf(stderr, "plimsoll export: --scope: %v\n", err)
-		return 2
-	}
-	if *dryRun && len(modes) == 0 {
-		modes = []admission.Mode{admission.Audit}
-	}
+	// (Export checks the scope, the default mode and dry run against the
+	// modes, and says what is wrong.)
 	res, err := export.Export(p, export.Options{Name: *name, Modes: modes, ModeLabel: *modeLabel, ExcludedNamespaces: excluded,
-		Scope: sc, DefaultMode: admission.Mode(*defaultMode), DryRun: *dryRun})
+		Scope: admission.Scope(*scope), DefaultMode: admission.Mode(*defaultMode), DryRun: *dryRun})
 	if err != nil {
 		fmt.Fprintln(stderr, "plimsoll export:", err)
 		return 2

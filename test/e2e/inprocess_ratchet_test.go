@@ -14,7 +14,6 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/plimsoll/plimsoll/admission"
@@ -37,32 +36,26 @@ func TestExportedPoliciesRatchetOnTheWholeOldObject(t *testing.T) {
 	// namespace by judge, and the label that gives it its mode
 	spaces := map[string]string{"whole-webhook": x.Label, "whole-policies": label}
 	for ns, key := range spaces {
-		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{key: string(admission.Audit)}}}
-		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
 		// audited, so admitted: one replica, nothing to spread; an
 		// autoscaler that cannot scale
-		dep := workloadNamed(t, ns, "single")
-		dep.Spec.Replicas = ptr(int32(1))
-		dep.Spec.Template.Spec.TopologySpreadConstraints = nil
-		if _, err := client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("%s: %v", ns, err)
-		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{
-			ObjectMeta: metav1.ObjectMeta{Name: "flat", Namespace: ns},
-			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "single"},
-				MinReplicas:    ptr(int32(2)), MaxReplicas: 2,
-			},
-		}
-		if _, err := client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("%s: %v", ns, err)
-		}
-		n.Labels[key] = string(admission.Enforce)
-		if _, err := env.Client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		auditedThenEnforced(t, ns, key, func() {
+			dep := workloadNamed(t, ns, "single")
+			dep.Spec.Replicas = ptr(int32(1))
+			dep.Spec.Template.Spec.TopologySpreadConstraints = nil
+			if _, err := client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("%s: %v", ns, err)
+			}
+			hpa := &autoscalingv2.HorizontalPodAutoscaler{
+				ObjectMeta: metav1.ObjectMeta{Name: "flat", Namespace: ns},
+				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "single"},
+					MinReplicas:    ptr(int32(2)), MaxReplicas: 2,
+				},
+			}
+			if _, err := client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("%s: %v", ns, err)
+			}
+		})
 	}
 	waitJudged(t, "whole-webhook")
 	waitBound(t, "whole", "whole-policies", admission.Enforce)

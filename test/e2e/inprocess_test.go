@@ -539,6 +539,24 @@ func TestRulesHoldWhileTheWebhookIsDown(t *testing.T) {
 	t.Logf("with the webhook down: %v", err)
 }
 
+// auditedThenEnforced creates namespace ns in audit (its mode label key),
+// runs create, which makes there what audit admits and enforce would
+// refuse, then moves ns to enforce: objects that already break a rule,
+// as a namespace holds them when it turns to enforce.
+func auditedThenEnforced(t *testing.T, ns, key string, create func()) {
+	t.Helper()
+	ctx := context.Background()
+	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{key: string(admission.Audit)}}}
+	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	create()
+	n.Labels[key] = string(admission.Enforce)
+	if _, err := env.Client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // On UPDATE the policies ratchet as the webhook does: a Deployment that
 // already ran privileged (admitted while its namespace audited) may still
 // be relabelled in enforce, with a warning; adding a second privileged
@@ -554,21 +572,15 @@ func TestExportedPoliciesRatchetAsTheWebhook(t *testing.T) {
 	}
 	spaces := map[string]string{"ratchet-webhook": admission.ModeLabel, "ratchet-inprocess": label}
 	for ns, key := range spaces {
-		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{key: string(admission.Audit)}}}
-		if _, err := env.Client.CoreV1().Namespaces().Create(ctx, n, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		dep := workloadNamed(t, ns, "legacy")
-		privileged := true
-		dep.Spec.Template.Spec.Containers[0].SecurityContext.Privileged = &privileged
-		dep.Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
-		if _, err := client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("%s, audited: %v", ns, err)
-		}
-		n.Labels[key] = string(admission.Enforce)
-		if _, err := env.Client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		auditedThenEnforced(t, ns, key, func() {
+			dep := workloadNamed(t, ns, "legacy")
+			privileged := true
+			dep.Spec.Template.Spec.Containers[0].SecurityContext.Privileged = &privileged
+			dep.Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
+			if _, err := client.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("%s, audited: %v", ns, err)
+			}
+		})
 	}
 	for ns := range spaces {
 		waitFor(t, time.Minute, ns+" to be judged in enforce", func() bool {
